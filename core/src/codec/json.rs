@@ -1,0 +1,161 @@
+//! The JSON encoding: one frame is one JSON object tagged by `"type"`.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, de::DeserializeOwned};
+
+use super::DecodeError;
+use crate::{ClientFrame, RoomName, ServerFrame};
+
+/// Appends the JSON encoding of `frame` to `out`.
+pub fn encode(frame: &impl serde::Serialize, out: &mut Vec<u8>) {
+    // Our frames serialize to JSON infallibly: string keys only, and every body is valid JSON
+    // (RawValue) or base64 text. Writing to a Vec cannot fail.
+    serde_json::to_writer(out, frame).expect("enchufe frames always serialize to JSON");
+}
+
+/// The JSON encoding of `frame` as a new buffer.
+pub fn to_vec(frame: &impl serde::Serialize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    encode(frame, &mut out);
+    out
+}
+
+/// Decodes a frame a client sent.
+pub fn decode_client(bytes: &[u8]) -> Result<ClientFrame, DecodeError> {
+    let head = Head::read(bytes)?;
+    Ok(match head.kind.as_deref().unwrap_or_default() {
+        "hello" => ClientFrame::Hello(body(bytes)?),
+        "join" => ClientFrame::Join(body(bytes)?),
+        "leave" => ClientFrame::Leave(body(bytes)?),
+        "publish" => ClientFrame::Publish(body(bytes)?),
+        "history" => ClientFrame::History(body(bytes)?),
+        "ping" => ClientFrame::Ping(body(bytes)?),
+        _ => return Err(head.unknown()),
+    })
+}
+
+/// Decodes a frame a server sent.
+pub fn decode_server(bytes: &[u8]) -> Result<ServerFrame, DecodeError> {
+    let head = Head::read(bytes)?;
+    Ok(match head.kind.as_deref().unwrap_or_default() {
+        "welcome" => ServerFrame::Welcome(body(bytes)?),
+        "joined" => ServerFrame::Joined(body(bytes)?),
+        "left" => ServerFrame::Left(body(bytes)?),
+        "message" => ServerFrame::Message(body(bytes)?),
+        "presence" => ServerFrame::Presence(body(bytes)?),
+        "ack" => ServerFrame::Ack(body(bytes)?),
+        "history" => ServerFrame::History(body(bytes)?),
+        "pong" => ServerFrame::Pong(body(bytes)?),
+        "error" => ServerFrame::Error(body(bytes)?),
+        _ => return Err(head.unknown()),
+    })
+}
+
+/// The fields every frame is judged by before its body: its type, and (for a precise error) its
+/// request id and room.
+///
+/// Decoding is two passes: this one, then the frame's own struct. An internally tagged serde
+/// enum would do it in one, but it buffers the input, and a buffered body cannot stay
+/// [`serde_json::value::RawValue`] (the body is forwarded as the exact text the client sent).
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    room: Option<Cow<'a, str>>,
+}
+
+impl<'a> Head<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let head: Head<'_> = serde_json::from_slice(bytes).map_err(DecodeError::Json)?;
+        if head.kind.is_none() {
+            return Err(DecodeError::MissingType);
+        }
+        if let Some(room) = &head.room {
+            RoomName::validate(room)
+                .map_err(|error| DecodeError::InvalidRoom { error, id: head.request_id() })?;
+        }
+        Ok(head)
+    }
+
+    fn request_id(&self) -> Option<u64> {
+        self.id.as_ref().and_then(serde_json::Value::as_u64)
+    }
+
+    fn unknown(&self) -> DecodeError {
+        DecodeError::UnknownType {
+            kind: self.kind.as_deref().unwrap_or_default().chars().take(32).collect(),
+            id: self.request_id(),
+        }
+    }
+}
+
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(bytes).map_err(DecodeError::Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Body, ErrorCode, Join, Publish};
+
+    #[test]
+    fn decodes_a_join_and_ignores_unknown_fields() {
+        let frame = decode_client(br#"{"type":"join","room":"lobby","since":3,"x":1}"#).unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Join(Join {
+                room: RoomName::new("lobby").unwrap(),
+                since: Some(3),
+                id: None
+            })
+        );
+    }
+
+    #[test]
+    fn keeps_the_body_text_verbatim() {
+        let frame =
+            decode_client(br#"{"type":"publish","room":"r","body":{"b": [1, 2]},"id":7}"#).unwrap();
+        let ClientFrame::Publish(Publish { body, id, .. }) = &frame else { panic!("{frame:?}") };
+        assert_eq!(body.as_json_text(), Some(r#"{"b": [1, 2]}"#));
+        assert_eq!(*id, Some(7));
+        assert_eq!(
+            String::from_utf8(to_vec(&frame)).unwrap(),
+            r#"{"type":"publish","room":"r","body":{"b": [1, 2]},"id":7}"#
+        );
+    }
+
+    #[test]
+    fn bytes_bodies_travel_as_base64() {
+        let frame = ClientFrame::Publish(Publish {
+            room: RoomName::new("r").unwrap(),
+            body: Body::Bytes(vec![0, 255, 1]),
+            id: None,
+        });
+        let text = String::from_utf8(to_vec(&frame)).unwrap();
+        assert_eq!(text, r#"{"type":"publish","room":"r","bytes":"AP8B"}"#);
+        assert_eq!(decode_client(text.as_bytes()).unwrap(), frame);
+    }
+
+    #[test]
+    fn errors_are_typed_with_the_request_id() {
+        let err = decode_client(br#"{"type":"dance","id":4}"#).unwrap_err();
+        assert_eq!((err.code(), err.id()), (ErrorCode::UnknownType, Some(4)));
+        let err = decode_client(br#"{"type":"join","room":"no spaces","id":5}"#).unwrap_err();
+        assert_eq!((err.code(), err.id()), (ErrorCode::InvalidRoom, Some(5)));
+        let err = decode_client(br#"{"room":"r"}"#).unwrap_err();
+        assert!(matches!(err, DecodeError::MissingType));
+        for bad in [
+            &b"not json"[..],
+            b"[1,2]",
+            b"{\"type\":3}",
+            b"",
+            b"{\"type\":\"publish\",\"room\":\"r\"}",
+        ] {
+            assert_eq!(decode_client(bad).unwrap_err().code(), ErrorCode::Malformed, "{bad:?}");
+        }
+    }
+}

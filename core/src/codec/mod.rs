@@ -1,0 +1,67 @@
+//! Bytes ↔ frames: two encodings and the framing of stream transports.
+//!
+//! - [`json`]: one frame per JSON object (WebSocket text messages, SSE, HTTP, UDP, TCP lines).
+//! - [`binary`]: the compact binary encoding (WebSocket binary messages, binary TCP, UDP).
+//! - [`line`]: newline-delimited framing for TCP JSON; [`binary::split`] frames binary TCP.
+//!
+//! Framing and decoding are separate steps, as in mini-redis's `Frame::check` then `parse`:
+//! a splitter says *incomplete* (`Ok(None)`: read more), *a frame of n bytes*, or *invalid*
+//! (the stream cannot continue); decoding a split frame may then fail without breaking the
+//! stream, so a bad line is answered with an `error` and the next line is read.
+
+pub mod binary;
+mod error;
+pub mod json;
+pub mod line;
+
+pub use error::{BinaryError, DecodeError, FramingError};
+
+use crate::{ClientFrame, ServerFrame};
+
+/// A frame type both encodings can carry: [`ClientFrame`] or [`ServerFrame`].
+pub trait Frame: Sized {
+    /// Appends the frame's JSON encoding (one object, no newline) to `out`.
+    fn encode_json(&self, out: &mut Vec<u8>);
+    /// Decodes one JSON object.
+    fn decode_json(bytes: &[u8]) -> Result<Self, DecodeError>;
+    /// Appends the frame's binary encoding (version byte first, no length prefix) to `out`.
+    fn encode_binary(&self, out: &mut Vec<u8>);
+    /// Decodes one binary-encoded frame (without its length prefix).
+    fn decode_binary(bytes: &[u8]) -> Result<Self, DecodeError>;
+}
+
+impl Frame for ClientFrame {
+    fn encode_json(&self, out: &mut Vec<u8>) {
+        json::encode(self, out);
+    }
+
+    fn decode_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        json::decode_client(bytes)
+    }
+
+    fn encode_binary(&self, out: &mut Vec<u8>) {
+        binary::encode_client(self, out);
+    }
+
+    fn decode_binary(bytes: &[u8]) -> Result<Self, DecodeError> {
+        binary::decode_client(bytes)
+    }
+}
+
+impl Frame for ServerFrame {
+    fn encode_json(&self, out: &mut Vec<u8>) {
+        json::encode(self, out);
+    }
+
+    fn decode_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        json::decode_server(bytes)
+    }
+
+    fn encode_binary(&self, out: &mut Vec<u8>) {
+        binary::encode_server(self, out);
+    }
+
+    fn decode_binary(bytes: &[u8]) -> Result<Self, DecodeError> {
+        binary::decode_server(bytes)
+    }
+}

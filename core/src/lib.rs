@@ -1,0 +1,27 @@
+//! # enchufe-core
+//!
+//! The enchufe protocol, defined once and spoken by the server (`enchufe`), the native client
+//! and the browser client (`enchufe-wasm`):
+//!
+//! - [`frame`]: every frame as a Rust type ([`ClientFrame`], [`ServerFrame`]).
+//! - [`codec`]: the JSON and binary encodings, and the framing of stream transports.
+//! - [`RoomName`], [`ErrorCode`], [`Body`]: validated room names, the one table of wire error
+//!   codes, message payloads.
+//!
+//! This crate performs no I/O, reads no clock and draws no randomness: time and random values
+//! are inputs. It builds for `wasm32-unknown-unknown` unchanged.
+//!
+//! ## Panic policy
+//! A panic is a bug. No input from the network panics a decoder (property-tested and fuzzed);
+//! an `expect` outside tests names the invariant that makes it safe.
+
+mod body;
+pub mod codec;
+mod error_code;
+pub mod frame;
+mod room;
+
+pub use body::Body;
+pub use error_code::ErrorCode;
+pub use frame::*;
+pub use room::{RoomName, RoomNameError};

@@ -1,0 +1,133 @@
+//! Room names: the one place that says what a valid room name is.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// A validated room name: 1 to [`RoomName::MAX_LEN`] bytes of ASCII letters, digits and
+/// `_ - . :`.
+///
+/// The character set keeps names safe in URLs (`/api/rooms/{room}`), shell commands and log
+/// lines without escaping; `:` and `.` allow namespaces such as `game:42` or `team.ops`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoomName(String);
+
+/// Why a string is not a valid [`RoomName`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoomNameError {
+    /// The name is the empty string.
+    #[error("room name is empty")]
+    Empty,
+    /// The name is longer than [`RoomName::MAX_LEN`] bytes.
+    #[error("room name is {len} bytes long, the maximum is {max}")]
+    TooLong {
+        /// The length of the rejected name, in bytes.
+        len: usize,
+        /// The maximum length, [`RoomName::MAX_LEN`].
+        max: usize,
+    },
+    /// The name holds a character outside `A-Z a-z 0-9 _ - . :`.
+    #[error("room name has the character {ch:?} at byte {index}; allowed are A-Z a-z 0-9 _ - . :")]
+    InvalidChar {
+        /// The first rejected character.
+        ch: char,
+        /// Its byte offset in the name.
+        index: usize,
+    },
+}
+
+impl RoomName {
+    /// The longest room name, in bytes.
+    pub const MAX_LEN: usize = 64;
+
+    /// Validates `name` as a room name.
+    pub fn new(name: impl Into<String>) -> Result<Self, RoomNameError> {
+        let name = name.into();
+        Self::validate(&name)?;
+        Ok(Self(name))
+    }
+
+    /// Checks `name` without allocating.
+    pub fn validate(name: &str) -> Result<(), RoomNameError> {
+        if name.is_empty() {
+            return Err(RoomNameError::Empty);
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(RoomNameError::TooLong { len: name.len(), max: Self::MAX_LEN });
+        }
+        match name
+            .char_indices()
+            .find(|&(_, ch)| !(ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.' | ':')))
+        {
+            Some((index, ch)) => Err(RoomNameError::InvalidChar { ch, index }),
+            None => Ok(()),
+        }
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for RoomName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RoomName {
+    type Err = RoomNameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for RoomName {
+    type Error = RoomNameError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<RoomName> for String {
+    fn from(room: RoomName) -> Self {
+        room.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_namespaced_names() {
+        for name in ["lobby", "game:42", "team.ops", "a-b_c", &"x".repeat(RoomName::MAX_LEN)] {
+            assert_eq!(RoomName::new(name).unwrap().as_str(), name);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_names_with_the_reason() {
+        assert_eq!(RoomName::new(""), Err(RoomNameError::Empty));
+        assert_eq!(RoomName::new("x".repeat(65)), Err(RoomNameError::TooLong { len: 65, max: 64 }));
+        assert_eq!(RoomName::new("a b"), Err(RoomNameError::InvalidChar { ch: ' ', index: 1 }));
+        assert_eq!(RoomName::new("sala/ñ"), Err(RoomNameError::InvalidChar { ch: '/', index: 4 }));
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        assert!(serde_json::from_str::<RoomName>("\"ok\"").is_ok());
+        assert!(serde_json::from_str::<RoomName>("\"not ok\"").is_err());
+    }
+}
