@@ -36,6 +36,8 @@ pub enum ClientFrame {
 pub enum ServerFrame {
     /// Accepts a `hello`.
     Welcome(Welcome),
+    /// UDP only: asks the client to repeat `hello` with this cookie (address validation).
+    Challenge(Challenge),
     /// Confirms a `join`; missed messages, then live ones, follow.
     Joined(Joined),
     /// Confirms a `leave`.
@@ -80,6 +82,10 @@ pub struct Hello {
     /// de-duplicated per (client, publish id). Without it they are de-duplicated per session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// UDP only: the cookie from the server's `challenge`, proving the client receives at its
+    /// address. A `hello` without a valid cookie is answered by `challenge`, not `welcome`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
     /// The encoding for the rest of a TCP connection; JSON when absent.
     #[serde(default, skip_serializing_if = "is_default")]
     pub encoding: Encoding,
@@ -157,6 +163,13 @@ pub struct Welcome {
     pub heartbeat_ms: u64,
     /// The server's limits.
     pub limits: Limits,
+}
+
+/// `challenge`: the UDP address-validation step (see docs/PROTOCOL.md, "UDP").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// An opaque token bound to the client's address; echo it in `hello.cookie`.
+    pub cookie: String,
 }
 
 /// Limits a server announces in `welcome`.
@@ -319,6 +332,7 @@ impl ServerFrame {
     pub fn kind(&self) -> &'static str {
         match self {
             ServerFrame::Welcome(_) => "welcome",
+            ServerFrame::Challenge(_) => "challenge",
             ServerFrame::Joined(_) => "joined",
             ServerFrame::Left(_) => "left",
             ServerFrame::Message(_) => "message",

@@ -40,6 +40,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerFrame, DecodeError> {
     let head = Head::read(bytes)?;
     Ok(match head.kind.as_deref().unwrap_or_default() {
         "welcome" => ServerFrame::Welcome(body(bytes)?),
+        "challenge" => ServerFrame::Challenge(body(bytes)?),
         "joined" => ServerFrame::Joined(body(bytes)?),
         "left" => ServerFrame::Left(body(bytes)?),
         "message" => ServerFrame::Message(body(bytes)?),
