@@ -1,0 +1,1 @@
+//! The enchufe server and native client. (Being written.)

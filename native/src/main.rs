@@ -1,0 +1,2 @@
+//! The `enchufe` binary.
+fn main() {}
