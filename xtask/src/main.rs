@@ -1,1 +1,41 @@
-fn main() {}
+//! `cargo xtask …`: the project's two commands and their helpers.
+//!
+//! - `cargo xtask test`: installs what a fresh machine lacks, then runs every check and test.
+//! - `cargo xtask serve [ARGS…]`: builds what the server needs and runs it (ARGS go to
+//!   `enchufe serve`).
+//!
+//! Written with the standard library only, so that the first `cargo xtask` on a fresh clone
+//! compiles in seconds.
+
+mod serve;
+mod setup;
+mod sh;
+mod test;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        Some("serve") => serve::run(&args[1..]),
+        Some("setup") => setup::run(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 test    install what is missing, then run every check and test\n  \
+                 serve   build the server (and the web app) and run it; extra args go to `enchufe serve`\n  \
+                 setup   only install what is missing"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
