@@ -15,7 +15,8 @@ pub enum DecodeError {
     /// A `type` (JSON) or kind byte (binary) that this peer does not know.
     #[error("unknown frame type {kind:?}")]
     UnknownType {
-        /// The type, as sent (at most 32 characters of it; a binary kind as its number).
+        /// The type, as sent (at most 32 characters of it). A binary kind is its number, or the
+        /// name of the frame it denotes in the other direction (a server frame sent to a server).
         kind: String,
         /// The frame's request id, when it could be read.
         id: Option<u64>,
@@ -46,11 +47,23 @@ pub enum BinaryError {
     /// A varint is longer than 10 bytes or overflows 64 bits.
     #[error("a varint overflows 64 bits")]
     VarintOverflow,
+    /// A varint is longer than needed (ends in a zero byte): every value has one encoding.
+    #[error("a varint is not in its shortest form")]
+    NonMinimalVarint,
+    /// An integer field holds a value larger than its type (u16 or u32) allows.
+    #[error("field {field} has the out-of-range value {value}")]
+    OutOfRange {
+        /// The field's name.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
     /// A string field is not UTF-8.
     #[error("a string field is not UTF-8")]
     InvalidUtf8,
-    /// A JSON body is not valid JSON.
-    #[error("a JSON body is not valid JSON")]
+    /// A JSON body is not valid JSON, or has whitespace around the value (which would make
+    /// two encodings of one body).
+    #[error("a JSON body is not valid JSON without surrounding whitespace")]
     InvalidJsonBody,
     /// An enumerated field (option flag, body kind, encoding, presence action) has an unknown value.
     #[error("field {field} has the unknown value {value}")]
