@@ -85,6 +85,8 @@ error_codes! {
     OutboxFull = 4016, "outbox_full", false;
     /// The server failed in a way that is not the client's fault.
     Internal = 4017, "internal", true;
+    /// The client abandoned a publish or request before its answer (it was closed, or left the room being joined; raised by clients, never sent by the server).
+    Closed = 4018, "closed", false;
 }
 
 impl std::fmt::Display for ErrorCode {

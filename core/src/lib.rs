@@ -5,6 +5,7 @@
 //!
 //! - [`frame`]: every frame as a Rust type ([`ClientFrame`], [`ServerFrame`]).
 //! - [`codec`]: the JSON and binary encodings, and the framing of stream transports.
+//! - [`client`]: the sans-IO client state machine that the native and browser clients drive.
 //! - [`RoomName`], [`ErrorCode`], [`Body`]: validated room names, the one table of wire error
 //!   codes, message payloads.
 //!
@@ -16,6 +17,7 @@
 //! an `expect` outside tests names the invariant that makes it safe.
 
 mod body;
+pub mod client;
 pub mod codec;
 mod error_code;
 pub mod frame;

@@ -1,0 +1,230 @@
+//! Inputs: what the driver reports (`handle_*`), and how each server frame is applied.
+
+use crate::{
+    Ack, ClientFrame, ErrorCode, ErrorFrame, History, Joined, Left, Message, Ping, Pong,
+    ServerFrame, Welcome,
+};
+
+use super::rooms::{Delivery, Gap};
+use super::{Client, ConnState, Event, Output};
+
+/// Inputs.
+impl Client {
+    /// The transport asked for by [`Output::Connect`] is open: `hello` is sent. Ignored unless
+    /// an attempt is waiting for its transport.
+    pub fn handle_connected(&mut self, now: u64) {
+        if matches!(self.state, ConnState::Connecting { .. }) && !self.transport_open {
+            self.transport_open = true;
+            let hello = self.hello(None);
+            self.transmit(now, hello);
+        }
+    }
+
+    /// A frame arrived on the open transport. Before `welcome` only `welcome`, `challenge` and
+    /// `error` mean anything; other frames, and all frames while no transport is open, are
+    /// ignored. No frame, however unexpected, makes the machine panic.
+    pub fn handle_frame(&mut self, now: u64, frame: ServerFrame) {
+        match self.state {
+            ConnState::Connecting { .. } if self.transport_open => match frame {
+                ServerFrame::Welcome(welcome) => self.on_welcome(now, welcome),
+                ServerFrame::Challenge(challenge) => {
+                    let hello = self.hello(Some(challenge.cookie));
+                    self.transmit(now, hello);
+                }
+                ServerFrame::Error(error) => self.on_error(error),
+                _ => {}
+            },
+            ConnState::Online { .. } => {
+                self.heartbeat.on_received(now);
+                match frame {
+                    ServerFrame::Joined(joined) => self.on_joined(now, joined),
+                    ServerFrame::Left(left) => self.on_left(left),
+                    ServerFrame::Message(message) => self.on_message(message),
+                    ServerFrame::Presence(presence) => {
+                        if self.rooms.is_wanted(&presence.room) {
+                            self.emit(Event::Presence(presence));
+                        }
+                    }
+                    ServerFrame::Ack(ack) => self.on_ack(ack),
+                    ServerFrame::History(history) => self.on_history(history),
+                    ServerFrame::Pong(pong) => self.on_pong(pong),
+                    ServerFrame::Error(error) => self.on_error(error),
+                    ServerFrame::Welcome(_) | ServerFrame::Challenge(_) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The transport closed, or failed to open. Then the client waits (backoff) and reconnects.
+    /// Ignored when no transport was in use (e.g. after [`Output::Disconnect`]).
+    pub fn handle_disconnected(&mut self, now: u64) {
+        if matches!(self.state, ConnState::Connecting { .. } | ConnState::Online { .. }) {
+            self.connection_lost(now);
+        }
+    }
+
+    /// The deadline of the last [`Output::Wait`] may have passed. Does what is due at `now`:
+    /// start an attempt after the backoff delay, give up an attempt that took too long, send a
+    /// `ping`, or declare a silent connection dead. Calling it early, or twice, does nothing.
+    pub fn handle_timeout(&mut self, now: u64) {
+        match self.state {
+            ConnState::Waiting { until, .. } if now >= until => self.start_attempt(now),
+            ConnState::Connecting { .. } if now >= self.attempt_deadline => {
+                self.out.push_back(Output::Disconnect);
+                self.connection_lost(now);
+            }
+            ConnState::Online { .. } if now >= self.heartbeat.dead_at() => {
+                self.out.push_back(Output::Disconnect);
+                self.connection_lost(now);
+            }
+            ConnState::Online { .. } if now >= self.heartbeat.ping_at() => {
+                self.transmit(now, ClientFrame::Ping(Ping { id: None }));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Applying what happened.
+impl Client {
+    /// The transport is gone (closed, failed, timed out or dead): wait, then retry.
+    fn connection_lost(&mut self, now: u64) {
+        self.transport_open = false;
+        self.rooms.connection_lost();
+        for (id, room) in self.requests.drain_leaves() {
+            self.emit(Event::Left { id, room });
+        }
+        let delay = self.backoff.next_delay(&mut self.rng);
+        let until = now.saturating_add(delay);
+        self.set_state(ConnState::Waiting { until, attempt: self.backoff.failures() });
+    }
+
+    fn on_welcome(&mut self, now: u64, welcome: Welcome) {
+        self.backoff.reset();
+        self.heartbeat.start(now, welcome.heartbeat_ms);
+        self.limits = Some(welcome.limits);
+        self.set_state(ConnState::Online { session: welcome.session });
+        // Publishes that the server announced it would refuse never go out.
+        let refused = self.outbox.remove_where(|p| {
+            self.limits.as_ref().is_some_and(|l| p.body.len() > l.max_frame as usize)
+        });
+        for publish in refused {
+            self.fail_too_large(publish);
+        }
+        // Joins first, so that the client's own publishes into a wanted room reach it too.
+        let mut frames = self.rooms.join_frames();
+        frames.extend(self.requests.history_frames());
+        frames.extend(self.outbox.iter().map(|p| p.frame()));
+        for frame in frames {
+            self.transmit(now, frame);
+        }
+    }
+
+    fn on_joined(&mut self, now: u64, joined: Joined) {
+        let Some(outcome) = self.rooms.on_joined(&joined, || {
+            self.last_id += 1;
+            self.last_id
+        }) else {
+            return;
+        };
+        self.emit(Event::Joined {
+            id: outcome.id,
+            room: joined.room,
+            seq: joined.seq,
+            members: joined.members,
+            recovered: joined.recovered,
+        });
+        if let Some(gap) = outcome.gap {
+            self.emit_gap(gap);
+        }
+        if let Some(barrier) = outcome.barrier {
+            self.transmit(now, ClientFrame::Ping(Ping { id: Some(barrier) }));
+        }
+    }
+
+    fn on_left(&mut self, left: Left) {
+        if let Some(room) = left.id.and_then(|id| self.requests.take_leave(id)) {
+            self.emit(Event::Left { id: left.id.unwrap_or_default(), room });
+        }
+    }
+
+    fn on_message(&mut self, message: Message) {
+        match self.rooms.on_message(&message) {
+            Delivery::Drop => {}
+            Delivery::Deliver(gap) => {
+                if let Some(gap) = gap {
+                    self.emit_gap(gap);
+                }
+                self.emit(Event::Message(message));
+            }
+        }
+    }
+
+    fn on_ack(&mut self, ack: Ack) {
+        // An ack for an unknown id is the second ack of a retried publish: nothing to do.
+        if let Some(publish) = self.outbox.remove(ack.id) {
+            self.emit(Event::Ack { id: publish.id, room: publish.room, seq: ack.seq });
+        }
+    }
+
+    fn on_history(&mut self, history: History) {
+        if let Some(id) = history.id.filter(|&id| self.requests.take_history(id).is_some()) {
+            self.emit(Event::History { id, room: history.room, messages: history.messages });
+        }
+    }
+
+    fn on_pong(&mut self, pong: Pong) {
+        if let Some(id) = pong.id {
+            for gap in self.rooms.on_pong(id) {
+                self.emit_gap(gap);
+            }
+        }
+    }
+
+    /// An `error`. The rules:
+    /// - `unauthorized` and `unsupported_version`: reconnecting cannot help, so the client
+    ///   reports it and closes (pending work fails with the server's code).
+    /// - Answering a publish: the publish fails and leaves the outbox, unless the code is fatal
+    ///   (the connection is closing for a reason of its own): then it stays for the retry on the
+    ///   next connection. `too_large` is the exception — the publish itself is the problem.
+    /// - Answering a history, leave or join (a fatal code keeps the request, as for publishes):
+    ///   [`Event::RequestFailed`]; a refused join also un-wants the room.
+    /// - Anything else (no id, an unknown id, fatal codes): [`Event::Error`]. After a fatal code
+    ///   the server closes the connection, and the driver's `handle_disconnected` reconnects.
+    fn on_error(&mut self, error: ErrorFrame) {
+        let code = error.error_code();
+        if matches!(code, Some(ErrorCode::Unauthorized | ErrorCode::UnsupportedVersion)) {
+            self.emit(Event::Error { code: error.code, message: error.message.clone() });
+            self.shut_down(error.code, error.message);
+            return;
+        }
+        let fatal = code.is_some_and(ErrorCode::is_fatal);
+        if let Some(id) = error.id {
+            if self.outbox.contains(id) && (!fatal || code == Some(ErrorCode::TooLarge)) {
+                if let Some(publish) = self.outbox.remove(id) {
+                    self.emit(Event::PublishFailed {
+                        id,
+                        room: publish.room,
+                        code: error.code,
+                        message: error.message,
+                    });
+                }
+                return;
+            }
+            let answered = !fatal
+                && (self.requests.take_history(id).is_some()
+                    || self.requests.take_leave(id).is_some()
+                    || self.rooms.refuse(id));
+            if answered {
+                self.emit(Event::RequestFailed { id, code: error.code, message: error.message });
+                return;
+            }
+        }
+        self.emit(Event::Error { code: error.code, message: error.message });
+    }
+
+    fn emit_gap(&mut self, gap: Gap) {
+        self.emit(Event::Gap { room: gap.room, from: gap.from, to: gap.to });
+    }
+}

@@ -1,0 +1,341 @@
+//! The rooms the application wants to be in, and what it has seen of each: the last seq, for
+//! re-joining with `since`, dropping duplicates and spotting gaps.
+//!
+//! ## The rules, per room
+//! - **Baseline.** `last_seq` is the seq up to which the client is caught up: the last message
+//!   delivered, or the `since` given to [`join`](super::Client::join), or — for a join without
+//!   `since` — the room's seq in the first `joined` (what came before the client is not a gap).
+//! - **Duplicates.** A message with `seq <= last_seq` is dropped silently: replays after a
+//!   re-join overlap what was already delivered.
+//! - **Jumps.** A message with `seq > last_seq + 1` is delivered after a `Gap { from: last_seq+1,
+//!   to: seq−1 }` (a lost datagram, or messages evicted from history before a re-join).
+//! - **Not recovered.** `joined { recovered: false }` means history starts after `last_seq + 1`,
+//!   but not where. The gap is reported by the first message that follows (by the jump rule:
+//!   `from: last_seq+1, to: first replayed seq − 1`). If nothing is replayed, no message may come
+//!   for a long time, so the client also sends a `ping` right after such a `joined`: the server
+//!   handles frames in order and writes the whole replay before answering that ping, so a `pong`
+//!   that finds the gap still open means nothing was replayed, and it reports
+//!   `Gap { from: last_seq+1, to: joined.seq }`. (On a transport that reorders, a replayed message
+//!   arriving after that pong is then dropped as a duplicate: it is inside the reported gap.)
+//! - **Reset.** A `joined` whose seq is below `last_seq` when nothing newer arrived on this
+//!   connection means the server lost the room (an in-memory hub restarted): `last_seq` drops to
+//!   the room's new seq, with a `Gap { from: 1, to: joined.seq }` for the new messages it will
+//!   not replay — otherwise every new message would be dropped as a duplicate.
+
+use std::collections::BTreeMap;
+
+use crate::{ClientFrame, Join, Joined, Message, RoomName};
+
+/// A wanted room's state.
+#[derive(Clone, Debug)]
+struct Room {
+    /// The id [`join`](super::Client::join) returned; every re-join is sent with it.
+    join_id: u64,
+    /// Whether a `joined` answered `join_id` yet (a pending join when not).
+    answered: bool,
+    last_seq: Option<u64>,
+    /// A message was accepted on the current connection (so a lower `joined.seq` is a reordered
+    /// frame, not a server that lost the room).
+    fresh: bool,
+    pending_gap: Option<PendingGap>,
+}
+
+/// A gap announced by `joined { recovered: false }`, waiting for its first message or its
+/// barrier `pong`.
+#[derive(Clone, Copy, Debug)]
+struct PendingGap {
+    from: u64,
+    to: u64,
+    barrier: u64,
+}
+
+/// A range of seqs of a room that will not be delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Gap {
+    pub(crate) room: RoomName,
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+}
+
+/// What a `joined` means for the client.
+#[derive(Debug)]
+pub(crate) struct JoinedOutcome {
+    /// The join id to report.
+    pub(crate) id: u64,
+    /// A gap known at once (a reset room).
+    pub(crate) gap: Option<Gap>,
+    /// A `ping` with this id must be sent (see "Not recovered").
+    pub(crate) barrier: Option<u64>,
+}
+
+/// What to do with a `message`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Not wanted, or already delivered: drop it silently.
+    Drop,
+    /// Deliver it, after reporting the gap before it if there is one.
+    Deliver(Option<Gap>),
+}
+
+/// The wanted rooms, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rooms {
+    rooms: BTreeMap<RoomName, Room>,
+}
+
+impl Rooms {
+    /// The application wants `room` (again): remember the join id, and take `since` as the
+    /// baseline unless the client has seen more.
+    pub(crate) fn want(&mut self, room: RoomName, join_id: u64, since: Option<u64>) {
+        let entry = self.rooms.entry(room).or_insert(Room {
+            join_id,
+            answered: false,
+            last_seq: None,
+            fresh: false,
+            pending_gap: None,
+        });
+        entry.join_id = join_id;
+        entry.answered = false;
+        entry.last_seq = entry.last_seq.max(since);
+    }
+
+    /// The application no longer wants `room`; returns its join id if it was wanted and that
+    /// join was never answered.
+    pub(crate) fn unwant(&mut self, room: &RoomName) -> Option<u64> {
+        self.rooms.remove(room).filter(|r| !r.answered).map(|r| r.join_id)
+    }
+
+    /// Forgets the room whose join `id` the server refused; true if there was one.
+    pub(crate) fn refuse(&mut self, id: u64) -> bool {
+        let before = self.rooms.len();
+        self.rooms.retain(|_, r| r.join_id != id);
+        self.rooms.len() != before
+    }
+
+    pub(crate) fn is_wanted(&self, room: &RoomName) -> bool {
+        self.rooms.contains_key(room)
+    }
+
+    pub(crate) fn last_seq(&self, room: &RoomName) -> Option<u64> {
+        self.rooms.get(room).and_then(|r| r.last_seq)
+    }
+
+    /// The `join` frame for `room`, with `since` = what the client has seen.
+    pub(crate) fn join_frame(&self, room: &RoomName) -> Option<ClientFrame> {
+        let r = self.rooms.get(room)?;
+        Some(ClientFrame::Join(Join { room: room.clone(), since: r.last_seq, id: Some(r.join_id) }))
+    }
+
+    /// The `join` frames of every wanted room, for a new connection.
+    pub(crate) fn join_frames(&self) -> Vec<ClientFrame> {
+        self.rooms.keys().filter_map(|room| self.join_frame(room)).collect()
+    }
+
+    /// The connection is gone: what was per-connection is forgotten (a pending gap is announced
+    /// again by the re-join's `joined`).
+    pub(crate) fn connection_lost(&mut self) {
+        for r in self.rooms.values_mut() {
+            r.fresh = false;
+            r.pending_gap = None;
+        }
+    }
+
+    /// Empties the set, returning the ids of joins never answered.
+    pub(crate) fn clear(&mut self) -> Vec<u64> {
+        let unanswered = self.rooms.values().filter(|r| !r.answered).map(|r| r.join_id).collect();
+        self.rooms.clear();
+        unanswered
+    }
+
+    /// Applies a `joined`; `None` for a room not wanted (left meanwhile). `next_id` gives the
+    /// barrier ping its id when one is needed.
+    pub(crate) fn on_joined(
+        &mut self,
+        joined: &Joined,
+        next_id: impl FnOnce() -> u64,
+    ) -> Option<JoinedOutcome> {
+        let r = self.rooms.get_mut(&joined.room)?;
+        r.answered = true;
+        let mut outcome = JoinedOutcome { id: r.join_id, gap: None, barrier: None };
+        match r.last_seq {
+            None => r.last_seq = Some(joined.seq),
+            Some(last) if joined.seq < last && !r.fresh => {
+                r.last_seq = Some(joined.seq);
+                r.pending_gap = None;
+                if joined.seq > 0 {
+                    outcome.gap = Some(Gap { room: joined.room.clone(), from: 1, to: joined.seq });
+                }
+            }
+            Some(last) if !joined.recovered && joined.seq > last => {
+                let barrier = next_id();
+                r.pending_gap = Some(PendingGap { from: last + 1, to: joined.seq, barrier });
+                outcome.barrier = Some(barrier);
+            }
+            Some(_) => {}
+        }
+        Some(outcome)
+    }
+
+    /// Applies the dedupe and gap rules to a `message`.
+    pub(crate) fn on_message(&mut self, message: &Message) -> Delivery {
+        let Some(r) = self.rooms.get_mut(&message.room) else {
+            return Delivery::Drop;
+        };
+        let gap = match r.last_seq {
+            Some(last) if message.seq <= last => return Delivery::Drop,
+            Some(last) if message.seq > last + 1 => {
+                Some(Gap { room: message.room.clone(), from: last + 1, to: message.seq - 1 })
+            }
+            _ => None,
+        };
+        r.last_seq = Some(message.seq);
+        r.fresh = true;
+        r.pending_gap = None;
+        Delivery::Deliver(gap)
+    }
+
+    /// A `pong` with `id` arrived: the gaps whose replay it proves empty.
+    pub(crate) fn on_pong(&mut self, id: u64) -> Vec<Gap> {
+        let mut gaps = Vec::new();
+        for (room, r) in &mut self.rooms {
+            if let Some(gap) = r.pending_gap.filter(|g| g.barrier == id) {
+                r.pending_gap = None;
+                r.last_seq = r.last_seq.max(Some(gap.to));
+                gaps.push(Gap { room: room.clone(), from: gap.from, to: gap.to });
+            }
+        }
+        gaps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Body;
+
+    fn room() -> RoomName {
+        RoomName::new("r").unwrap()
+    }
+
+    fn message(seq: u64) -> Message {
+        Message { room: room(), seq, from: "s".into(), ts: 0, body: Body::Bytes(vec![]) }
+    }
+
+    fn joined(seq: u64, recovered: bool) -> Joined {
+        Joined { room: room(), seq, members: vec![], recovered, id: None }
+    }
+
+    fn gap(from: u64, to: u64) -> Option<Gap> {
+        Some(Gap { room: room(), from, to })
+    }
+
+    #[test]
+    fn join_without_since_starts_at_the_rooms_seq_and_drops_duplicates() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, None);
+        let outcome = rooms.on_joined(&joined(10, true), || unreachable!()).unwrap();
+        assert_eq!((outcome.id, outcome.gap, outcome.barrier), (1, None, None));
+        assert_eq!(rooms.last_seq(&room()), Some(10));
+        assert_eq!(rooms.on_message(&message(10)), Delivery::Drop);
+        assert_eq!(rooms.on_message(&message(11)), Delivery::Deliver(None));
+        assert_eq!(rooms.on_message(&message(11)), Delivery::Drop);
+        assert_eq!(rooms.on_message(&message(5)), Delivery::Drop);
+        assert_eq!(rooms.on_message(&message(12)), Delivery::Deliver(None));
+        assert_eq!(rooms.last_seq(&room()), Some(12));
+    }
+
+    #[test]
+    fn a_seq_jump_is_a_gap_before_the_message() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(3));
+        assert_eq!(rooms.on_message(&message(4)), Delivery::Deliver(None));
+        assert_eq!(rooms.on_message(&message(7)), Delivery::Deliver(gap(5, 6)));
+        assert_eq!(rooms.on_message(&message(6)), Delivery::Drop, "late, inside the gap");
+    }
+
+    #[test]
+    fn rejoin_since_is_the_last_seq_seen() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 7, Some(2));
+        rooms.on_message(&message(3));
+        let Some(ClientFrame::Join(join)) = rooms.join_frame(&room()) else { panic!() };
+        assert_eq!((join.since, join.id), (Some(3), Some(7)));
+        // Joining again with an older since keeps what was seen.
+        rooms.want(room(), 8, Some(1));
+        assert_eq!(rooms.last_seq(&room()), Some(3));
+    }
+
+    #[test]
+    fn not_recovered_gap_ends_before_the_first_replayed_message() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(5));
+        let outcome = rooms.on_joined(&joined(30, false), || 99).unwrap();
+        assert_eq!((outcome.gap, outcome.barrier), (None, Some(99)));
+        assert_eq!(rooms.on_message(&message(21)), Delivery::Deliver(gap(6, 20)));
+        assert_eq!(rooms.on_message(&message(22)), Delivery::Deliver(None));
+        assert!(rooms.on_pong(99).is_empty(), "already reported");
+    }
+
+    #[test]
+    fn not_recovered_with_nothing_replayed_is_reported_by_the_barrier_pong() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(5));
+        rooms.on_joined(&joined(30, false), || 42).unwrap();
+        assert!(rooms.on_pong(41).is_empty());
+        assert_eq!(rooms.on_pong(42), vec![gap(6, 30).unwrap()]);
+        assert_eq!(rooms.last_seq(&room()), Some(30));
+        assert_eq!(rooms.on_message(&message(29)), Delivery::Drop);
+        assert_eq!(rooms.on_message(&message(31)), Delivery::Deliver(None));
+    }
+
+    #[test]
+    fn a_lost_connection_forgets_the_pending_gap() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(5));
+        rooms.on_joined(&joined(30, false), || 42).unwrap();
+        rooms.connection_lost();
+        assert!(rooms.on_pong(42).is_empty());
+        assert_eq!(rooms.last_seq(&room()), Some(5), "the re-join asks from 5 again");
+    }
+
+    #[test]
+    fn a_room_whose_seq_went_back_is_rebased() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(500));
+        let outcome = rooms.on_joined(&joined(3, true), || unreachable!()).unwrap();
+        assert_eq!(outcome.gap, gap(1, 3));
+        assert_eq!(rooms.on_message(&message(4)), Delivery::Deliver(None));
+        // A lower seq after a message on this connection is a reordered frame, not a reset.
+        let outcome = rooms.on_joined(&joined(2, true), || unreachable!()).unwrap();
+        assert_eq!(outcome.gap, None);
+        assert_eq!(rooms.last_seq(&room()), Some(4));
+    }
+
+    #[test]
+    fn rooms_not_wanted_are_dropped_and_unanswered_joins_reported() {
+        let mut rooms = Rooms::default();
+        assert_eq!(rooms.on_message(&message(1)), Delivery::Drop);
+        assert!(rooms.on_joined(&joined(1, true), || 0).is_none());
+        rooms.want(room(), 1, None);
+        assert_eq!(rooms.unwant(&room()), Some(1));
+        assert_eq!(rooms.on_message(&message(1)), Delivery::Drop);
+        rooms.want(room(), 2, None);
+        rooms.on_joined(&joined(0, true), || 0);
+        assert_eq!(rooms.clear(), Vec::<u64>::new());
+        rooms.want(room(), 3, None);
+        assert!(rooms.refuse(3));
+        assert!(!rooms.is_wanted(&room()));
+        assert!(!rooms.refuse(3));
+    }
+
+    #[test]
+    fn extreme_seqs_do_not_overflow() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(u64::MAX));
+        assert_eq!(rooms.on_message(&message(u64::MAX)), Delivery::Drop);
+        rooms.want(room(), 2, None);
+        let mut fresh = Rooms::default();
+        fresh.want(room(), 1, Some(u64::MAX - 1));
+        assert_eq!(fresh.on_message(&message(u64::MAX)), Delivery::Deliver(None));
+    }
+}
