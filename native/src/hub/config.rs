@@ -1,0 +1,80 @@
+//! The hub's limits, with the defaults of docs/DECISIONS.md.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Limits and timings the hub enforces. Every field has the default of docs/DECISIONS.md.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// The largest frame accepted, in bytes of its encoding (JSON line, WS message, binary frame).
+    pub max_frame: usize,
+    /// How many rooms one connection may be joined to.
+    pub max_rooms: usize,
+    /// Messages kept per room for recovery and `history`.
+    pub history_len: usize,
+    /// How long a message stays in history, in seconds.
+    pub history_age_secs: u64,
+    /// The most messages one `history` answer (or REST page) holds.
+    pub max_history: usize,
+    /// Outbound queue per connection, in frames.
+    pub queue_frames: usize,
+    /// Outbound queue per connection, in encoded bytes.
+    pub queue_bytes: usize,
+    /// The heartbeat announced in `welcome`, in milliseconds. Connections silent for three of
+    /// these are closed (4013 `idle_timeout`); WebSocket connections are pinged every one.
+    pub heartbeat_ms: u64,
+    /// Frames a connection may send per second, on average; `0` turns the limit off.
+    pub rate_per_sec: u32,
+    /// How many frames a connection may send in a burst above `rate_per_sec`.
+    pub rate_burst: u32,
+    /// The longest `hello.name`, in bytes.
+    pub max_name: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_frame: 64 * 1024,
+            max_rooms: 64,
+            history_len: 1000,
+            history_age_secs: 3600,
+            max_history: 1000,
+            queue_frames: 1024,
+            queue_bytes: 1024 * 1024,
+            heartbeat_ms: 15_000,
+            rate_per_sec: 1000,
+            rate_burst: 2000,
+            max_name: 64,
+        }
+    }
+}
+
+impl HubConfig {
+    /// How long a message stays in history.
+    pub fn history_age(&self) -> Duration {
+        Duration::from_secs(self.history_age_secs)
+    }
+
+    /// The heartbeat interval.
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms.max(1))
+    }
+
+    /// How long a connection may stay silent before the server closes it: three heartbeats.
+    pub fn idle_timeout(&self) -> Duration {
+        self.heartbeat() * 3
+    }
+
+    /// The limits announced in `welcome`.
+    pub fn wire_limits(&self) -> enchufe_core::Limits {
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        enchufe_core::Limits {
+            max_frame: clamp(self.max_frame),
+            max_rooms: clamp(self.max_rooms),
+            max_history: clamp(self.max_history),
+        }
+    }
+}

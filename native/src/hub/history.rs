@@ -1,0 +1,106 @@
+//! A room's bounded history and the publish ids it remembers.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+};
+
+use enchufe_core::ServerFrame;
+use tokio::time::Instant;
+
+use super::Outgoing;
+
+/// Who published, for de-duplication: (client key, publish id).
+pub(crate) type DedupeKey = (Arc<str>, u64);
+
+/// The last messages of a room, bounded by count and age, and the publish ids that produced
+/// them: an id is remembered exactly as long as its message is in history (docs/DECISIONS.md).
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    entries: VecDeque<Stored>,
+    ids: HashMap<DedupeKey, u64>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    seq: u64,
+    message: Arc<Outgoing>,
+    at: Instant,
+    key: Option<DedupeKey>,
+}
+
+impl History {
+    /// The seq an earlier publish with this key got, if its message is still stored.
+    pub(crate) fn seq_of(&self, key: &DedupeKey) -> Option<u64> {
+        self.ids.get(key).copied()
+    }
+
+    /// Stores a message, then evicts what is over `max_len`.
+    pub(crate) fn push(
+        &mut self,
+        seq: u64,
+        message: Arc<Outgoing>,
+        at: Instant,
+        key: Option<DedupeKey>,
+        max_len: usize,
+    ) {
+        if let Some(key) = &key {
+            self.ids.insert(key.clone(), seq);
+        }
+        self.entries.push_back(Stored { seq, message, at, key });
+        while self.entries.len() > max_len {
+            self.pop_front();
+        }
+    }
+
+    /// Evicts messages stored before `cutoff`.
+    pub(crate) fn expire(&mut self, cutoff: Option<Instant>) {
+        let Some(cutoff) = cutoff else { return };
+        while self.entries.front().is_some_and(|e| e.at < cutoff) {
+            self.pop_front();
+        }
+    }
+
+    /// The seq of the oldest stored message.
+    pub(crate) fn first_seq(&self) -> Option<u64> {
+        self.entries.front().map(|e| e.seq)
+    }
+
+    /// Whether nothing is stored.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Stored messages with seq > `since`, the oldest first.
+    pub(crate) fn since(&self, since: u64) -> impl Iterator<Item = &Arc<Outgoing>> {
+        // Seqs are consecutive in the deque, so the start is an index, not a search.
+        let skip = match self.first_seq() {
+            Some(first) if since >= first => {
+                usize::try_from(since - first + 1).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        };
+        self.entries.iter().skip(skip).map(|e| &e.message)
+    }
+
+    /// The messages with seq > `since` as `message` frames, at most `limit`.
+    pub(crate) fn messages(&self, since: u64, limit: usize) -> Vec<enchufe_core::Message> {
+        self.since(since)
+            .take(limit)
+            .filter_map(|out| match out.frame() {
+                ServerFrame::Message(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(old) = self.entries.pop_front() {
+            if let Some(key) = old.key {
+                if self.ids.get(&key) == Some(&old.seq) {
+                    self.ids.remove(&key);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The hub: rooms, sessions and every protocol rule, shared by all transports.
+//!
+//! A transport is an adapter: it turns bytes into [`ClientFrame`](enchufe_core::ClientFrame)s
+//! with `enchufe_core::codec`, hands them to a [`Session`], and writes what the session's
+//! [`Outbox`] gives it. It never decides anything about rooms, order, limits or errors other
+//! than framing ones. The whole API a transport needs:
+//!
+//! | call | when |
+//! |---|---|
+//! | [`Hub::open`]`(transport) -> Session` | a connection is accepted (UDP: after the cookie handshake) |
+//! | [`Session::handle`]`(frame)` | a frame decoded |
+//! | [`Session::reject`]`(&DecodeError)` | a frame did not decode (the connection goes on) |
+//! | [`Session::close`]`(code, why)` | the transport must end it: too large, idle, unusable stream |
+//! | [`Session::outbox`]`()` → [`Outbox::next_batch`] | the writer: frames to write, then [`End`] |
+//! | [`Outbox::set_encoding`] | TCP `hello` with `"encoding":"binary"`; a WS client's message kind |
+//! | [`Outgoing::encoded`]`(encoding)` | the bytes of one frame (shared, encoded once) |
+//! | `drop(session)` | the connection ended (EOF, error): leaves rooms, flushes, closes |
+//!
+//! The drive loop of a stream transport, in outline:
+//!
+//! ```no_run
+//! # async fn demo(hub: enchufe::hub::Hub, mut read_frame: impl FnMut() -> Option<Result<enchufe_core::ClientFrame, enchufe_core::codec::DecodeError>>) {
+//! use enchufe::hub::{End, Transport};
+//! let mut session = hub.open(Transport::Tcp);
+//! let outbox = session.outbox().clone();
+//! // Writer task: drain, write the whole batch, flush once; close after the last batch.
+//! let writer = tokio::spawn(async move {
+//!     let mut batch = Vec::new();
+//!     loop {
+//!         let end = outbox.next_batch(&mut batch).await;
+//!         for frame in batch.drain(..) {
+//!             let _bytes = frame.encoded(outbox.encoding()); // + newline / length prefix
+//!         }
+//!         // flush here
+//!         if let Some(end) = end {
+//!             return end; // End::Error(code): close with that code (WS close code = code)
+//!         }
+//!     }
+//! });
+//! // Reader: decode and hand over; stop when the session is closed.
+//! while let Some(decoded) = read_frame() {
+//!     match decoded {
+//!         Ok(frame) => session.handle(frame),
+//!         Err(error) => session.reject(&error),
+//!     }
+//!     if session.is_closed() {
+//!         break;
+//!     }
+//! }
+//! drop(session); // EOF: leave rooms; the writer flushes what is queued and ends
+//! let _end: End = writer.await.unwrap();
+//! # }
+//! ```
+//!
+//! Answers to a session's own frames, room messages and presence all go through the same bounded
+//! queue, so a client sees them in the order the hub produced them. Fan-out encodes each message
+//! once per encoding ([`Outgoing`]) and queues a pointer per subscriber; a subscriber whose queue
+//! overflows gets `error` 4011 and is disconnected without slowing anyone else.
+//!
+//! Files: [`state`](Hub) holds the rooms map and session registry; `room.rs` one room's seq,
+//! members and ordered fan-out; `history.rs` bounded history and the publish ids it remembers;
+//! `session.rs` the per-connection rules; `outbox.rs` the bounded queue; `outgoing.rs` the
+//! encode-once frame; `config.rs` the limits.
+
+mod config;
+mod history;
+mod outbox;
+mod outgoing;
+mod room;
+mod session;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use config::HubConfig;
+pub use outbox::{End, Outbox, Push};
+pub use outgoing::Outgoing;
+pub use room::Published;
+pub use session::{Session, Transport};
+pub use state::{Hub, RoomInfo};

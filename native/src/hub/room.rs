@@ -1,0 +1,237 @@
+//! One room: its sequence, history, members, and the ordered fan-out.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use enchufe_core::{
+    Body, Joined, Member, Message, Presence, PresenceAction, RoomName, ServerFrame,
+};
+use tokio::time::Instant;
+
+use super::{
+    HubConfig, Outbox, Outgoing, Push,
+    history::{DedupeKey, History},
+};
+
+/// A room. All state sits behind one lock, held while a publish takes its seq and is pushed to
+/// every subscriber's queue: that is what makes every subscriber see one order. Nothing awaits
+/// under it; pushes never block (a full queue overflows instead).
+#[derive(Debug)]
+pub(crate) struct Room {
+    name: RoomName,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    seq: u64,
+    history: History,
+    members: Vec<Subscriber>,
+    /// Set when the hub forgot the room (idle, empty); whoever still holds it must look it up again.
+    removed: bool,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    member: Member,
+    outbox: Outbox,
+}
+
+/// The result of a publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The message's seq (the original one for a repeated publish id).
+    pub seq: u64,
+    /// True when the publish id was seen before: nothing was delivered this time.
+    pub duplicate: bool,
+}
+
+/// Sessions whose queue overflowed during an operation, with how many frames each dropped; the
+/// hub disconnects them once the room's lock is released.
+pub(crate) type Overflowed = Vec<(Arc<str>, usize)>;
+
+/// Why a room operation did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// The hub removed this room; look it up again.
+    Removed,
+    /// The session's queue is closed; it is disconnecting.
+    Closed,
+}
+
+impl Room {
+    pub(crate) fn new(name: RoomName) -> Self {
+        Room { name, state: Mutex::default() }
+    }
+
+    pub(crate) fn name(&self) -> &RoomName {
+        &self.name
+    }
+
+    /// Stores and fans out a message, unless `key` was published before. Gives the body back if
+    /// the hub forgot this room meanwhile (look it up again).
+    pub(crate) fn publish(
+        &self,
+        from: &str,
+        body: Body,
+        key: Option<DedupeKey>,
+        config: &HubConfig,
+        overflowed: &mut Overflowed,
+    ) -> Result<Published, Body> {
+        let now = Instant::now();
+        let ts = unix_millis();
+        let mut state = self.lock();
+        if state.removed {
+            return Err(body);
+        }
+        state.history.expire(now.checked_sub(config.history_age()));
+        if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
+            return Ok(Published { seq, duplicate: true });
+        }
+        state.seq += 1;
+        let seq = state.seq;
+        let message = Outgoing::new(ServerFrame::Message(Message {
+            room: self.name.clone(),
+            seq,
+            from: from.to_owned(),
+            ts,
+            body,
+        }));
+        for sub in &state.members {
+            deliver(sub, &message, overflowed);
+        }
+        state.history.push(seq, message, now, key, config.history_len);
+        Ok(Published { seq, duplicate: false })
+    }
+
+    /// Adds a subscriber (or re-answers a repeated join): queues `joined`, the replay of stored
+    /// messages with seq > `since`, and tells the other members. Returns whether the member is new.
+    pub(crate) fn join(
+        &self,
+        member: &Member,
+        outbox: &Outbox,
+        since: Option<u64>,
+        id: Option<u64>,
+        config: &HubConfig,
+        overflowed: &mut Overflowed,
+    ) -> Result<bool, Gone> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.removed {
+            return Err(Gone::Removed);
+        }
+        // Checked under the room lock: a disconnect closes the queue first, then takes the
+        // session's rooms, so either it sees this room or this join sees the closed queue.
+        if outbox.is_closed() {
+            return Err(Gone::Closed);
+        }
+        state.history.expire(now.checked_sub(config.history_age()));
+        let is_new = !state.members.iter().any(|s| s.member.session == member.session);
+        if is_new {
+            let presence = presence(&self.name, PresenceAction::Join, member);
+            for sub in &state.members {
+                deliver(sub, &presence, overflowed);
+            }
+            state.members.push(Subscriber { member: member.clone(), outbox: outbox.clone() });
+        }
+        let recovered = match since {
+            None => true,
+            // A since beyond the room's seq means the room was forgotten (or the server
+            // restarted): the client's numbering no longer applies.
+            Some(since) if since > state.seq => false,
+            Some(since) => {
+                since == state.seq || state.history.first_seq().is_some_and(|f| since + 1 >= f)
+            }
+        };
+        let joined = Outgoing::new(ServerFrame::Joined(Joined {
+            room: self.name.clone(),
+            seq: state.seq,
+            members: state.members.iter().map(|s| s.member.clone()).collect(),
+            recovered,
+            id,
+        }));
+        let mut push = outbox.push(&joined);
+        if let Some(since) = since {
+            let since = if since > state.seq { 0 } else { since };
+            for message in state.history.since(since) {
+                if push != Push::Queued {
+                    break;
+                }
+                push = outbox.push(message);
+            }
+        }
+        if let Push::Overflow { dropped } = push {
+            overflowed.push((member.session.as_str().into(), dropped));
+        }
+        Ok(is_new)
+    }
+
+    /// Removes a member and tells the others. Returns false if it was not a member.
+    pub(crate) fn leave(&self, session: &str, overflowed: &mut Overflowed) -> bool {
+        let mut state = self.lock();
+        let Some(index) = state.members.iter().position(|s| s.member.session == session) else {
+            return false;
+        };
+        let gone = state.members.remove(index);
+        let presence = presence(&self.name, PresenceAction::Leave, &gone.member);
+        for sub in &state.members {
+            deliver(sub, &presence, overflowed);
+        }
+        true
+    }
+
+    /// Up to `limit` stored messages with seq > `since` (the oldest stored when `since` is None).
+    pub(crate) fn messages(
+        &self,
+        since: Option<u64>,
+        limit: usize,
+        config: &HubConfig,
+    ) -> Vec<Message> {
+        let mut state = self.lock();
+        state.history.expire(Instant::now().checked_sub(config.history_age()));
+        state.history.messages(since.unwrap_or(0), limit)
+    }
+
+    /// The room's current seq and member count.
+    pub(crate) fn info(&self) -> (u64, usize) {
+        let state = self.lock();
+        (state.seq, state.members.len())
+    }
+
+    /// Expires old history; if the room is then empty and has no members, marks it removed and
+    /// returns true (the caller, holding the rooms map, forgets it).
+    pub(crate) fn sweep(&self, config: &HubConfig) -> bool {
+        let mut state = self.lock();
+        state.history.expire(Instant::now().checked_sub(config.history_age()));
+        if state.members.is_empty() && state.history.is_empty() {
+            state.removed = true;
+        }
+        state.removed
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing under this lock panics on input; a poisoned lock still holds consistent state.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Queues `frame` for `sub`, noting an overflow.
+fn deliver(sub: &Subscriber, frame: &Arc<Outgoing>, overflowed: &mut Overflowed) {
+    if let Push::Overflow { dropped } = sub.outbox.push(frame) {
+        overflowed.push((sub.member.session.as_str().into(), dropped));
+    }
+}
+
+fn presence(room: &RoomName, action: PresenceAction, member: &Member) -> Arc<Outgoing> {
+    Outgoing::new(ServerFrame::Presence(Presence {
+        room: room.clone(),
+        action,
+        member: member.clone(),
+    }))
+}
+
+/// The server's wall-clock time for `message.ts`.
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,330 @@
+//! [`Session`]: one connection's view of the hub. Every protocol rule a client frame meets lives
+//! here, once, for all transports.
+
+use std::sync::Arc;
+
+use enchufe_core::{
+    Ack, ClientFrame, ErrorCode, Hello, History, HistoryRequest, Join, Leave, Left, Member,
+    PROTOCOL_VERSION, Pong, Publish, ServerFrame, Welcome, codec::DecodeError,
+};
+use tokio::time::Instant;
+
+use super::{
+    End, Hub, Outbox, Outgoing, Push,
+    room::Gone,
+    state::{SessionShared, lock},
+};
+use crate::metrics::Metrics;
+
+/// The transport a session arrived on (for metrics and logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// WebSocket at `/ws`.
+    Ws,
+    /// Newline JSON or length-prefixed binary over TCP.
+    Tcp,
+    /// One frame per UDP datagram.
+    Udp,
+    /// Server-Sent Events (read-only).
+    Sse,
+}
+
+impl Transport {
+    /// Every transport, in metrics order.
+    pub const ALL: [Transport; 4] = [Transport::Ws, Transport::Tcp, Transport::Udp, Transport::Sse];
+
+    /// The label used in metrics and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+            Transport::Sse => "sse",
+        }
+    }
+}
+
+/// One client connection's session, owned by the transport task that reads the connection.
+///
+/// See the [module docs](super) for the drive loop. Frames go in through [`Session::handle`]
+/// (and [`Session::reject`] for input that did not decode); everything the client must receive,
+/// answers and room traffic alike, comes out of [`Session::outbox`]. Dropping the session ends
+/// it: it leaves its rooms (the other members get `presence` leave) and its queue closes after
+/// what is pending.
+#[derive(Debug)]
+pub struct Session {
+    hub: Hub,
+    shared: Arc<SessionShared>,
+    transport: Transport,
+    greeted: bool,
+    member: Member,
+    /// `message.from` for this session's publishes: its name, else its id.
+    from: Arc<str>,
+    /// De-duplication key: `hello.client`, else the session id.
+    client_key: Arc<str>,
+    rate: Option<TokenBucket>,
+}
+
+impl Session {
+    pub(crate) fn new(hub: Hub, shared: Arc<SessionShared>, transport: Transport) -> Self {
+        let id = shared.id.clone();
+        let config = hub.config();
+        let rate = (config.rate_per_sec > 0)
+            .then(|| TokenBucket::new(config.rate_per_sec, config.rate_burst.max(1)));
+        Session {
+            member: Member { session: id.to_string(), name: None },
+            from: id.clone(),
+            client_key: id,
+            hub,
+            shared,
+            transport,
+            greeted: false,
+            rate,
+        }
+    }
+
+    /// The session id (`welcome.session`).
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// The transport this session arrived on.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The queue the transport's writer drains. Clone it into the writer task.
+    pub fn outbox(&self) -> &Outbox {
+        &self.shared.outbox
+    }
+
+    /// Whether `hello` was handled (explicitly, or implied by another first frame).
+    pub fn is_greeted(&self) -> bool {
+        self.greeted
+    }
+
+    /// Whether the session is ending (its queue is closed): the transport should stop reading
+    /// and let the writer finish.
+    pub fn is_closed(&self) -> bool {
+        self.shared.outbox.is_closed()
+    }
+
+    /// Handles one frame from the client. Answers, errors and fan-out go to the outbox; a frame
+    /// refused for a fatal reason closes the outbox with that reason.
+    ///
+    /// A first frame other than `hello` implies an anonymous `hello` (docs/DECISIONS.md): the
+    /// client gets `welcome` first. UDP, where `hello` is required, calls this only after its
+    /// handshake, starting with the `hello`.
+    pub fn handle(&mut self, frame: ClientFrame) {
+        Metrics::add(&self.hub.metrics().frames_in, 1);
+        if self.is_closed() {
+            return;
+        }
+        if !self.admit(frame.id()) {
+            return;
+        }
+        if !self.greeted {
+            if let ClientFrame::Hello(hello) = frame {
+                self.hello(hello);
+                return;
+            }
+            self.hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
+        }
+        match frame {
+            ClientFrame::Hello(_) => {
+                self.error(ErrorCode::InvalidField, "hello was already received", None);
+            }
+            ClientFrame::Join(join) => self.join(join),
+            ClientFrame::Leave(leave) => self.leave(leave),
+            ClientFrame::Publish(publish) => self.publish(publish),
+            ClientFrame::History(request) => self.history(request),
+            ClientFrame::Ping(ping) => self.reply(ServerFrame::Pong(Pong { id: ping.id })),
+        }
+    }
+
+    /// Answers input that did not decode with a typed `error` (the connection stays usable).
+    pub fn reject(&mut self, error: &DecodeError) {
+        Metrics::add(&self.hub.metrics().frames_in, 1);
+        if self.is_closed() || !self.admit(error.id()) {
+            return;
+        }
+        if !self.greeted {
+            self.hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
+        }
+        self.error(error.code(), error.to_string(), error.id());
+    }
+
+    /// Ends the session for a reason the transport found (too large, idle, a broken stream):
+    /// the client gets `error` `code` after what is queued, then the connection closes.
+    pub fn close(&self, code: ErrorCode, message: &str) {
+        if self.shared.outbox.close(End::Error(code), message, false) {
+            Metrics::add(&self.hub.metrics().errors, 1);
+        }
+        self.hub.leave_all(&self.shared);
+    }
+
+    fn hello(&mut self, hello: Hello) {
+        let config = self.hub.config();
+        if hello.v != PROTOCOL_VERSION {
+            let message = format!(
+                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                hello.v
+            );
+            self.close(ErrorCode::UnsupportedVersion, &message);
+            return;
+        }
+        if hello.name.as_ref().is_some_and(|n| n.is_empty() || n.len() > config.max_name) {
+            let message = format!("hello.name must be 1 to {} bytes", config.max_name);
+            self.error(ErrorCode::InvalidField, message, None);
+            return;
+        }
+        if hello.client.as_ref().is_some_and(|c| c.is_empty() || c.len() > MAX_CLIENT_KEY) {
+            let message = format!("hello.client must be 1 to {MAX_CLIENT_KEY} bytes");
+            self.error(ErrorCode::InvalidField, message, None);
+            return;
+        }
+        self.greeted = true;
+        if let Some(name) = hello.name {
+            self.from = name.as_str().into();
+            self.member.name = Some(name);
+        }
+        if let Some(client) = hello.client {
+            self.client_key = client.into();
+        }
+        self.reply(ServerFrame::Welcome(Welcome {
+            v: PROTOCOL_VERSION,
+            session: self.member.session.clone(),
+            heartbeat_ms: config.heartbeat_ms,
+            limits: config.wire_limits(),
+        }));
+    }
+
+    fn join(&mut self, join: Join) {
+        let max_rooms = self.hub.config().max_rooms;
+        {
+            let rooms = lock(&self.shared.rooms);
+            let joined = rooms.iter().any(|r| r.name() == &join.room);
+            if !joined && rooms.len() >= max_rooms {
+                drop(rooms);
+                let message = format!("this connection is already in {max_rooms} rooms");
+                self.error(ErrorCode::TooManyRooms, message, join.id);
+                return;
+            }
+        }
+        let config = self.hub.config().clone();
+        let outbox = self.shared.outbox.clone();
+        let member = self.member.clone();
+        let joined = self.hub.join_room(&join.room, |room, overflowed| {
+            room.join(&member, &outbox, join.since, join.id, &config, overflowed)
+        });
+        match joined {
+            Ok((room, true)) => lock(&self.shared.rooms).push(room),
+            Ok((_, false)) | Err(Gone::Closed | Gone::Removed) => {}
+        }
+    }
+
+    fn leave(&mut self, leave: Leave) {
+        let room = {
+            let mut rooms = lock(&self.shared.rooms);
+            let index = rooms.iter().position(|r| r.name() == &leave.room);
+            index.map(|i| rooms.swap_remove(i))
+        };
+        let Some(room) = room else {
+            let message = format!("not joined to room {}", leave.room);
+            self.error(ErrorCode::NotJoined, message, leave.id);
+            return;
+        };
+        let mut overflowed = Vec::new();
+        room.leave(&self.shared.id, &mut overflowed);
+        self.hub.evict_slow(overflowed);
+        self.reply(ServerFrame::Left(Left { room: leave.room, id: leave.id }));
+    }
+
+    fn publish(&mut self, publish: Publish) {
+        let key = publish.id.map(|id| (self.client_key.clone(), id));
+        let published = self.hub.publish(&publish.room, &self.from, publish.body, key);
+        if let Some(id) = publish.id {
+            self.reply(ServerFrame::Ack(Ack { id, room: publish.room, seq: published.seq }));
+        }
+    }
+
+    fn history(&mut self, request: HistoryRequest) {
+        if request.limit == Some(0) {
+            self.error(ErrorCode::InvalidField, "history limit must be at least 1", request.id);
+            return;
+        }
+        let limit = request.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let messages = self.hub.history(&request.room, request.since, limit);
+        self.reply(ServerFrame::History(History { room: request.room, messages, id: request.id }));
+    }
+
+    fn error(&mut self, code: ErrorCode, message: impl Into<String>, id: Option<u64>) {
+        Metrics::add(&self.hub.metrics().errors, 1);
+        self.push(&Outgoing::error(code, message, id));
+    }
+
+    fn reply(&mut self, frame: ServerFrame) {
+        self.push(&Outgoing::new(frame));
+    }
+
+    fn push(&mut self, frame: &Arc<Outgoing>) {
+        if let Push::Overflow { dropped } = self.shared.outbox.push(frame) {
+            self.hub.evict_slow(vec![(self.shared.id.clone(), dropped)]);
+        }
+    }
+
+    /// Applies the input rate limit; a frame over it is answered with `error` 4010 and dropped.
+    fn admit(&mut self, id: Option<u64>) -> bool {
+        let Some(bucket) = &mut self.rate else { return true };
+        if bucket.take(Instant::now()) {
+            return true;
+        }
+        let message = format!("more than {} frames per second", self.hub.config().rate_per_sec);
+        self.error(ErrorCode::RateLimited, message, id);
+        false
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shared.outbox.close(End::Finished, "", false);
+        self.hub.leave_all(&self.shared);
+        self.hub.unregister(&self.shared, self.transport);
+    }
+}
+
+/// The longest `hello.client`, in bytes.
+const MAX_CLIENT_KEY: usize = 128;
+
+/// A token bucket: `rate` tokens per second, at most `burst` saved up.
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32, burst: u32) -> Self {
+        TokenBucket {
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

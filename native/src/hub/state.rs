@@ -1,0 +1,281 @@
+//! [`Hub`]: the rooms, the session registry, and what is done to them from outside a session
+//! (REST publish and reads, admin kick, shutdown, sweeping idle rooms).
+
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::{
+        Arc, Mutex, MutexGuard, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use enchufe_core::{Body, ErrorCode, Message, RoomName};
+
+use super::{
+    End, HubConfig, Outbox, Published, Session, Transport,
+    history::DedupeKey,
+    room::{Gone, Overflowed, Room},
+};
+use crate::metrics::Metrics;
+
+/// The in-process message hub: rooms, their members and history. Cheap to clone (one `Arc`).
+///
+/// Transports call [`Hub::open`] for each connection and drive the returned [`Session`]; the
+/// other methods serve HTTP (REST, admin) and the server's lifecycle.
+#[derive(Clone, Debug)]
+pub struct Hub(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    config: HubConfig,
+    metrics: Arc<Metrics>,
+    rooms: RwLock<HashMap<RoomName, Arc<Room>>>,
+    sessions: Mutex<HashMap<Arc<str>, Arc<SessionShared>>>,
+    next_session: AtomicU64,
+    ids: RandomState,
+    shutting_down: AtomicBool,
+}
+
+/// The part of a session other tasks reach: its queue and the rooms it is in.
+#[derive(Debug)]
+pub(crate) struct SessionShared {
+    pub(crate) id: Arc<str>,
+    pub(crate) outbox: Outbox,
+    pub(crate) rooms: Mutex<Vec<Arc<Room>>>,
+}
+
+/// One room in [`Hub::rooms`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RoomInfo {
+    /// The room's name.
+    pub room: RoomName,
+    /// Its current (last assigned) seq.
+    pub seq: u64,
+    /// How many sessions are joined to it.
+    pub members: usize,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(config: HubConfig, metrics: Arc<Metrics>) -> Self {
+        Hub(Arc::new(Inner {
+            config,
+            metrics,
+            rooms: RwLock::default(),
+            sessions: Mutex::default(),
+            next_session: AtomicU64::new(1),
+            ids: RandomState::new(),
+            shutting_down: AtomicBool::new(false),
+        }))
+    }
+
+    /// The limits this hub enforces.
+    pub fn config(&self) -> &HubConfig {
+        &self.0.config
+    }
+
+    /// The metrics this hub counts into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.0.metrics
+    }
+
+    /// Opens a session for a new connection on `transport`. Dropping the [`Session`] ends it
+    /// (it leaves its rooms; its queue is flushed by the writer and then ends).
+    pub fn open(&self, transport: Transport) -> Session {
+        let n = self.0.next_session.fetch_add(1, Ordering::Relaxed);
+        // The counter makes the id unique; the hashed suffix makes it hard to guess.
+        let salt = self.0.ids.hash_one(n) & 0xffff_ffff;
+        let id: Arc<str> = format!("s-{n:x}{salt:08x}").into();
+        let config = &self.0.config;
+        let outbox = Outbox::new(config.queue_frames, config.queue_bytes);
+        let shared = Arc::new(SessionShared { id: id.clone(), outbox, rooms: Mutex::default() });
+        lock(&self.0.sessions).insert(id, shared.clone());
+        self.0.metrics.connection_opened(transport);
+        if self.0.shutting_down.load(Ordering::SeqCst) {
+            shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, true);
+        }
+        Session::new(self.clone(), shared, transport)
+    }
+
+    /// Publishes into `room` on behalf of `from` (REST): stores the message, fans it out, and
+    /// returns its seq. With a `dedupe` key seen before, returns the original seq and delivers
+    /// nothing.
+    pub fn publish(
+        &self,
+        room: &RoomName,
+        from: &str,
+        body: Body,
+        dedupe: Option<DedupeKey>,
+    ) -> Published {
+        let mut overflowed = Overflowed::new();
+        let mut body = body;
+        let published = loop {
+            let room = self.room(room);
+            match room.publish(from, body, dedupe.clone(), &self.0.config, &mut overflowed) {
+                Ok(published) => break published,
+                Err(back) => body = back,
+            }
+        };
+        let counter =
+            if published.duplicate { &self.0.metrics.duplicates } else { &self.0.metrics.messages };
+        Metrics::add(counter, 1);
+        self.evict_slow(overflowed);
+        published
+    }
+
+    /// Up to `limit` (capped by the config) stored messages of `room` with seq > `since`; empty
+    /// for a room that does not exist.
+    pub fn history(
+        &self,
+        room: &RoomName,
+        since: Option<u64>,
+        limit: Option<usize>,
+    ) -> Vec<Message> {
+        let limit = limit.unwrap_or(self.0.config.max_history).min(self.0.config.max_history);
+        let room = read(&self.0.rooms).get(room).cloned();
+        room.map(|r| r.messages(since, limit, &self.0.config)).unwrap_or_default()
+    }
+
+    /// Every room with its seq and member count, sorted by name.
+    pub fn rooms(&self) -> Vec<RoomInfo> {
+        let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
+        let mut infos: Vec<RoomInfo> = rooms
+            .iter()
+            .map(|r| {
+                let (seq, members) = r.info();
+                RoomInfo { room: r.name().clone(), seq, members }
+            })
+            .collect();
+        infos.sort_by(|a, b| a.room.cmp(&b.room));
+        infos
+    }
+
+    /// Disconnects a session with `error` 4014 `kicked`. Returns false if there is no such session.
+    pub fn kick(&self, session: &str) -> bool {
+        let Some(shared) = lock(&self.0.sessions).get(session).cloned() else { return false };
+        if shared.outbox.close(
+            End::Error(ErrorCode::Kicked),
+            "disconnected by an administrator",
+            false,
+        ) {
+            Metrics::add(&self.0.metrics.kicks, 1);
+        }
+        self.leave_all(&shared);
+        true
+    }
+
+    /// Tells every session the server is going away (`error` 4015 `shutting_down` after what is
+    /// already queued); sessions opened from now on get it at once.
+    pub fn shut_down(&self) {
+        self.0.shutting_down.store(true, Ordering::SeqCst);
+        let sessions: Vec<Arc<SessionShared>> = lock(&self.0.sessions).values().cloned().collect();
+        for shared in sessions {
+            shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, false);
+        }
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        lock(&self.0.sessions).len()
+    }
+
+    /// Expires old history and forgets rooms with no members and no history. The server calls
+    /// this periodically.
+    pub fn sweep(&self) {
+        let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
+        let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(&self.0.config)).collect();
+        if idle.is_empty() {
+            return;
+        }
+        let mut map = write(&self.0.rooms);
+        for room in idle {
+            if map.get(room.name()).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                map.remove(room.name());
+            }
+        }
+        self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
+    /// The room called `name`, created on first use.
+    pub(crate) fn room(&self, name: &RoomName) -> Arc<Room> {
+        if let Some(room) = read(&self.0.rooms).get(name) {
+            return room.clone();
+        }
+        let mut map = write(&self.0.rooms);
+        let room = map.entry(name.clone()).or_insert_with(|| Arc::new(Room::new(name.clone())));
+        let room = room.clone();
+        self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
+        room
+    }
+
+    /// Joins `room`, retrying if the hub forgot the room concurrently.
+    pub(crate) fn join_room(
+        &self,
+        name: &RoomName,
+        join: impl Fn(&Room, &mut Overflowed) -> Result<bool, Gone>,
+    ) -> Result<(Arc<Room>, bool), Gone> {
+        let mut overflowed = Overflowed::new();
+        let result = loop {
+            let room = self.room(name);
+            match join(&room, &mut overflowed) {
+                Ok(is_new) => break Ok((room, is_new)),
+                Err(Gone::Removed) => continue,
+                Err(Gone::Closed) => break Err(Gone::Closed),
+            }
+        };
+        self.evict_slow(overflowed);
+        result
+    }
+
+    /// Removes a session from every room it is in, telling the other members.
+    pub(crate) fn leave_all(&self, shared: &SessionShared) {
+        let rooms = std::mem::take(&mut *lock(&shared.rooms));
+        let mut overflowed = Overflowed::new();
+        for room in rooms {
+            room.leave(&shared.id, &mut overflowed);
+        }
+        self.evict_slow(overflowed);
+    }
+
+    /// Forgets a session (its connection ended).
+    pub(crate) fn unregister(&self, shared: &SessionShared, transport: Transport) {
+        lock(&self.0.sessions).remove(&shared.id);
+        self.0.metrics.connection_closed(transport);
+    }
+
+    /// Disconnects sessions whose queue overflowed. Their leaving may overflow others in turn
+    /// (presence), hence the work list instead of recursion.
+    pub(crate) fn evict_slow(&self, mut overflowed: Overflowed) {
+        while let Some((id, dropped)) = overflowed.pop() {
+            Metrics::add(&self.0.metrics.dropped, dropped);
+            let Some(shared) = lock(&self.0.sessions).get(&id).cloned() else { continue };
+            Metrics::add(&self.0.metrics.slow_consumers, 1);
+            tracing::info!(session = %id, "slow consumer disconnected");
+            let rooms = std::mem::take(&mut *lock(&shared.rooms));
+            for room in rooms {
+                room.leave(&shared.id, &mut overflowed);
+            }
+        }
+    }
+
+    /// Whether [`Hub::shut_down`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+const SHUTTING_DOWN: &str = "the server is shutting down; reconnect later";
+
+/// Locks a mutex whose holders never panic mid-update (plain inserts and removes).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

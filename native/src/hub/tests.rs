@@ -1,0 +1,254 @@
+//! The hub's rules, driven through sessions without any socket.
+
+use std::sync::Arc;
+
+use enchufe_core::{
+    Body, ClientFrame, ErrorCode, Hello, HistoryRequest, Join, Leave, PresenceAction, Publish,
+    RoomName, ServerFrame,
+};
+
+use super::*;
+use crate::metrics::Metrics;
+
+fn hub(config: HubConfig) -> Hub {
+    Hub::new(config, Arc::new(Metrics::default()))
+}
+
+fn room(name: &str) -> RoomName {
+    RoomName::new(name).unwrap()
+}
+
+fn join(name: &str, since: Option<u64>) -> ClientFrame {
+    ClientFrame::Join(Join { room: room(name), since, id: None })
+}
+
+fn publish(name: &str, text: &str, id: Option<u64>) -> ClientFrame {
+    ClientFrame::Publish(Publish { room: room(name), body: Body::json(&text).unwrap(), id })
+}
+
+fn hello(client: &str) -> ClientFrame {
+    ClientFrame::Hello(Hello { v: 1, client: Some(client.into()), ..Hello::default() })
+}
+
+/// Everything queued for `session` now.
+fn drain(session: &Session) -> Vec<ServerFrame> {
+    let mut batch = Vec::new();
+    let outbox = session.outbox().clone();
+    tokio_test_block_on(async move {
+        if !outbox.is_empty() || outbox.is_closed() {
+            outbox.next_batch(&mut batch).await;
+        }
+        batch
+    })
+    .iter()
+    .map(|o| o.frame().clone())
+    .collect()
+}
+
+fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+}
+
+fn seqs(frames: &[ServerFrame]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Message(m) => Some(m.seq),
+            _ => None,
+        })
+        .collect()
+}
+
+fn error_codes(frames: &[ServerFrame]) -> Vec<u16> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Error(e) => Some(e.code),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_first_frame_other_than_hello_implies_one() {
+    let hub = hub(HubConfig::default());
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(ClientFrame::Ping(enchufe_core::Ping { id: Some(1) }));
+    let frames = drain(&s);
+    assert!(matches!(&frames[0], ServerFrame::Welcome(w) if w.session == s.id()));
+    assert!(matches!(&frames[1], ServerFrame::Pong(p) if p.id == Some(1)));
+}
+
+#[test]
+fn subscribers_see_one_order_and_the_publisher_gets_acks() {
+    let hub = hub(HubConfig::default());
+    let mut a = hub.open(Transport::Tcp);
+    let mut b = hub.open(Transport::Ws);
+    a.handle(join("r", None));
+    b.handle(join("r", None));
+    drain(&a);
+    drain(&b);
+    for i in 0..5 {
+        b.handle(publish("r", &format!("m{i}"), Some(i)));
+    }
+    assert_eq!(seqs(&drain(&a)), vec![1, 2, 3, 4, 5]);
+    let frames = drain(&b);
+    assert_eq!(seqs(&frames), vec![1, 2, 3, 4, 5]);
+    let acks: Vec<u64> = frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Ack(a) => Some(a.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_repeated_publish_id_from_the_same_client_is_acked_but_not_delivered() {
+    let hub = hub(HubConfig::default());
+    let mut sub = hub.open(Transport::Tcp);
+    sub.handle(join("r", None));
+    let mut first = hub.open(Transport::Tcp);
+    first.handle(hello("client-1"));
+    first.handle(publish("r", "once", Some(9)));
+    drop(first);
+    let mut again = hub.open(Transport::Tcp);
+    again.handle(hello("client-1"));
+    again.handle(publish("r", "once", Some(9)));
+    let frames = drain(&again);
+    assert!(frames.iter().any(|f| matches!(f, ServerFrame::Ack(a) if a.id == 9 && a.seq == 1)));
+    assert_eq!(seqs(&drain(&sub)), vec![1]);
+    // Another client may use the same id.
+    let mut other = hub.open(Transport::Tcp);
+    other.handle(hello("client-2"));
+    other.handle(publish("r", "other", Some(9)));
+    assert_eq!(seqs(&drain(&sub)), vec![2]);
+}
+
+#[test]
+fn join_with_since_replays_then_reports_recovery() {
+    let config = HubConfig { history_len: 3, ..HubConfig::default() };
+    let hub = hub(config);
+    let mut p = hub.open(Transport::Tcp);
+    for i in 0..5 {
+        p.handle(publish("r", &format!("m{i}"), None));
+    }
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(join("r", Some(3)));
+    let frames = drain(&s);
+    assert!(matches!(&frames[1], ServerFrame::Joined(j) if j.seq == 5 && j.recovered));
+    assert_eq!(seqs(&frames), vec![4, 5]);
+    s.handle(join("r", Some(0)));
+    let frames = drain(&s);
+    assert!(matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered), "{frames:?}");
+    assert_eq!(seqs(&frames), vec![3, 4, 5]);
+    s.handle(join("r", Some(99)));
+    let frames = drain(&s);
+    assert!(matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered));
+}
+
+#[test]
+fn presence_tells_the_others_about_joins_leaves_and_disconnects() {
+    let hub = hub(HubConfig::default());
+    let mut a = hub.open(Transport::Tcp);
+    a.handle(join("r", None));
+    let mut b = hub.open(Transport::Ws);
+    b.handle(ClientFrame::Hello(Hello { v: 1, name: Some("bea".into()), ..Hello::default() }));
+    b.handle(join("r", None));
+    let b_frames = drain(&b);
+    assert!(matches!(&b_frames[1], ServerFrame::Joined(j) if j.members.len() == 2));
+    let frames = drain(&a);
+    assert!(matches!(&frames[2], ServerFrame::Presence(p)
+        if p.action == PresenceAction::Join && p.member.name.as_deref() == Some("bea")));
+    b.handle(ClientFrame::Leave(Leave { room: room("r"), id: Some(4) }));
+    assert!(matches!(&drain(&a)[0], ServerFrame::Presence(p) if p.action == PresenceAction::Leave));
+    b.handle(join("r", None));
+    drain(&a);
+    drop(b);
+    assert!(matches!(&drain(&a)[0], ServerFrame::Presence(p) if p.action == PresenceAction::Leave));
+    assert_eq!(hub.rooms()[0].members, 1);
+}
+
+#[test]
+fn limits_are_refused_with_typed_errors() {
+    let config = HubConfig { max_rooms: 2, ..HubConfig::default() };
+    let hub = hub(config);
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(join("a", None));
+    s.handle(join("b", None));
+    s.handle(join("c", None));
+    s.handle(join("a", None));
+    s.handle(ClientFrame::Leave(Leave { room: room("zz"), id: Some(1) }));
+    s.handle(ClientFrame::History(HistoryRequest {
+        room: room("a"),
+        since: None,
+        limit: Some(0),
+        id: None,
+    }));
+    s.handle(hello("late"));
+    let codes = error_codes(&drain(&s));
+    assert_eq!(codes, vec![4006, 4007, 4008, 4008]);
+    assert!(!s.is_closed());
+}
+
+#[test]
+fn a_slow_consumer_is_cut_off_without_hurting_the_others() {
+    let config = HubConfig { queue_frames: 8, ..HubConfig::default() };
+    let hub = hub(config);
+    let mut slow = hub.open(Transport::Tcp);
+    slow.handle(join("r", None));
+    let mut fast = hub.open(Transport::Tcp);
+    fast.handle(join("r", None));
+    let mut publisher = hub.open(Transport::Tcp);
+    let mut fast_seqs = Vec::new();
+    for i in 0..50 {
+        publisher.handle(publish("r", &format!("m{i}"), None));
+        fast_seqs.extend(seqs(&drain(&fast)));
+    }
+    assert_eq!(fast_seqs, (1..=50).collect::<Vec<_>>());
+    assert!(slow.is_closed());
+    let frames = drain(&slow);
+    assert_eq!(error_codes(&frames), vec![ErrorCode::SlowConsumer.code()]);
+    assert_eq!(hub.rooms()[0].members, 1, "the slow consumer left the room");
+    assert_eq!(hub.metrics().slow_consumers.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[test]
+fn unsupported_version_closes_and_shutdown_reaches_everyone() {
+    let hub = hub(HubConfig::default());
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(ClientFrame::Hello(Hello { v: 7, ..Hello::default() }));
+    assert!(s.is_closed());
+    assert_eq!(error_codes(&drain(&s)), vec![4004]);
+    let t = hub.open(Transport::Ws);
+    hub.shut_down();
+    assert_eq!(error_codes(&drain(&t)), vec![4015]);
+    let late = hub.open(Transport::Ws);
+    assert_eq!(error_codes(&drain(&late)), vec![4015]);
+}
+
+#[test]
+fn kick_disconnects_a_session() {
+    let hub = hub(HubConfig::default());
+    let s = hub.open(Transport::Tcp);
+    assert!(hub.kick(s.id()));
+    assert!(s.is_closed());
+    assert_eq!(error_codes(&drain(&s)), vec![4014]);
+    assert!(!hub.kick("s-nobody"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_rooms_are_forgotten_and_history_expires() {
+    let config = HubConfig { history_age_secs: 60, ..HubConfig::default() };
+    let hub = hub(config);
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(publish("r", "x", None));
+    s.handle(join("kept", None));
+    hub.sweep();
+    assert_eq!(hub.rooms().len(), 2, "history keeps the room for its age");
+    tokio::time::advance(std::time::Duration::from_secs(61)).await;
+    hub.sweep();
+    let rooms: Vec<String> = hub.rooms().iter().map(|r| r.room.to_string()).collect();
+    assert_eq!(rooms, vec!["kept"]);
+}

@@ -1,0 +1,122 @@
+//! Counters and gauges for `/metrics`, as plain atomics rendered in the Prometheus text format.
+
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed},
+};
+
+use crate::hub::Transport;
+
+/// The server's metrics. Every field is a relaxed atomic: a scrape may see one counter a few
+/// increments ahead of another, which Prometheus tolerates, and the hot path pays one atomic add.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    connections: [AtomicI64; Transport::ALL.len()],
+    connections_total: [AtomicU64; Transport::ALL.len()],
+    /// Frames received from clients (all transports).
+    pub frames_in: AtomicU64,
+    /// Frames written to clients (all transports).
+    pub frames_out: AtomicU64,
+    /// Messages stored in a room (publishes that were not duplicates).
+    pub messages: AtomicU64,
+    /// Publishes answered with the seq of an earlier one (de-duplicated).
+    pub duplicates: AtomicU64,
+    /// Frames discarded because a connection's queue overflowed.
+    pub dropped: AtomicU64,
+    /// Connections cut off as slow consumers.
+    pub slow_consumers: AtomicU64,
+    /// Frames refused with an `error` (bad input, limits).
+    pub errors: AtomicU64,
+    /// Sessions disconnected by an administrator.
+    pub kicks: AtomicU64,
+    /// Rooms the hub holds now.
+    pub rooms: AtomicI64,
+}
+
+impl Metrics {
+    /// Counts a connection opening.
+    pub fn connection_opened(&self, transport: Transport) {
+        self.connections[transport as usize].fetch_add(1, Relaxed);
+        self.connections_total[transport as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Counts a connection closing.
+    pub fn connection_closed(&self, transport: Transport) {
+        self.connections[transport as usize].fetch_sub(1, Relaxed);
+    }
+
+    /// Open connections on `transport`.
+    pub fn connections(&self, transport: Transport) -> i64 {
+        self.connections[transport as usize].load(Relaxed)
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, i128)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        let per_transport = |values: &dyn Fn(Transport) -> i128| -> Vec<(String, i128)> {
+            Transport::ALL
+                .iter()
+                .map(|t| (format!("{{transport=\"{}\"}}", t.as_str()), values(*t)))
+                .collect()
+        };
+        let open = per_transport(&|t| i128::from(self.connections(t)));
+        let total =
+            per_transport(&|t| i128::from(self.connections_total[t as usize].load(Relaxed)));
+        let open: Vec<(&str, i128)> = open.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        let total: Vec<(&str, i128)> = total.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        family("enchufe_connections", "gauge", "Open connections, by transport.", &open);
+        family(
+            "enchufe_connections_total",
+            "counter",
+            "Connections accepted, by transport.",
+            &total,
+        );
+        let counter = |c: &AtomicU64| i128::from(c.load(Relaxed));
+        for (name, help, value) in [
+            ("enchufe_frames_in_total", "Frames received from clients.", counter(&self.frames_in)),
+            ("enchufe_frames_out_total", "Frames written to clients.", counter(&self.frames_out)),
+            ("enchufe_messages_total", "Messages published into rooms.", counter(&self.messages)),
+            (
+                "enchufe_duplicate_publishes_total",
+                "Publishes de-duplicated by (client, id).",
+                counter(&self.duplicates),
+            ),
+            (
+                "enchufe_dropped_frames_total",
+                "Frames discarded from overflowing queues.",
+                counter(&self.dropped),
+            ),
+            (
+                "enchufe_slow_consumers_total",
+                "Connections cut off because they did not read fast enough.",
+                counter(&self.slow_consumers),
+            ),
+            ("enchufe_errors_total", "Error frames sent for refused input.", counter(&self.errors)),
+            (
+                "enchufe_kicks_total",
+                "Sessions disconnected by an administrator.",
+                counter(&self.kicks),
+            ),
+        ] {
+            family(name, "counter", help, &[("", value)]);
+        }
+        family(
+            "enchufe_rooms",
+            "gauge",
+            "Rooms held in memory.",
+            &[("", i128::from(self.rooms.load(Relaxed)))],
+        );
+        out
+    }
+}
