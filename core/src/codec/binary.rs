@@ -154,6 +154,13 @@ mod tests {
     }
 
     #[test]
+    fn another_format_version_is_an_unsupported_version() {
+        let err = decode_client(&[0x02, 0x06, 0x00]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
+        assert!(err.code().is_fatal());
+    }
+
+    #[test]
     fn unknown_and_misdirected_kinds_are_unknown_types() {
         let err = decode_client(&[0x01, 0x7f]).unwrap_err();
         assert!(matches!(&err, DecodeError::UnknownType { kind, id: None } if kind == "127"));

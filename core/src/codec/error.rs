@@ -61,9 +61,9 @@ pub enum BinaryError {
     /// A string field is not UTF-8.
     #[error("a string field is not UTF-8")]
     InvalidUtf8,
-    /// A JSON body is not valid JSON, or has whitespace around the value (which would make
-    /// two encodings of one body).
-    #[error("a JSON body is not valid JSON without surrounding whitespace")]
+    /// A JSON body is not valid JSON, has whitespace around the value, or holds a line break
+    /// (so that each body has one encoding, and fits in a line of newline-delimited JSON).
+    #[error("a JSON body is not valid JSON on one line without surrounding whitespace")]
     InvalidJsonBody,
     /// An enumerated field (option flag, body kind, encoding, presence action) has an unknown value.
     #[error("field {field} has the unknown value {value}")]
@@ -104,6 +104,9 @@ impl DecodeError {
         match self {
             DecodeError::UnknownType { .. } => ErrorCode::UnknownType,
             DecodeError::InvalidRoom { .. } => ErrorCode::InvalidRoom,
+            DecodeError::Binary(BinaryError::UnsupportedVersion(_)) => {
+                ErrorCode::UnsupportedVersion
+            }
             DecodeError::Json(_) | DecodeError::MissingType | DecodeError::Binary(_) => {
                 ErrorCode::Malformed
             }

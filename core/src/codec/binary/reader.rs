@@ -137,8 +137,10 @@ impl<'a> Reader<'a> {
 
     /// A body kind byte (0 JSON text, 1 bytes), then a varint length and the bytes.
     ///
-    /// JSON text is validated, and must not have whitespace around the value: a body then has
-    /// exactly one encoding, the one [`RawValue`] keeps (it trims such whitespace).
+    /// JSON text is validated, and must hold no line break and no whitespace around the value:
+    /// a body then has exactly one encoding, the one [`RawValue`] keeps (it trims surrounding
+    /// whitespace), and forwarding it in a JSON frame cannot break newline-delimited framing.
+    /// (Inside valid JSON a line break can only be insignificant whitespace.)
     pub(super) fn body(&mut self) -> Result<Body, BinaryError> {
         let json = match self.byte()? {
             0 => true,
@@ -153,7 +155,10 @@ impl<'a> Reader<'a> {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| BinaryError::InvalidUtf8)?;
         let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-        if bytes.first().is_none_or(is_space) || bytes.last().is_none_or(is_space) {
+        if bytes.first().is_none_or(is_space)
+            || bytes.last().is_none_or(is_space)
+            || bytes.iter().any(|&b| b == b'\n' || b == b'\r')
+        {
             return Err(BinaryError::InvalidJsonBody);
         }
         // `to_owned` allocates exactly the text's length, so `from_string` keeps the buffer.
@@ -242,7 +247,7 @@ mod tests {
             Reader { rest: &frame }.body()
         };
         assert_eq!(body(br#"{"a":[1, 2]}"#), Ok(Body::from_json_text(r#"{"a":[1, 2]}"#).unwrap()));
-        for bad in [&b""[..], b"{", b"nul", b" 1", b"1\n", b"1 2"] {
+        for bad in [&b""[..], b"{", b"nul", b" 1", b"1\n", b"1 2", b"[1,\n2]", b"{\r}"] {
             assert_eq!(body(bad), Err(BinaryError::InvalidJsonBody), "{bad:?}");
         }
         assert_eq!(body(&[b'"', 0xff, b'"']), Err(BinaryError::InvalidUtf8));
