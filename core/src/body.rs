@@ -71,6 +71,14 @@ pub(crate) struct BodyFields {
     pub(crate) bytes: Option<String>,
 }
 
+/// Reads a `body` field that is there, `null` included: `"body":null` is a body holding the
+/// JSON value null, while serde would read `null` in an `Option` field as an absent body.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Box<RawValue>>, D::Error> {
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 /// Why the body fields of a JSON frame are not valid.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BodyFieldsError {

@@ -398,7 +398,7 @@ fn serialize_body<S: SerializeStruct>(s: &mut S, fields: &BodyFields) -> Result<
 #[derive(Deserialize)]
 struct PublishWire {
     room: RoomName,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::body::present")]
     body: Option<Box<RawValue>>,
     #[serde(default)]
     bytes: Option<String>,
@@ -425,7 +425,7 @@ struct MessageWire {
     seq: u64,
     from: String,
     ts: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::body::present")]
     body: Option<Box<RawValue>>,
     #[serde(default)]
     bytes: Option<String>,
