@@ -60,7 +60,13 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn new(history: usize, heartbeat_ms: u64) -> Self {
-        Server { history, heartbeat_ms, rooms: BTreeMap::new(), conns: BTreeMap::new(), sessions: 0 }
+        Server {
+            history,
+            heartbeat_ms,
+            rooms: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            sessions: 0,
+        }
     }
 
     /// A transport connection opened.
@@ -156,7 +162,8 @@ impl Server {
                 let room = self.rooms.entry(publish.room.clone()).or_default();
                 let origin = publish.id.map(|id| (key, id));
                 if let Some(seq) = origin.as_ref().and_then(|o| room.dedupe.get(o)) {
-                    let ack = Ack { id: publish.id.unwrap_or_default(), room: publish.room, seq: *seq };
+                    let ack =
+                        Ack { id: publish.id.unwrap_or_default(), room: publish.room, seq: *seq };
                     out.push((conn, ServerFrame::Ack(ack)));
                     return out;
                 }
@@ -185,7 +192,10 @@ impl Server {
                     out.push((*member, ServerFrame::Message(message.clone())));
                 }
                 if let Some(id) = publish.id {
-                    out.push((conn, ServerFrame::Ack(Ack { id, room: publish.room, seq: room.seq })));
+                    out.push((
+                        conn,
+                        ServerFrame::Ack(Ack { id, room: publish.room, seq: room.seq }),
+                    ));
                 }
             }
             ClientFrame::History(request) => {

@@ -14,7 +14,8 @@ use super::rng::Rng;
 use super::server::{ConnId, Server};
 
 /// How one client's link behaves. Latencies are one-way; `jitter_ms` adds a random extra delay
-/// to each frame, which reorders them (a datagram transport); drops lose single frames.
+/// to each frame, which reorders them, and drops and duplicates affect single frames (as on a
+/// datagram transport).
 #[derive(Clone, Debug)]
 pub(crate) struct Link {
     /// Client → server latency, in ms.
@@ -27,11 +28,13 @@ pub(crate) struct Link {
     pub(crate) drop_up: f64,
     /// Probability that a server → client frame is lost.
     pub(crate) drop_down: f64,
+    /// Probability that a server → client frame arrives twice (datagrams can be duplicated).
+    pub(crate) dup_down: f64,
 }
 
 impl Default for Link {
     fn default() -> Self {
-        Link { up_ms: 10, down_ms: 10, jitter_ms: 0, drop_up: 0.0, drop_down: 0.0 }
+        Link { up_ms: 10, down_ms: 10, jitter_ms: 0, drop_up: 0.0, drop_down: 0.0, dup_down: 0.0 }
     }
 }
 
@@ -61,13 +64,28 @@ pub(crate) struct Node {
 #[derive(Debug)]
 enum Delivery {
     /// The transport `conn` of `node` finished opening.
-    Opened { node: usize, conn: ConnId },
+    Opened {
+        node: usize,
+        conn: ConnId,
+    },
     /// The attempt to open `conn` was refused.
-    Refused { node: usize, conn: ConnId },
-    ToServer { conn: ConnId, frame: ClientFrame },
-    ToClient { node: usize, conn: ConnId, frame: ServerFrame },
+    Refused {
+        node: usize,
+        conn: ConnId,
+    },
+    ToServer {
+        conn: ConnId,
+        frame: ClientFrame,
+    },
+    ToClient {
+        node: usize,
+        conn: ConnId,
+        frame: ServerFrame,
+    },
     /// The client closed `conn`; the server sees it now.
-    Closed { conn: ConnId },
+    Closed {
+        conn: ConnId,
+    },
 }
 
 /// Clients, a server, links and a clock.
@@ -137,7 +155,12 @@ impl World {
         id
     }
 
-    pub(crate) fn publish(&mut self, node: usize, room: &str, text: &str) -> Result<u64, ClientError> {
+    pub(crate) fn publish(
+        &mut self,
+        node: usize,
+        room: &str,
+        text: &str,
+    ) -> Result<u64, ClientError> {
         let body = Body::json(&text).expect("a string is JSON");
         let result = self.nodes[node].client.publish(self.now, room_name(room), body);
         self.pump(node);
@@ -193,7 +216,10 @@ impl World {
             }
             let next = next.max(self.now);
             same_time_steps = if next == self.now { same_time_steps + 1 } else { 0 };
-            assert!(same_time_steps < 100_000, "no progress at t={next}: a deadline that never moves");
+            assert!(
+                same_time_steps < 100_000,
+                "no progress at t={next}: a deadline that never moves"
+            );
             self.now = next;
             if next_delivery.is_some_and(|at| at <= self.now) {
                 if let Some((_, delivery)) = self.queue.pop_first() {
@@ -269,6 +295,10 @@ impl World {
         let (latency, jitter, drop) = (n.link.down_ms, n.link.jitter_ms, n.link.drop_down);
         if drop > 0.0 && self.rng.chance(drop) {
             return;
+        }
+        if n.link.dup_down > 0.0 && self.rng.chance(n.link.dup_down) {
+            let at = self.now + latency + if jitter > 0 { self.rng.range(0, jitter) } else { 0 };
+            self.schedule(at, Delivery::ToClient { node, conn, frame: frame.clone() });
         }
         let at = self.now + latency + if jitter > 0 { self.rng.range(0, jitter) } else { 0 };
         self.schedule(at, Delivery::ToClient { node, conn, frame });
