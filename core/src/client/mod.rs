@@ -129,6 +129,23 @@ use rooms::Rooms;
 ///   [`ClientConfig::outbox_capacity`] publishes.
 /// - Pending `history` requests are re-sent on a new connection rather than failed.
 ///
+/// # Notes for drivers
+///
+/// - Give every `Client` a fresh random [`ClientConfig::client_id`] and `seed` (the machine
+///   cannot draw them itself): publish ids restart at 1 in each instance and are de-duplicated
+///   per client id.
+/// - The `hello` is the driver's to adjust before writing: a TCP driver that wants the binary
+///   encoding sets [`Hello::encoding`](crate::Hello::encoding) on the
+///   [`Output::Transmit`]`(ClientFrame::Hello(..))` it is given.
+/// - Bytes that do not decode are the driver's to log and drop; the machine only sees frames.
+///   A transport error or close is [`handle_disconnected`](Client::handle_disconnected), except
+///   after the machine's own [`Output::Disconnect`].
+/// - Promises or futures per request: resolve on the event carrying the id the command
+///   returned — [`Event::Ack`]/[`Event::PublishFailed`] for publishes, [`Event::Joined`] /
+///   [`Event::Left`] / [`Event::History`] / [`Event::RequestFailed`] for requests. Every id gets
+///   an answer eventually, unless the client keeps failing to reach the server (publishes and
+///   history wait across reconnects; [`close`](Client::close) answers everything pending).
+///
 /// # Duplicates and gaps, per room
 ///
 /// - The client tracks [`last_seq`](Client::last_seq): the last message delivered, or the

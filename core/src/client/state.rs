@@ -16,8 +16,9 @@ pub enum ConnState {
     Idle,
     /// A transport is being opened, or `hello` was sent and `welcome` is awaited.
     Connecting {
-        /// How many attempts in a row failed before this one since the client was last online
-        /// (0 for the first attempt after [`connect`](super::Client::connect)).
+        /// How many connections in a row failed or were lost before this attempt since the
+        /// last `welcome`: 0 for the first attempt after [`connect`](super::Client::connect),
+        /// 1 after an online connection dropped, 2 after that retry failed too, ….
         attempt: u32,
     },
     /// The server sent `welcome`: frames flow.
