@@ -315,6 +315,33 @@ fn a_rejoin_with_nothing_left_in_history_reports_the_whole_gap() {
     assert_eq!(sub.gaps(ROOM), [(6, 30)]);
 }
 
+/// The server restarts and forgets its rooms, so their seqs start again at 1: the subscriber
+/// does not drop the new messages as old duplicates, and loses none of them.
+#[test]
+fn after_a_server_restart_new_messages_still_arrive() {
+    let mut world = pub_sub(10, 1000);
+    let (publisher, subscriber) = (0, 1);
+    for i in 1..=5 {
+        world.publish(publisher, ROOM, &format!("old {i}")).unwrap();
+    }
+    world.run_for(500);
+    world.restart_server();
+    for i in 1..=3 {
+        world.publish(publisher, ROOM, &format!("new {i}")).unwrap();
+    }
+    world.run_for(60_000);
+    world.publish(publisher, ROOM, "new 4").unwrap();
+    world.run_for(500);
+
+    let texts: Vec<String> =
+        world.nodes[subscriber].messages(ROOM).into_iter().map(|(_, t)| t).collect();
+    let expected: Vec<String> =
+        (1..=5).map(|i| format!("old {i}")).chain((1..=4).map(|i| format!("new {i}"))).collect();
+    assert_eq!(texts, expected);
+    assert_eq!(world.nodes[subscriber].gaps(ROOM), []);
+    assert_eq!(world.nodes[subscriber].client.last_seq(&room_name(ROOM)), Some(4));
+}
+
 /// (7) Many seeds of random latencies, reordering, drops and partitions, with three clients
 /// that all publish into and listen to one room. Whatever happens:
 /// - each client sees the room's messages in strictly increasing seq order (no duplicate, no

@@ -159,9 +159,10 @@ use rooms::Rooms;
 ///   a `joined`: servers answer frames in order, so a `pong` that finds the gap still open
 ///   proves the replay empty, and reports `Gap { from: last_seq + 1, to: joined.seq }`.
 /// - A `joined` whose seq is below `last_seq` (with nothing newer seen on this connection)
-///   means the server lost the room's state (an in-memory hub restarted): the client rebases to
-///   the new seq with `Gap { from: 1, to: joined.seq }`, rather than dropping every new message
-///   as a duplicate.
+///   means the server lost the room's state (an in-memory hub restarted) and numbers it from 1
+///   again: the client starts over from 0 — rather than dropping every new message as a
+///   duplicate — delivering what is replayed and reporting the rest of `1..=joined.seq` as a
+///   gap, as for `recovered: false`.
 #[derive(Debug)]
 pub struct Client {
     config: ClientConfig,

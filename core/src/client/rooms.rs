@@ -18,9 +18,10 @@
 //!   `Gap { from: last_seq+1, to: joined.seq }`. (On a transport that reorders, a replayed message
 //!   arriving after that pong is then dropped as a duplicate: it is inside the reported gap.)
 //! - **Reset.** A `joined` whose seq is below `last_seq` when nothing newer arrived on this
-//!   connection means the server lost the room (an in-memory hub restarted): `last_seq` drops to
-//!   the room's new seq, with a `Gap { from: 1, to: joined.seq }` for the new messages it will
-//!   not replay — otherwise every new message would be dropped as a duplicate.
+//!   connection means the server lost the room (an in-memory hub restarted) and numbers it
+//!   from 1 again: `last_seq` drops to 0 — otherwise every new message would be dropped as a
+//!   duplicate — and the new messages it does not replay are reported as for "not recovered"
+//!   (the first replayed message, or the barrier `pong`, bounds the gap).
 
 use std::collections::BTreeMap;
 
@@ -160,10 +161,15 @@ impl Rooms {
         match r.last_seq {
             None => r.last_seq = Some(joined.seq),
             Some(last) if joined.seq < last && !r.fresh => {
-                r.last_seq = Some(joined.seq);
+                // The server lost the room: its seqs start again from 1. Whatever it still
+                // replays is new to this client; the rest of 1..=seq is a gap, found like any
+                // other unrecovered one.
+                r.last_seq = Some(0);
                 r.pending_gap = None;
                 if joined.seq > 0 {
-                    outcome.gap = Some(Gap { room: joined.room.clone(), from: 1, to: joined.seq });
+                    let barrier = next_id();
+                    r.pending_gap = Some(PendingGap { from: 1, to: joined.seq, barrier });
+                    outcome.barrier = Some(barrier);
                 }
             }
             Some(last) if !joined.recovered && joined.seq > last => {
@@ -302,13 +308,20 @@ mod tests {
     fn a_room_whose_seq_went_back_is_rebased() {
         let mut rooms = Rooms::default();
         rooms.want(room(), 1, Some(500));
-        let outcome = rooms.on_joined(&joined(3, true), || unreachable!()).unwrap();
-        assert_eq!(outcome.gap, gap(1, 3));
+        let outcome = rooms.on_joined(&joined(3, false), || 9).unwrap();
+        assert_eq!((outcome.gap, outcome.barrier), (None, Some(9)));
+        assert_eq!(rooms.on_message(&message(2)), Delivery::Deliver(gap(1, 1)));
+        assert_eq!(rooms.on_message(&message(3)), Delivery::Deliver(None));
         assert_eq!(rooms.on_message(&message(4)), Delivery::Deliver(None));
         // A lower seq after a message on this connection is a reordered frame, not a reset.
         let outcome = rooms.on_joined(&joined(2, true), || unreachable!()).unwrap();
         assert_eq!(outcome.gap, None);
         assert_eq!(rooms.last_seq(&room()), Some(4));
+        // Nothing replayed after a reset: the barrier pong reports the whole new range.
+        rooms.connection_lost();
+        rooms.on_joined(&joined(2, true), || 10).unwrap();
+        assert_eq!(rooms.on_pong(10), vec![gap(1, 2).unwrap()]);
+        assert_eq!(rooms.last_seq(&room()), Some(2));
     }
 
     #[test]

@@ -126,7 +126,14 @@ impl Server {
             ClientFrame::Join(join) => {
                 let room = self.rooms.entry(join.room.clone()).or_default();
                 let first = room.history.front().map_or(room.seq + 1, |m| m.seq);
-                let recovered = join.since.is_none_or(|since| since + 1 >= first);
+                // A since beyond the room's seq: the room was forgotten (the server restarted),
+                // so the client's numbering no longer applies and everything stored is new.
+                let since = join.since.map(|since| if since > room.seq { 0 } else { since });
+                let recovered = match join.since {
+                    None => true,
+                    Some(since) if since > room.seq => false,
+                    Some(since) => since + 1 >= first,
+                };
                 out.push((
                     conn,
                     ServerFrame::Joined(Joined {
@@ -137,7 +144,7 @@ impl Server {
                         id: join.id,
                     }),
                 ));
-                if let Some(since) = join.since {
+                if let Some(since) = since {
                     for m in room.history.iter().filter(|m| m.seq > since) {
                         out.push((conn, ServerFrame::Message(m.clone())));
                     }

@@ -191,6 +191,19 @@ impl World {
         }
     }
 
+    /// The server restarts and forgets everything (an in-memory hub): every connection breaks,
+    /// and the new server has the same settings and no rooms.
+    pub(crate) fn restart_server(&mut self) {
+        self.server = Server::new(self.server.history, self.server.heartbeat_ms);
+        self.open.clear();
+        for node in 0..self.nodes.len() {
+            if self.nodes[node].conn.take().is_some() {
+                self.nodes[node].client.handle_disconnected(self.now);
+                self.pump(node);
+            }
+        }
+    }
+
     /// Drops the next server → client frame of `kind` (e.g. `"ack"`) to `node`.
     pub(crate) fn drop_next(&mut self, node: usize, kind: &'static str) {
         self.nodes[node].drop_next = Some(kind);
