@@ -122,6 +122,7 @@ impl Client {
     }
 
     fn on_joined(&mut self, now: u64, joined: Joined) {
+        // (`self.next_id()` cannot be called while `self.rooms` is borrowed.)
         let Some(outcome) = self.rooms.on_joined(&joined, || {
             self.last_id += 1;
             self.last_id
@@ -144,8 +145,9 @@ impl Client {
     }
 
     fn on_left(&mut self, left: Left) {
-        if let Some(room) = left.id.and_then(|id| self.requests.take_leave(id)) {
-            self.emit(Event::Left { id: left.id.unwrap_or_default(), room });
+        let Some(id) = left.id else { return };
+        if let Some(room) = self.requests.take_leave(id) {
+            self.emit(Event::Left { id, room });
         }
     }
 
