@@ -1,0 +1,54 @@
+// The web app's build: the browser client crate (../wasm) is compiled by wasm-pack through
+// @wasm-tool/wasm-pack-plugin into ./pkg — the `enchufe` npm package — and the app imports it
+// as `enchufe`, exactly as a user of the published package would.
+//
+//   npx webpack --mode production   → dist/ (what `enchufe serve --www www/dist` serves)
+//
+// wasm-pack runs with `--mode no-install`: it must not download wasm-bindgen, binaryen or
+// chromedriver (see ../../shared/TOOLCHAIN.md); `cargo xtask serve` and `cargo xtask test`
+// install the tools first.
+
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import HtmlWebpackPlugin from "html-webpack-plugin";
+import MiniCssExtractPlugin from "mini-css-extract-plugin";
+import WasmPackPlugin from "@wasm-tool/wasm-pack-plugin";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pkg = path.resolve(here, "pkg");
+
+export default (_env, argv) => {
+  const production = argv.mode !== "development";
+  return {
+    entry: path.resolve(here, "src/main.js"),
+    output: {
+      path: path.resolve(here, "dist"),
+      // Hashed names: the server sends them with an immutable cache header; index.html is no-cache.
+      filename: production ? "[name].[contenthash].js" : "[name].js",
+      webassemblyModuleFilename: production ? "[hash].wasm" : "[id].wasm",
+      clean: true,
+    },
+    resolve: {
+      alias: { enchufe: pkg },
+    },
+    experiments: { asyncWebAssembly: true },
+    module: {
+      rules: [{ test: /\.css$/, use: [MiniCssExtractPlugin.loader, "css-loader"] }],
+    },
+    plugins: [
+      new WasmPackPlugin({
+        crateDirectory: path.resolve(here, "../wasm"),
+        outDir: pkg,
+        outName: "enchufe",
+        extraArgs: "--target bundler --mode no-install",
+        forceMode: production ? "production" : "development",
+      }),
+      new HtmlWebpackPlugin({ template: path.resolve(here, "src/index.html") }),
+      new MiniCssExtractPlugin({
+        filename: production ? "[name].[contenthash].css" : "[name].css",
+      }),
+    ],
+    performance: { hints: false },
+    devtool: production ? false : "source-map",
+  };
+};
