@@ -1,2 +1,5 @@
-//! The `enchufe` binary.
-fn main() {}
+//! The `enchufe` binary: everything is in the library's [`enchufe::cli`].
+
+fn main() -> std::process::ExitCode {
+    enchufe::cli::main()
+}

@@ -10,6 +10,7 @@ use std::{
 
 use enchufe_core::{Encoding, ErrorCode};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::Outgoing;
 
@@ -57,6 +58,7 @@ pub enum Push {
 struct Inner {
     state: Mutex<State>,
     ready: Notify,
+    closed: CancellationToken,
     encoding: AtomicU8,
     max_frames: usize,
     max_bytes: usize,
@@ -75,6 +77,7 @@ impl Outbox {
         Outbox(Arc::new(Inner {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
+            closed: CancellationToken::new(),
             encoding: AtomicU8::new(0),
             max_frames: max_frames.max(1),
             max_bytes,
@@ -121,6 +124,7 @@ impl Outbox {
             state.queue.push_back(Outgoing::error(ErrorCode::SlowConsumer, message, None));
             state.end = Some(End::Error(ErrorCode::SlowConsumer));
             drop(state);
+            self.0.closed.cancel();
             self.0.ready.notify_one();
             return Push::Overflow { dropped };
         }
@@ -148,6 +152,7 @@ impl Outbox {
         }
         state.end = Some(end);
         drop(state);
+        self.0.closed.cancel();
         self.0.ready.notify_one();
         true
     }
@@ -155,6 +160,12 @@ impl Outbox {
     /// Whether the queue is closed (the connection is ending).
     pub fn is_closed(&self) -> bool {
         self.lock().end.is_some()
+    }
+
+    /// Completes when the queue is closed: a transport's reader stops reading then, and gives
+    /// the writer a deadline to flush.
+    pub async fn closed(&self) {
+        self.0.closed.cancelled().await;
     }
 
     /// How many frames are queued.

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use async_tungstenite::tungstenite::Utf8Bytes;
 use bytes::Bytes;
 use enchufe_core::{Encoding, ErrorCode, ErrorFrame, ServerFrame, codec::Frame};
 
@@ -11,10 +12,13 @@ use enchufe_core::{Encoding, ErrorCode, ErrorFrame, ServerFrame, codec::Frame};
 /// frame is encoded the first time a connection of a given encoding asks for it, and every other
 /// connection of that encoding writes the same [`Bytes`]. No subscriber pays for its own
 /// encoding, and a delivery costs one queue slot (a pointer).
+///
+/// The JSON encoding is kept as tungstenite's [`Utf8Bytes`] (a [`Bytes`] known to be UTF-8) so
+/// that WebSocket text messages share it too, without a UTF-8 check per subscriber.
 #[derive(Debug)]
 pub struct Outgoing {
     frame: ServerFrame,
-    json: OnceLock<Bytes>,
+    json: OnceLock<Utf8Bytes>,
     binary: OnceLock<Bytes>,
 }
 
@@ -38,17 +42,25 @@ impl Outgoing {
     /// prefix): a JSON object, or a binary frame starting with its version byte.
     pub fn encoded(&self, encoding: Encoding) -> &Bytes {
         match encoding {
-            Encoding::Json => self.json.get_or_init(|| {
-                let mut out = Vec::with_capacity(128);
-                self.frame.encode_json(&mut out);
-                Bytes::from(out)
-            }),
+            Encoding::Json => self.json_text().as_ref(),
             Encoding::Binary => self.binary.get_or_init(|| {
                 let mut out = Vec::with_capacity(64);
                 self.frame.encode_binary(&mut out);
                 Bytes::from(out)
             }),
         }
+    }
+
+    /// The JSON encoding as text (a WebSocket text message, an SSE `data:` line).
+    pub fn json_text(&self) -> &Utf8Bytes {
+        self.json.get_or_init(|| {
+            let mut out = Vec::with_capacity(128);
+            self.frame.encode_json(&mut out);
+            // serde_json writes UTF-8; the lossy branch is never taken, and never panics.
+            String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                .into()
+        })
     }
 }
 

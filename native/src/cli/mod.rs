@@ -1,0 +1,63 @@
+//! The `enchufe` command line: one [`Command`] variant and one file per subcommand.
+//!
+//! Adding a subcommand (`pub`, `sub`, `chat`, `bench`): write `cli/<name>.rs` with an `Args`
+//! struct (clap derive) and `async fn run(args) -> ExitCode`, add the variant to [`Command`] and
+//! its arm to [`run`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod serve;
+
+/// enchufe: real-time rooms over WebSocket, TCP, UDP and HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "enchufe", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log filter, `RUST_LOG` syntax (e.g. `info`, `enchufe=debug`); overrides `RUST_LOG`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+}
+
+/// Parses the command line and runs the subcommand (the whole of `main`).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("enchufe: cannot start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve::run(args, cli.log).await,
+    }
+}
+
+/// Installs the log subscriber: `--log`, else `RUST_LOG`, else `fallback`. Logs go to stderr;
+/// stdout carries only the lines scripts read (the listening addresses).
+pub fn init_logging(flag: Option<&str>, fallback: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = flag
+        .map(EnvFilter::try_new)
+        .or_else(|| std::env::var("RUST_LOG").ok().map(EnvFilter::try_new))
+        .and_then(Result::ok)
+        .unwrap_or_else(|| EnvFilter::new(fallback));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,184 @@
+//! `enchufe serve`: runs the server until SIGINT or SIGTERM.
+
+use std::{io::Write as _, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::Args;
+
+use crate::{
+    config::{self, Config, ConfigError, FileConfig, Listen},
+    server::Server,
+};
+
+/// Flags of `enchufe serve`. Each has an `ENCHUFE_…` environment variable; precedence is
+/// flag > environment > `--config` file > default (docs/DECISIONS.md).
+#[derive(Debug, Default, Args)]
+#[non_exhaustive]
+pub struct ServeArgs {
+    /// A TOML configuration file (see `config::FileConfig`).
+    #[arg(long, env = "ENCHUFE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// HTTP + WebSocket + SSE address, or `off` [default: 127.0.0.1:8480].
+    #[arg(long, env = "ENCHUFE_HTTP", value_name = "ADDR|off")]
+    pub http: Option<Listen>,
+    /// Turn the HTTP listener off.
+    #[arg(long, conflicts_with = "http")]
+    pub no_http: bool,
+    /// TCP address, or `off` [default: 127.0.0.1:8481].
+    #[arg(long, env = "ENCHUFE_TCP", value_name = "ADDR|off")]
+    pub tcp: Option<Listen>,
+    /// Turn the TCP listener off.
+    #[arg(long, conflicts_with = "tcp")]
+    pub no_tcp: bool,
+    /// UDP address, or `off` [default: 127.0.0.1:8482].
+    #[arg(long, env = "ENCHUFE_UDP", value_name = "ADDR|off")]
+    pub udp: Option<Listen>,
+    /// Turn the UDP listener off.
+    #[arg(long, conflicts_with = "udp")]
+    pub no_udp: bool,
+    /// The web app's directory [default: www/dist].
+    #[arg(long, env = "ENCHUFE_WWW", value_name = "DIR")]
+    pub www: Option<PathBuf>,
+    /// Bearer token for `DELETE /api/sessions/{session}` (the endpoint is off without one).
+    #[arg(long, env = "ENCHUFE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Seconds to flush queues at shutdown [default: 5].
+    #[arg(long, env = "ENCHUFE_SHUTDOWN_TIMEOUT", value_name = "SECS")]
+    pub shutdown_timeout: Option<f64>,
+    /// Largest frame accepted, bytes [default: 65536].
+    #[arg(long, env = "ENCHUFE_MAX_FRAME", value_name = "BYTES")]
+    pub max_frame: Option<usize>,
+    /// Rooms one connection may join [default: 64].
+    #[arg(long, env = "ENCHUFE_MAX_ROOMS", value_name = "N")]
+    pub max_rooms: Option<usize>,
+    /// Messages kept per room [default: 1000].
+    #[arg(long, env = "ENCHUFE_HISTORY_LEN", value_name = "N")]
+    pub history_len: Option<usize>,
+    /// Seconds a message stays in history [default: 3600].
+    #[arg(long, env = "ENCHUFE_HISTORY_AGE", value_name = "SECS")]
+    pub history_age: Option<u64>,
+    /// Outbound queue per connection, frames [default: 1024].
+    #[arg(long, env = "ENCHUFE_QUEUE_FRAMES", value_name = "N")]
+    pub queue_frames: Option<usize>,
+    /// Outbound queue per connection, bytes [default: 1048576].
+    #[arg(long, env = "ENCHUFE_QUEUE_BYTES", value_name = "BYTES")]
+    pub queue_bytes: Option<usize>,
+    /// Heartbeat announced to clients, ms; silent connections close after 3× [default: 15000].
+    #[arg(long, env = "ENCHUFE_HEARTBEAT_MS", value_name = "MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Frames per second one connection may send, 0 = unlimited [default: 1000].
+    #[arg(long, env = "ENCHUFE_RATE", value_name = "N")]
+    pub rate: Option<u32>,
+}
+
+impl ServeArgs {
+    /// The configuration: these flags (and their environment variables) over the file over the
+    /// defaults. Also returns the file's log filter, if any.
+    pub fn resolve(&self) -> Result<(Config, Option<String>), ConfigError> {
+        let file = match &self.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let mut config = Config::default();
+        let listen = |off: bool, flag: Option<Listen>, file: Option<Listen>, default| {
+            if off {
+                return None;
+            }
+            flag.or(file).map_or(default, Option::from)
+        };
+        config.http = listen(self.no_http, self.http, file.http, config.http);
+        config.tcp = listen(self.no_tcp, self.tcp, file.tcp, config.tcp);
+        config.udp = listen(self.no_udp, self.udp, file.udp, config.udp);
+        if let Some(www) = self.www.clone().or(file.www) {
+            config.www = www;
+        }
+        config.admin_token =
+            self.admin_token.clone().or(file.admin_token).filter(|t| !t.is_empty());
+        if let Some(secs) = self.shutdown_timeout.or(file.shutdown_timeout_secs) {
+            config.shutdown_timeout = Duration::try_from_secs_f64(secs).map_err(|_| {
+                ConfigError::Invalid("shutdown timeout must be a positive number of seconds")
+            })?;
+        }
+        let mut hub = file.hub.unwrap_or_default();
+        macro_rules! flag {
+            ($($field:ident = $flag:expr;)*) => { $( if let Some(v) = $flag { hub.$field = v; } )* };
+        }
+        flag! {
+            max_frame = self.max_frame;
+            max_rooms = self.max_rooms;
+            history_len = self.history_len;
+            history_age_secs = self.history_age;
+            queue_frames = self.queue_frames;
+            queue_bytes = self.queue_bytes;
+            heartbeat_ms = self.heartbeat_ms;
+            rate_per_sec = self.rate;
+        }
+        config.hub = hub;
+        config::validate(&config)?;
+        Ok((config, file.log))
+    }
+}
+
+/// Runs `enchufe serve`.
+pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
+    let (config, file_log) = match args.resolve() {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            eprintln!("enchufe: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    super::init_logging(log.as_deref().or(file_log.as_deref()), "info");
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("enchufe: cannot bind: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        // The stable startup lines (docs/DECISIONS.md); flushed so that a script reading a pipe
+        // sees them at once.
+        let mut stdout = std::io::stdout().lock();
+        for line in server.addrs().lines() {
+            let _ = writeln!(stdout, "{line}");
+        }
+        let _ = stdout.flush();
+    }
+    let shutdown = server.shutdown_handle();
+    tokio::spawn(async move {
+        signal().await;
+        tracing::info!("signal received");
+        shutdown.trigger();
+    });
+    match server.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("enchufe: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

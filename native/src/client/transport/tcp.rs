@@ -1,0 +1,120 @@
+//! TCP: newline-delimited JSON, or — after a `hello` that asks for it — length-prefixed binary
+//! frames in both directions (docs/DECISIONS.md, "TCP").
+
+use enchufe_core::{
+    ClientFrame, Encoding, ServerFrame,
+    codec::{Frame, binary, json, line},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
+};
+
+use super::{MAX_INBOUND, TransportError};
+
+/// Frames from the server.
+pub(super) struct Reader {
+    half: OwnedReadHalf,
+    buf: Vec<u8>,
+    /// Where the unread bytes of `buf` start.
+    start: usize,
+    binary: bool,
+}
+
+/// Frames to the server.
+pub(super) struct Writer {
+    half: OwnedWriteHalf,
+    out: Vec<u8>,
+    binary: bool,
+    /// Whether `hello` went out: in binary mode, everything after it is length-prefixed.
+    switched: bool,
+}
+
+/// Connects to `addr`.
+pub(super) async fn open(
+    addr: &str,
+    encoding: Encoding,
+) -> Result<(Reader, Writer), TransportError> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (read, write) = stream.into_split();
+    let binary = encoding == Encoding::Binary;
+    Ok((
+        Reader { half: read, buf: Vec::with_capacity(8 * 1024), start: 0, binary },
+        Writer { half: write, out: Vec::with_capacity(8 * 1024), binary, switched: false },
+    ))
+}
+
+impl Reader {
+    /// The next frame; `Ok(None)` at a clean end of the stream. A frame that does not decode is
+    /// logged and skipped (the stream goes on); broken framing ends the connection.
+    pub(super) async fn next(&mut self) -> Result<Option<ServerFrame>, TransportError> {
+        loop {
+            let unread = &self.buf[self.start..];
+            let split = if self.binary {
+                binary::split(unread, MAX_INBOUND)?
+            } else {
+                line::split(unread, MAX_INBOUND)?
+            };
+            if let Some((bytes, used)) = split {
+                let decoded = match (self.binary, bytes.is_empty()) {
+                    (false, true) => None,
+                    (false, false) => Some(ServerFrame::decode_json(bytes)),
+                    (true, _) => Some(ServerFrame::decode_binary(bytes)),
+                };
+                self.start += used;
+                match decoded {
+                    None => continue,
+                    Some(Ok(frame)) => return Ok(Some(frame)),
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "tcp: skipping a frame that does not decode");
+                        continue;
+                    }
+                }
+            }
+            self.buf.drain(..self.start);
+            self.start = 0;
+            if self.half.read_buf(&mut self.buf).await? == 0 {
+                if self.binary { binary::finish(&self.buf) } else { line::finish(&self.buf) }?;
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Writer {
+    /// Writes `frames` with one system call.
+    pub(super) async fn send(&mut self, frames: &[ClientFrame]) -> Result<(), TransportError> {
+        self.out.clear();
+        for frame in frames {
+            match frame {
+                ClientFrame::Hello(hello) if self.binary => {
+                    let mut hello = hello.clone();
+                    hello.encoding = Encoding::Binary;
+                    json::encode(&ClientFrame::Hello(hello), &mut self.out);
+                    line::terminate(&mut self.out);
+                    self.switched = true;
+                }
+                _ if self.switched => {
+                    if let Err(error) = binary::encode_prefixed(frame, &mut self.out) {
+                        tracing::warn!(%error, kind = frame.kind(), "tcp: frame not sent");
+                    }
+                }
+                _ => {
+                    json::encode(frame, &mut self.out);
+                    line::terminate(&mut self.out);
+                }
+            }
+        }
+        self.half.write_all(&self.out).await?;
+        Ok(())
+    }
+
+    /// Half-closes the stream: the server sees the end of input.
+    pub(super) async fn close(&mut self) {
+        let _ = self.half.shutdown().await;
+    }
+}

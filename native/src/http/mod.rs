@@ -1,0 +1,22 @@
+//! The HTTP listener: one axum router for the web app, REST, SSE, WebSocket, admin and ops.
+//!
+//! - `router.rs`: the routes and the serve loop (graceful shutdown).
+//! - `error.rs`: HTTP errors as `{"code","name","message"}` JSON.
+//! - `rest.rs`: `POST/GET /api/rooms/{room}/messages`, `GET /api/rooms`.
+//! - `sse.rs`: `GET /api/rooms/{room}/events`, Server-Sent Events (a read-only transport).
+//! - `admin.rs`: `DELETE /api/sessions/{session}`.
+//! - `ops.rs`: `/healthz`, `/metrics`.
+//! - `static_files.rs`: the web app directory, content types, cache headers.
+//!
+//! The WebSocket endpoint `/ws` lives in [`crate::ws`].
+
+mod admin;
+mod error;
+mod ops;
+mod rest;
+mod router;
+mod sse;
+mod static_files;
+
+pub(crate) use error::ApiError;
+pub(crate) use router::serve;

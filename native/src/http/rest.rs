@@ -1,0 +1,141 @@
+//! The REST API of docs/DECISIONS.md: publish into a room, read its history, list rooms.
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, Query, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use enchufe_core::{Body, ErrorCode, Message, RoomName};
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+use crate::{hub::RoomInfo, server::Context};
+
+/// The sender name of a REST publish without `?from=`.
+const ANONYMOUS: &str = "http";
+
+/// `?from=` of a publish.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PublishQuery {
+    from: Option<String>,
+}
+
+/// `?since=&limit=` of a history read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct HistoryQuery {
+    since: Option<u64>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Published<'a> {
+    room: &'a RoomName,
+    seq: u64,
+}
+
+#[derive(Serialize)]
+struct Messages {
+    room: RoomName,
+    messages: Vec<Message>,
+}
+
+#[derive(Serialize)]
+struct Rooms {
+    rooms: Vec<RoomInfo>,
+}
+
+/// `POST /api/rooms/{room}/messages`: the request body is the message body (JSON, or bytes with
+/// `Content-Type: application/octet-stream`). `Idempotency-Key: <u64>` de-duplicates like a
+/// publish id, with the client key `http:<from>`. `201 {"room","seq"}`, or `200` with the
+/// original seq for a repeated key.
+pub(crate) async fn publish(
+    State(ctx): State<Context>,
+    Path(room): Path<String>,
+    query: Result<Query<PublishQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let room = room_name(&room)?;
+    let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let max = ctx.config.hub.max_frame;
+            ApiError::code(ErrorCode::TooLarge, format!("the body is larger than {max} bytes"))
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    })?;
+    let from = query.from.unwrap_or_else(|| ANONYMOUS.to_owned());
+    let max_name = ctx.config.hub.max_name;
+    if from.is_empty() || from.len() > max_name {
+        return Err(ApiError::code(
+            ErrorCode::InvalidField,
+            format!("from must be 1 to {max_name} bytes"),
+        ));
+    }
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let id = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(
+                || {
+                    ApiError::code(
+                        ErrorCode::InvalidField,
+                        "Idempotency-Key must be an unsigned 64-bit integer",
+                    )
+                },
+            )?;
+            let client: Arc<str> = format!("http:{from}").into();
+            Some((client, id))
+        }
+    };
+    let bytes = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/octet-stream"));
+    let body = if bytes {
+        Body::Bytes(body.to_vec())
+    } else {
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::bad_request("the body is not UTF-8 JSON"))?;
+        Body::from_json_text(text)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?
+    };
+    let published = ctx.hub.publish(&room, &from, body, key);
+    let status = if published.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(Published { room: &room, seq: published.seq })).into_response())
+}
+
+/// `GET /api/rooms/{room}/messages?since=&limit=`: stored messages, the oldest first (message
+/// frames without `type`).
+pub(crate) async fn history(
+    State(ctx): State<Context>,
+    Path(room): Path<String>,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    let room = room_name(&room)?;
+    let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
+    if query.limit == Some(0) {
+        return Err(ApiError::code(ErrorCode::InvalidField, "limit must be at least 1"));
+    }
+    let messages = ctx.hub.history(&room, query.since, query.limit);
+    Ok(Json(Messages { room, messages }))
+}
+
+/// `GET /api/rooms`: every room with its seq and member count.
+pub(crate) async fn rooms(State(ctx): State<Context>) -> Json<impl Serialize> {
+    Json(Rooms { rooms: ctx.hub.rooms() })
+}
+
+/// Validates a room name from a path.
+pub(crate) fn room_name(room: &str) -> Result<RoomName, ApiError> {
+    RoomName::new(room).map_err(|e| ApiError::code(ErrorCode::InvalidRoom, e.to_string()))
+}
+
+/// Any other `/api/…` path.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such API endpoint")
+}

@@ -1,0 +1,43 @@
+//! The HTTP routes and the serve loop.
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{any, delete, get},
+};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use super::{admin, ops, rest, sse, static_files};
+use crate::server::Context;
+
+/// Serves HTTP until shutdown begins, then lets open requests (SSE streams end when the hub
+/// tells their sessions it is shutting down) finish.
+pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
+    let stop = ctx.stop.clone();
+    let app = router(ctx);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "http server failed");
+    }
+}
+
+/// Every route of the HTTP port.
+pub(crate) fn router(ctx: Context) -> Router {
+    let max_body = ctx.config.hub.max_frame;
+    Router::new()
+        .route("/ws", any(crate::ws::upgrade))
+        .route("/api/rooms", get(rest::rooms))
+        .route("/api/rooms/{room}/messages", get(rest::history).post(rest::publish))
+        .route("/api/rooms/{room}/events", get(sse::events))
+        .route("/api/sessions/{session}", delete(admin::kick))
+        .route("/api/{*rest}", any(rest::not_found))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(static_files::serve)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(ctx)
+}

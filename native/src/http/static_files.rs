@@ -1,0 +1,78 @@
+//! The web app: static files from the `--www` directory, with content types from the file
+//! extension (tower-http's `ServeDir`) and the cache policy of docs/DECISIONS.md.
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use tower_http::services::ServeDir;
+
+use crate::server::Context;
+
+/// Content-hashed assets never change under their name.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Everything else (index.html above all) is revalidated on each use.
+const REVALIDATE: &str = "no-cache";
+
+/// Serves a file of the web app; `/` is `index.html`. When the directory does not exist, `/`
+/// explains how to build it.
+pub(crate) async fn serve(State(ctx): State<Context>, request: Request) -> Response {
+    let www = &ctx.config.www;
+    let path = request.uri().path().to_owned();
+    if !www.is_dir() {
+        if path == "/" || path == "/index.html" {
+            return (StatusCode::OK, Html(missing_page(&www.display().to_string())))
+                .into_response();
+        }
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let mut response = match ServeDir::new(www).try_call(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(error) => {
+            tracing::warn!(%error, "static file error");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n").into_response();
+        }
+    };
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        let policy = if is_hashed(&path) { IMMUTABLE } else { REVALIDATE };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// Whether the file name carries a content hash, as webpack's `[name].[contenthash].js` does: a
+/// dot-separated part of at least 8 hex digits that is not the extension.
+fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let mut parts: Vec<&str> = name.split('.').collect();
+    parts.pop(); // the extension
+    parts.iter().skip(1).any(|p| p.len() >= 8 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn missing_page(dir: &str) -> String {
+    let dir = dir.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>enchufe</title>\
+         <link rel=\"icon\" href=\"data:,\"></head>\n<body>\n<h1>enchufe is running</h1>\n\
+         <p>The web app is not built: the directory <code>{dir}</code> does not exist.</p>\n\
+         <p>Build it and serve it with <code>cargo xtask serve</code>, or point the server at a \
+         built copy with <code>enchufe serve --www path/to/dist</code>.</p>\n\
+         <p>The server itself works: WebSocket at <code>/ws</code>, REST under <code>/api</code>, \
+         <code>/healthz</code>, <code>/metrics</code>.</p>\n</body></html>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed;
+
+    #[test]
+    fn recognises_content_hashed_names() {
+        assert!(is_hashed("/main.3f9a1c2b.js"));
+        assert!(is_hashed("/assets/app.0123456789abcdef.wasm"));
+        assert!(!is_hashed("/index.html"));
+        assert!(!is_hashed("/main.js"));
+        assert!(!is_hashed("/deadbeef12.js"), "the hash must not be the whole name");
+    }
+}

@@ -1,0 +1,189 @@
+//! [`Server`]: binds the listeners, runs them on one hub, and shuts down gracefully.
+
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{config::Config, hub::Hub, metrics::Metrics};
+
+/// A bound server, not yet running. Binding and running are separate so that a caller (a test,
+/// the CLI) learns the real addresses — port 0 picks a free one — before any client connects.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use enchufe::{config::Config, server::Server};
+/// let server = Server::bind(Config::ephemeral()).await?;
+/// let addrs = server.addrs();
+/// let shutdown = server.shutdown_handle();
+/// let running = tokio::spawn(server.run());
+/// // … connect to addrs.http / addrs.tcp …
+/// shutdown.trigger();
+/// running.await.expect("server task")?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    hub: Hub,
+    config: Arc<Config>,
+    http: Option<TcpListener>,
+    tcp: Option<TcpListener>,
+    addrs: Addrs,
+    shutdown: Shutdown,
+}
+
+/// The addresses the listeners are bound to (`None`: turned off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Addrs {
+    /// HTTP + WebSocket + SSE.
+    pub http: Option<SocketAddr>,
+    /// TCP.
+    pub tcp: Option<SocketAddr>,
+    /// UDP.
+    pub udp: Option<SocketAddr>,
+}
+
+/// Triggers a graceful shutdown of a running [`Server`]. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown(CancellationToken);
+
+/// What connection tasks share: the hub, the configuration, and the shutdown machinery.
+#[derive(Clone, Debug)]
+pub(crate) struct Context {
+    pub(crate) hub: Hub,
+    pub(crate) config: Arc<Config>,
+    /// Every connection task, so shutdown can wait for them to flush.
+    pub(crate) tracker: TaskTracker,
+    /// Cancelled when shutdown begins: accept loops stop.
+    pub(crate) stop: CancellationToken,
+    /// Cancelled when the shutdown deadline passes: connections drop what they still hold.
+    pub(crate) abort: CancellationToken,
+}
+
+impl Server {
+    /// Binds every enabled listener. Fails if an address cannot be bound.
+    pub async fn bind(config: Config) -> io::Result<Server> {
+        let http = match config.http {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let tcp = match config.tcp {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        // UDP hook: the UDP transport binds its socket here (when `config.udp` is set) and
+        // records `addrs.udp`; `run` then spawns its task next to the TCP one.
+        let addrs = Addrs {
+            http: http.as_ref().map(TcpListener::local_addr).transpose()?,
+            tcp: tcp.as_ref().map(TcpListener::local_addr).transpose()?,
+            udp: None,
+        };
+        let hub = Hub::new(config.hub.clone(), Arc::new(Metrics::default()));
+        Ok(Server {
+            hub,
+            config: Arc::new(config),
+            http,
+            tcp,
+            addrs,
+            shutdown: Shutdown::default(),
+        })
+    }
+
+    /// The bound addresses.
+    pub fn addrs(&self) -> Addrs {
+        self.addrs
+    }
+
+    /// The hub (to publish or inspect from the embedding program).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// A handle that makes [`Server::run`] shut down gracefully.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the [`Shutdown`] handle is triggered, then: stops accepting, tells every
+    /// client (`error` 4015 `shutting_down`, WebSocket close 4015), lets connections flush their
+    /// queues until the configured deadline, drops what is left, and returns.
+    pub async fn run(self) -> io::Result<()> {
+        let ctx = Context {
+            hub: self.hub.clone(),
+            config: self.config.clone(),
+            tracker: TaskTracker::new(),
+            stop: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        };
+        let mut listeners = Vec::new();
+        if let Some(listener) = self.http {
+            listeners.push(tokio::spawn(crate::http::serve(listener, ctx.clone())));
+        }
+        if let Some(listener) = self.tcp {
+            listeners.push(tokio::spawn(crate::tcp::serve(listener, ctx.clone())));
+        }
+        let sweeper = tokio::spawn(sweep(ctx.hub.clone(), ctx.config.hub.history_age()));
+
+        self.shutdown.0.cancelled().await;
+        tracing::info!(sessions = ctx.hub.session_count(), "shutting down");
+        ctx.stop.cancel();
+        ctx.hub.shut_down();
+        ctx.tracker.close();
+        let drained = tokio::time::timeout(ctx.config.shutdown_timeout, async {
+            for listener in &mut listeners {
+                let _ = listener.await;
+            }
+            ctx.tracker.wait().await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("shutdown deadline passed; dropping the connections still open");
+            ctx.abort.cancel();
+            for listener in &listeners {
+                listener.abort();
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), ctx.tracker.wait()).await;
+        }
+        sweeper.abort();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+impl Addrs {
+    /// The startup lines, one per listener, e.g. `enchufe: http listening on http://127.0.0.1:8480`.
+    ///
+    /// The format is stable (docs/DECISIONS.md): scripts and tests that start the server on port
+    /// 0 read the real address from the text after `listening on` and the scheme.
+    pub fn lines(&self) -> Vec<String> {
+        [("http", self.http), ("tcp", self.tcp), ("udp", self.udp)]
+            .into_iter()
+            .filter_map(|(name, addr)| {
+                addr.map(|addr| format!("enchufe: {name} listening on {name}://{addr}"))
+            })
+            .collect()
+    }
+}
+
+impl Shutdown {
+    /// Starts the graceful shutdown. Calling it again does nothing.
+    pub fn trigger(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether shutdown was triggered.
+    pub fn is_triggered(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
+/// Periodically expires history and forgets idle rooms.
+async fn sweep(hub: Hub, history_age: Duration) {
+    let period = (history_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        hub.sweep();
+    }
+}

@@ -1,0 +1,162 @@
+//! One TCP connection: a reader feeding the session, a writer draining its outbox.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use bytes::{Buf, BytesMut};
+use enchufe_core::{ClientFrame, Encoding, ErrorCode, codec::Frame};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
+};
+
+use super::framing::Framing;
+use crate::{
+    hub::{End, HubConfig, Outbox, Session, Transport},
+    metrics::Metrics,
+    server::Context,
+};
+
+/// Spare room kept in the read buffer before a read; the buffer starts empty and grows only as
+/// far as the frames a client actually sends (at most one maximum frame plus this).
+const READ_CHUNK: usize = 1024;
+/// A read or write buffer larger than this is given back once it empties.
+const KEEP_BUFFER: usize = 64 * 1024;
+/// How long input is still read (and discarded) after the server closes a connection with an
+/// error, so that unread input does not turn the close into a reset that loses the error frame.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Serves one connection until the client leaves, the hub ends the session, or shutdown aborts.
+pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Context) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, wr) = stream.into_split();
+    let mut session = ctx.hub.open(Transport::Tcp);
+    let outbox = session.outbox().clone();
+    tracing::debug!(%peer, session = session.id(), "tcp connected");
+    let writer = write_loop(wr, outbox.clone(), ctx.hub.metrics().clone());
+    tokio::pin!(writer);
+    let mut ended = None;
+    tokio::select! {
+        biased;
+        () = ctx.abort.cancelled() => return,
+        end = &mut writer => ended = Some(end),
+        () = outbox.closed() => {}
+        () = read_loop(&mut rd, &mut session, &ctx.config.hub) => {}
+    }
+    // The client stopped sending, or the session is closing: leave the rooms, then let the
+    // writer flush what is queued, within the shutdown deadline.
+    drop(session);
+    let end = match ended {
+        Some(end) => end,
+        None => tokio::select! {
+            () = ctx.abort.cancelled() => return,
+            end = tokio::time::timeout(ctx.config.shutdown_timeout, &mut writer) => end.ok().flatten(),
+        },
+    };
+    tracing::debug!(%peer, ?end, "tcp closed");
+    if let Some(End::Error(_)) = end {
+        tokio::select! {
+            () = ctx.abort.cancelled() => {}
+            () = linger(&mut rd) => {}
+        }
+    }
+}
+
+/// Reads, splits and decodes frames into the session until EOF, a read error, an idle timeout,
+/// a framing error, or the session closing.
+async fn read_loop(rd: &mut OwnedReadHalf, session: &mut Session, config: &HubConfig) {
+    let mut buf = BytesMut::new();
+    let mut framing = Framing::Lines;
+    let mut first = true;
+    loop {
+        loop {
+            let (range, used) = match framing.split(&buf, config.max_frame) {
+                Ok(Some(split)) => split,
+                Ok(None) => break,
+                Err(error) => {
+                    session.close(error.code(), &error.to_string());
+                    return;
+                }
+            };
+            let bytes = &buf[range];
+            match framing {
+                Framing::Lines if bytes.is_empty() => {}
+                Framing::Lines => match ClientFrame::decode_json(bytes) {
+                    Ok(frame) => {
+                        // The first line may switch the rest of the stream to binary frames.
+                        if first
+                            && matches!(&frame, ClientFrame::Hello(h) if h.encoding == Encoding::Binary)
+                        {
+                            framing = Framing::Prefixed;
+                            session.outbox().set_encoding(Encoding::Binary);
+                        }
+                        first = false;
+                        session.handle(frame);
+                    }
+                    Err(error) => {
+                        first = false;
+                        session.reject(&error);
+                    }
+                },
+                Framing::Prefixed => match ClientFrame::decode_binary(bytes) {
+                    Ok(frame) => session.handle(frame),
+                    Err(error) => session.reject(&error),
+                },
+            }
+            buf.advance(used);
+            if session.is_closed() {
+                return;
+            }
+        }
+        if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+            buf = BytesMut::new();
+        }
+        buf.reserve(READ_CHUNK);
+        match tokio::time::timeout(config.idle_timeout(), rd.read_buf(&mut buf)).await {
+            Err(_) => {
+                let message = format!("nothing received for {:?}", config.idle_timeout());
+                session.close(ErrorCode::IdleTimeout, &message);
+                return;
+            }
+            Ok(Ok(0) | Err(_)) => return,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Drains the outbox: every queued frame is framed into one buffer, written, and flushed once.
+/// Returns how the queue ended, or `None` if the connection broke.
+async fn write_loop(mut wr: OwnedWriteHalf, outbox: Outbox, metrics: Arc<Metrics>) -> Option<End> {
+    let mut batch = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        let end = outbox.next_batch(&mut batch).await;
+        let encoding = outbox.encoding();
+        let framing = match encoding {
+            Encoding::Json => Framing::Lines,
+            Encoding::Binary => Framing::Prefixed,
+        };
+        Metrics::add(&metrics.frames_out, batch.len());
+        for frame in batch.drain(..) {
+            framing.write(frame.encoded(encoding), &mut buf);
+        }
+        if !buf.is_empty() && (wr.write_all(&buf).await.is_err() || wr.flush().await.is_err()) {
+            return None;
+        }
+        buf.clear();
+        buf.shrink_to(KEEP_BUFFER);
+        if let Some(end) = end {
+            let _ = wr.shutdown().await;
+            return Some(end);
+        }
+    }
+}
+
+/// Reads and discards input for a moment after a close, until the client closes too.
+async fn linger(rd: &mut OwnedReadHalf) {
+    let mut sink = [0u8; 2048];
+    let _ = tokio::time::timeout(LINGER, async { while let Ok(1..) = rd.read(&mut sink).await {} })
+        .await;
+}

@@ -1,0 +1,80 @@
+//! The two framings of a TCP stream: JSON lines and length-prefixed binary frames.
+
+use std::ops::Range;
+
+use enchufe_core::codec::{FramingError, line};
+
+/// Which framing the stream uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// One JSON frame per line.
+    Lines,
+    /// A 4-byte big-endian length, then a binary frame of that length.
+    Prefixed,
+}
+
+/// The bytes of a length prefix.
+pub(crate) const PREFIX: usize = 4;
+
+impl Framing {
+    /// Finds the first complete frame in `buf`: its byte range and how many bytes it used.
+    /// `Ok(None)`: read more. An empty range is a blank line (skip it).
+    pub(crate) fn split(
+        self,
+        buf: &[u8],
+        max: usize,
+    ) -> Result<Option<(Range<usize>, usize)>, FramingError> {
+        match self {
+            Framing::Lines => Ok(line::split(buf, max)?.map(|(line, used)| (0..line.len(), used))),
+            Framing::Prefixed => {
+                let Some(prefix) = buf.first_chunk::<PREFIX>() else { return Ok(None) };
+                let len = usize::try_from(u32::from_be_bytes(*prefix)).unwrap_or(usize::MAX);
+                if len > max {
+                    return Err(FramingError::TooLarge { len, max });
+                }
+                if buf.len() - PREFIX < len {
+                    return Ok(None);
+                }
+                Ok(Some((PREFIX..PREFIX + len, PREFIX + len)))
+            }
+        }
+    }
+
+    /// Appends one encoded frame with its framing to `out`.
+    pub(crate) fn write(self, frame: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Framing::Lines => {
+                out.extend_from_slice(frame);
+                line::terminate(out);
+            }
+            Framing::Prefixed => {
+                let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(frame);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixed_frames_split_and_round_trip() {
+        let mut out = Vec::new();
+        Framing::Prefixed.write(b"abc", &mut out);
+        Framing::Prefixed.write(b"", &mut out);
+        assert_eq!(Framing::Prefixed.split(&out[..5], 10), Ok(None));
+        assert_eq!(Framing::Prefixed.split(&out, 10), Ok(Some((4..7, 7))));
+        assert_eq!(Framing::Prefixed.split(&out[7..], 10), Ok(Some((4..4, 4))));
+        let huge = [0, 1, 0, 0];
+        assert!(matches!(Framing::Prefixed.split(&huge, 10), Err(FramingError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn lines_split_with_the_core_codec() {
+        assert_eq!(Framing::Lines.split(b"{}\r\nx", 10), Ok(Some((0..2, 4))));
+        assert_eq!(Framing::Lines.split(b"{", 10), Ok(None));
+    }
+}

@@ -1,0 +1,101 @@
+//! The WebSocket upgrade, done by hand on hyper's upgrade so that the stream is async-tungstenite's.
+
+use async_tungstenite::{
+    WebSocketStream,
+    tokio::TokioAdapter,
+    tungstenite::{
+        handshake::derive_accept_key,
+        protocol::{Role, WebSocketConfig},
+    },
+};
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use hyper_util::rt::TokioIo;
+
+use crate::{http::ApiError, hub::HubConfig, server::Context};
+
+/// Write buffering threshold: frames of a batch collect up to this before a socket write.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// tungstenite's read buffer, allocated per connection (its 128 KiB default would cost that much
+/// per idle client).
+const READ_BUFFER: usize = 4 * 1024;
+
+/// `GET /ws`: checks the upgrade request, answers `101 Switching Protocols`, and runs the
+/// connection in a tracked task once hyper hands the stream over.
+pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) -> Response {
+    let headers = request.headers();
+    if request.method() != Method::GET
+        || !has_token(headers, header::CONNECTION, "upgrade")
+        || !has_token(headers, header::UPGRADE, "websocket")
+    {
+        let mut response =
+            ApiError::bad_request("this endpoint speaks WebSocket: send an upgrade request")
+                .into_response();
+        *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
+        response.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        return response;
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        let mut response =
+            ApiError::bad_request("only WebSocket version 13 is supported").into_response();
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return ApiError::bad_request("missing Sec-WebSocket-Key").into_response();
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let config = ws_config(&ctx.config.hub);
+    let tracker = ctx.tracker.clone();
+    tracker.spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let io = TokioAdapter::new(TokioIo::new(upgraded));
+                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                super::connection::run(ws, ctx).await;
+            }
+            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
+        }
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// Small buffers, and the hub's frame limit as tungstenite's message and frame limit.
+fn ws_config(hub: &HubConfig) -> WebSocketConfig {
+    // The outbox bounds what is fed to tungstenite: one batch (at most the queue's bytes) plus one
+    // frame over it. The write buffer only grows past WRITE_BUFFER while the socket is full.
+    let max_write = WRITE_BUFFER
+        .saturating_add(hub.queue_bytes.saturating_mul(2))
+        .saturating_add(hub.max_frame.saturating_mul(2));
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(max_write)
+        .max_message_size(Some(hub.max_frame))
+        .max_frame_size(Some(hub.max_frame))
+}
+
+/// Whether a comma-separated header holds `token` (case-insensitively).
+fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
