@@ -2,7 +2,7 @@
 
 use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{config::Config, hub::Hub, metrics::Metrics};
@@ -28,6 +28,7 @@ pub struct Server {
     config: Arc<Config>,
     http: Option<TcpListener>,
     tcp: Option<TcpListener>,
+    udp: Option<UdpSocket>,
     addrs: Addrs,
     shutdown: Shutdown,
 }
@@ -52,6 +53,8 @@ pub struct Shutdown(CancellationToken);
 pub(crate) struct Context {
     pub(crate) hub: Hub,
     pub(crate) config: Arc<Config>,
+    /// The bound listener addresses (`GET /api/info` reports them).
+    pub(crate) addrs: Addrs,
     /// Every connection task, so shutdown can wait for them to flush.
     pub(crate) tracker: TaskTracker,
     /// Cancelled when shutdown begins: accept loops stop.
@@ -71,12 +74,14 @@ impl Server {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
-        // UDP hook: the UDP transport binds its socket here (when `config.udp` is set) and
-        // records `addrs.udp`; `run` then spawns its task next to the TCP one.
+        let udp = match config.udp {
+            Some(addr) => Some(UdpSocket::bind(addr).await?),
+            None => None,
+        };
         let addrs = Addrs {
             http: http.as_ref().map(TcpListener::local_addr).transpose()?,
             tcp: tcp.as_ref().map(TcpListener::local_addr).transpose()?,
-            udp: None,
+            udp: udp.as_ref().map(UdpSocket::local_addr).transpose()?,
         };
         let hub = Hub::new(config.hub.clone(), Arc::new(Metrics::default()));
         Ok(Server {
@@ -84,6 +89,7 @@ impl Server {
             config: Arc::new(config),
             http,
             tcp,
+            udp,
             addrs,
             shutdown: Shutdown::default(),
         })
@@ -111,6 +117,7 @@ impl Server {
         let ctx = Context {
             hub: self.hub.clone(),
             config: self.config.clone(),
+            addrs: self.addrs,
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
@@ -121,6 +128,9 @@ impl Server {
         }
         if let Some(listener) = self.tcp {
             listeners.push(tokio::spawn(crate::tcp::serve(listener, ctx.clone())));
+        }
+        if let Some(socket) = self.udp {
+            listeners.push(tokio::spawn(crate::udp::serve(socket, ctx.clone())));
         }
         let sweeper = tokio::spawn(sweep(ctx.hub.clone(), ctx.config.hub.history_age()));
 

@@ -5,6 +5,7 @@
 //! - `rest.rs`: `POST/GET /api/rooms/{room}/messages`, `GET /api/rooms`.
 //! - `sse.rs`: `GET /api/rooms/{room}/events`, Server-Sent Events (a read-only transport).
 //! - `admin.rs`: `DELETE /api/sessions/{session}`.
+//! - `info.rs`: `GET /api/info`, the listeners' addresses (for the web app's command panel).
 //! - `ops.rs`: `/healthz`, `/metrics`.
 //! - `static_files.rs`: the web app directory, content types, cache headers.
 //!
@@ -12,6 +13,7 @@
 
 mod admin;
 mod error;
+mod info;
 mod ops;
 mod rest;
 mod router;

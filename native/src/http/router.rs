@@ -8,7 +8,7 @@ use axum::{
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use super::{admin, ops, rest, sse, static_files};
+use super::{admin, info, ops, rest, sse, static_files};
 use crate::server::Context;
 
 /// Serves HTTP until shutdown begins, then lets open requests (SSE streams end when the hub
@@ -29,6 +29,7 @@ pub(crate) fn router(ctx: Context) -> Router {
     let max_body = ctx.config.hub.max_frame;
     Router::new()
         .route("/ws", any(crate::ws::upgrade))
+        .route("/api/info", get(info::info))
         .route("/api/rooms", get(rest::rooms))
         .route("/api/rooms/{room}/messages", get(rest::history).post(rest::publish))
         .route("/api/rooms/{room}/events", get(sse::events))
