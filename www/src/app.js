@@ -24,8 +24,6 @@ export class App {
     this.members = new Members();
     this.info = null;
     this.status = { kind: "connecting" };
-    this.everOnline = false;
-    this.outage = false;
     this.log = new LogView(byId("messages"), {
       me: () => this.name,
       retry: (key) => this.retry(key),
@@ -120,6 +118,7 @@ export class App {
         message: (m) => m.room === this.room && this.log.apply(this.timeline.live(m)),
         presence: (p) => p.room === this.room && this.presence(p),
         gap: (g) => g.room === this.room && this.gap(g.from, g.to),
+        joined: (j) => j.room === this.room && this.setMembers(j.members),
         status: (s) => this.setStatus(s),
         error: (e) => this.alert(connection.errorText(e)),
       },
@@ -129,8 +128,6 @@ export class App {
   /** A new name needs a new session: close, reopen, and join the room again. */
   reconnect() {
     this.client?.close();
-    this.everOnline = false;
-    this.outage = false;
     const room = this.room;
     this.room = null;
     this.connect();
@@ -140,19 +137,7 @@ export class App {
   setStatus(status) {
     this.status = status;
     renderBadge(status);
-    const online = status.kind === "online";
-    this.input.closest("form")?.setAttribute("data-online", String(online));
-    if (online && this.outage && this.room) {
-      // Back after an outage: the client re-joined by itself; ask again for the member list,
-      // which the outage made stale (the answer is a fresh `joined`).
-      this.refreshMembers(this.room);
-    }
-    if (online) {
-      this.everOnline = true;
-      this.outage = false;
-    } else if (this.everOnline) {
-      this.outage = true;
-    }
+    byId("composer").dataset.online = String(status.kind === "online");
   }
 
   async join(room) {
@@ -162,7 +147,7 @@ export class App {
     this.room = room;
     remembered.setRoom(room);
     if (roomFromHash() !== room) history.replaceState(null, "", `#${encodeURIComponent(room)}`);
-    this.timeline = new Timeline();
+    const timeline = (this.timeline = new Timeline());
     this.members = new Members();
     this.log.clear();
     byId("room-title").textContent = `# ${room}`;
@@ -173,31 +158,24 @@ export class App {
     this.highlightRoom();
     try {
       const joined = await this.client.join(room);
-      if (this.room !== room) return;
-      this.members.reset(joined.members ?? []);
-      renderMembers(this.members, this.name);
+      if (this.timeline !== timeline) return;
+      this.setMembers(joined.members);
       byId("room-meta").textContent = "";
-      const epoch = this.timeline.epoch;
+      const epoch = timeline.epoch;
       const since = Math.max(0, (joined.seq ?? 0) - HISTORY_ON_JOIN);
       const messages = await this.client.history(room, { since, limit: HISTORY_ON_JOIN });
-      if (this.room === room) this.log.apply(this.timeline.history(messages, epoch));
+      if (this.timeline === timeline) this.log.apply(timeline.history(messages, epoch));
       this.refreshRooms();
     } catch (error) {
-      if (this.room === room) {
+      if (this.timeline === timeline) {
         byId("room-meta").textContent = `Could not join: ${connection.errorText(error)}`;
       }
     }
   }
 
-  async refreshMembers(room) {
-    try {
-      const joined = await this.client.join(room);
-      if (this.room !== room) return;
-      this.members.reset(joined.members ?? []);
-      renderMembers(this.members, this.name);
-    } catch {
-      // The next presence event or reconnect corrects the list.
-    }
+  setMembers(members) {
+    this.members.reset(members ?? []);
+    renderMembers(this.members, this.name);
   }
 
   presence({ action, member }) {

@@ -1,0 +1,311 @@
+// End to end: the built web app (www/dist), served by the real `enchufe serve`, driven in
+// headless Chromium; other clients are the real CLI over TCP, REST through fetch, and a raw
+// TCP socket sending what the page's nc command sends.
+//
+//   cargo xtask test        (builds everything, then runs this)
+//   node --test e2e/        (from www/, after `cargo build -p enchufe` and `npm run build`)
+//
+// Environment: ENCHUFE_BIN (default ../target/debug/enchufe), ENCHUFE_WWW (default dist),
+// CHROMIUM (default /usr/bin/chromium), ENCHUFE_E2E_ARTIFACTS (screenshots; default
+// ../target/e2e-artifacts).
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { connect } from "node:net";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+import { Server } from "./server.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const bin = path.resolve(process.env.ENCHUFE_BIN ?? path.join(root, "target/debug/enchufe"));
+const www = path.resolve(process.env.ENCHUFE_WWW ?? path.join(here, "../dist"));
+const artifacts = path.resolve(process.env.ENCHUFE_E2E_ARTIFACTS ?? path.join(root, "target/e2e-artifacts"));
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Flags from ../../shared/TOOLCHAIN.md: without the networking ones Chromium's background
+ * connections fail against the closed network and clutter the run. */
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+/** A bound on every wait for something the page should show. */
+const WAIT_MS = 20_000;
+
+const room = `e2e-${process.pid}`;
+const server = new Server({ bin, www });
+let browser;
+/** Pages by user name, and what each logged as errors. */
+const pages = {};
+const errors = [];
+
+/** Errors the browser logs by design while the server is down. */
+const EXPECTED_OFFLINE = /WebSocket connection to|ERR_CONNECTION_REFUSED|Failed to fetch/;
+
+async function openPage(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => errors.push(`${name}: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !EXPECTED_OFFLINE.test(message.text())) {
+      errors.push(`${name}: ${message.text()}`);
+    }
+  });
+  await page.goto(`${server.url}/#${room}`);
+  // First visit: the app asks for a display name.
+  await page.getByLabel("Choose a display name").fill(name);
+  await page.getByRole("button", { name: "Start chatting" }).click();
+  await waitForBadge(page, "online");
+  await page.locator("#room-title", { hasText: `# ${room}` }).waitFor({ timeout: WAIT_MS });
+  pages[name] = page;
+  return page;
+}
+
+function waitForBadge(page, state) {
+  return page.waitForFunction(
+    (wanted) => document.getElementById("connection")?.dataset.state === wanted,
+    state,
+    { timeout: WAIT_MS },
+  );
+}
+
+/** The log as the user sees it: messages (with seq, sender, text), pending, notices, dividers. */
+function readLog(page) {
+  return page.$$eval("#messages > li", (items) =>
+    items.map((li) => ({
+      kind: li.classList.contains("pending") ? "pending" : li.classList[0],
+      status: li.dataset.status ?? null,
+      seq: li.dataset.seq ? Number(li.dataset.seq) : null,
+      from: li.dataset.from ?? null,
+      body: li.querySelector(".body")?.textContent ?? li.textContent,
+    })),
+  );
+}
+
+/** Waits until the log holds a delivered message with each of `bodies`. */
+async function waitForMessages(page, bodies) {
+  await page.waitForFunction(
+    (wanted) => {
+      const shown = [...document.querySelectorAll("#messages > li.message:not(.pending) .body")].map(
+        (b) => b.textContent,
+      );
+      return wanted.every((w) => shown.includes(w));
+    },
+    bodies,
+    { timeout: WAIT_MS },
+  );
+}
+
+async function membersOf(page) {
+  return page.$$eval("#members .who", (names) => names.map((n) => n.textContent));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** Publishes over REST, as the page's curl command does. */
+async function restPublish(text, from = "rest") {
+  const response = await fetch(`${server.url}/api/rooms/${room}/messages?from=${from}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(text),
+  });
+  assert.equal(response.status, 201, `POST answered ${response.status}: ${await response.text()}`);
+  return (await response.json()).seq;
+}
+
+/** The command the page's "connect from anywhere" panel shows in `group` for `label`. */
+async function panelCommand(page, group, label) {
+  return page.evaluate(
+    ([group, label]) => {
+      for (const section of document.querySelectorAll("#anywhere .group")) {
+        if (!section.querySelector("h3").textContent.startsWith(group)) continue;
+        for (const command of section.querySelectorAll(".command")) {
+          if (command.querySelector(".label").textContent.startsWith(label)) {
+            return command.querySelector("code").textContent;
+          }
+        }
+      }
+      return null;
+    },
+    [group, label],
+  );
+}
+
+/** Sends what `echo '<frame>' | nc -w 1 HOST PORT` sends, and waits for the server's welcome. */
+async function ncPublish(command) {
+  const match = /^echo '(.*)' \| nc -w 1 (\S+) (\d+)$/.exec(command);
+  assert.ok(match, `unexpected nc command: ${command}`);
+  const [, frame, host, port] = match;
+  const socket = connect(Number(port), host);
+  socket.setEncoding("utf8");
+  socket.write(`${frame}\n`);
+  let received = "";
+  for await (const chunk of socket) {
+    received += chunk;
+    if (received.includes('"welcome"')) break;
+  }
+  socket.destroy();
+  assert.match(received, /"type":"welcome"/);
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  await server.start();
+  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server.stop();
+});
+
+describe("the chat in a browser", { timeout: 180_000 }, () => {
+  it("lets two pages chat in one room, with presence", async () => {
+    const ana = await openPage("ana");
+    const bob = await openPage("bob");
+    await ana.waitForFunction(() => document.querySelector("#members")?.textContent.includes("bob"), null, {
+      timeout: WAIT_MS,
+    });
+    assert.deepEqual(await membersOf(ana), ["ana", "bob"]);
+    assert.deepEqual(await membersOf(bob), ["ana", "bob"]);
+
+    await ana.getByLabel("Message").fill("hello bob");
+    await ana.getByLabel("Message").press("Enter");
+    await waitForMessages(bob, ["hello bob"]);
+    await bob.getByLabel("Message").fill("hi ana");
+    await bob.getByLabel("Message").press("Enter");
+    await waitForMessages(ana, ["hello bob", "hi ana"]);
+
+    const log = (await readLog(ana)).filter((i) => i.kind === "message");
+    assert.deepEqual(
+      log.map((m) => [m.from, m.body]),
+      [
+        ["ana", "hello bob"],
+        ["bob", "hi ana"],
+      ],
+    );
+    assert.ok(log[0].seq < log[1].seq);
+    assert.equal(await ana.locator("#messages .notice", { hasText: "bob joined" }).count(), 1);
+    await shot(ana, "1-two-pages-ana");
+    await shot(bob, "1-two-pages-bob");
+  });
+
+  it("shows messages from the CLI over TCP, from REST and from nc, in seq order", async () => {
+    const ana = pages.ana;
+    const cli = await panelCommand(ana, "enchufe CLI", "Publish");
+    assert.match(cli, new RegExp(`^enchufe pub ${room} 'hello from the CLI' --url tcp://127\\.0\\.0\\.1:\\d+$`));
+    const { stdout, stderr } = await promisify(execFile)("sh", ["-c", cli.replace(/^enchufe /, `'${bin}' `)], {
+      timeout: WAIT_MS,
+    });
+    await waitForMessages(ana, ["hello from the CLI"]);
+    const restSeq = await restPublish("hello from REST");
+    await waitForMessages(ana, ["hello from REST"]);
+    await ncPublish(await panelCommand(ana, "nc", "Publish"));
+    await waitForMessages(ana, ["hello from nc"]);
+
+    const log = (await readLog(ana)).filter((i) => i.kind === "message");
+    assert.deepEqual(
+      log.map((m) => m.body),
+      ["hello bob", "hi ana", "hello from the CLI", "hello from REST", "hello from nc"],
+      `CLI printed: ${stdout}${stderr}`,
+    );
+    assert.deepEqual(
+      log.map((m) => m.seq),
+      [1, 2, 3, 4, 5],
+    );
+    assert.equal(log[3].seq, restSeq);
+    assert.equal(log[3].from, "rest");
+    await shot(ana, "2-cli-rest-nc");
+  });
+
+  it("updates presence when a page closes", async () => {
+    const ana = pages.ana;
+    await pages.bob.context().close();
+    delete pages.bob;
+    await ana.locator("#messages .notice", { hasText: "bob left" }).waitFor({ timeout: WAIT_MS });
+    assert.deepEqual(await membersOf(ana), ["ana"]);
+  });
+
+  it("reconnects after a server restart and shows what was published since, once", async () => {
+    const ana = pages.ana;
+    await server.stop();
+    await ana.waitForFunction(
+      () => /^Reconnecting in \d+ s/.test(document.getElementById("connection")?.textContent ?? ""),
+      null,
+      { timeout: WAIT_MS },
+    );
+    // Written while offline: shown as pending, sent once the client is back.
+    await ana.getByLabel("Message").fill("sent while offline");
+    await ana.getByLabel("Message").press("Enter");
+    await ana.locator("#messages li.pending", { hasText: "sent while offline" }).waitFor({ timeout: WAIT_MS });
+    await shot(ana, "3-reconnecting");
+
+    await server.start();
+    // The hub keeps history in memory: the restarted server numbers the room from 1 again, and
+    // these are the messages the page must catch up on (likely before it is back online).
+    await restPublish("after restart 1");
+    await restPublish("after restart 2");
+    await waitForBadge(ana, "online");
+    await waitForMessages(ana, ["after restart 1", "after restart 2", "sent while offline"]);
+    await restPublish("live after restart");
+    await waitForMessages(ana, ["live after restart"]);
+
+    const log = await readLog(ana);
+    const bodies = log.filter((i) => i.kind === "message").map((m) => m.body);
+    assert.equal(new Set(bodies).size, bodies.length, `duplicates in ${JSON.stringify(bodies)}`);
+    assert.equal(log.filter((i) => i.kind === "pending").length, 0);
+    const divider = log.findIndex((i) => i.kind === "divider");
+    assert.ok(divider > 0, "a divider marks the restart");
+    const before = log.slice(0, divider).filter((i) => i.kind === "message");
+    const since = log.slice(divider).filter((i) => i.kind === "message");
+    assert.equal(before.length, 5);
+    assert.deepEqual(
+      since.map((m) => m.seq),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(new Set(since.map((m) => m.body)), new Set(["after restart 1", "after restart 2", "sent while offline", "live after restart"]));
+    assert.equal(since.at(-1).body, "live after restart");
+    await shot(ana, "4-after-restart");
+  });
+
+  it("remembers the name and room across a reload, and shows the room's history", async () => {
+    const ana = pages.ana;
+    await ana.reload();
+    await waitForBadge(ana, "online");
+    assert.equal(await ana.locator("#name-dialog").evaluate((d) => d.open), false);
+    assert.equal(await ana.getByLabel("Your name").inputValue(), "ana");
+    await ana.locator("#room-title", { hasText: `# ${room}` }).waitFor({ timeout: WAIT_MS });
+    await waitForMessages(ana, ["after restart 1", "live after restart"]);
+    const log = (await readLog(ana)).filter((i) => i.kind === "message");
+    assert.deepEqual(
+      log.map((m) => m.seq),
+      [1, 2, 3, 4],
+    );
+    // The room list (GET /api/rooms) shows the room with its one member.
+    await ana.waitForFunction(
+      (room) => {
+        const buttons = [...document.querySelectorAll("#room-list button")];
+        return buttons.length === 1 && buttons[0].dataset.room === room && buttons[0].querySelector(".count").textContent === "1";
+      },
+      room,
+      { timeout: WAIT_MS },
+    );
+    await shot(ana, "5-after-reload");
+  });
+
+  it("logged no unexpected browser errors", () => {
+    assert.deepEqual(errors, []);
+  });
+});
