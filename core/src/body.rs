@@ -79,6 +79,28 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>>(
     serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
+/// Whether JSON text holds a raw line break (`\n` or `\r`). In valid JSON one can only be
+/// whitespace between tokens (inside strings it is escaped), so it can become a space without
+/// changing the value — which the encoders do, so that a body published with line breaks never
+/// breaks newline-delimited framing where it is forwarded.
+pub(crate) fn has_line_break(text: &[u8]) -> bool {
+    text.iter().any(|&b| is_line_break(b))
+}
+
+/// `\n` or `\r`.
+pub(crate) fn is_line_break(byte: u8) -> bool {
+    byte == b'\n' || byte == b'\r'
+}
+
+/// A JSON body's text on one line, when it is not already (see [`has_line_break`]).
+pub(crate) fn on_one_line(json: &RawValue) -> Option<Box<RawValue>> {
+    let text = json.get();
+    if !has_line_break(text.as_bytes()) {
+        return None;
+    }
+    RawValue::from_string(text.replace(['\n', '\r'], " ")).ok()
+}
+
 /// Why the body fields of a JSON frame are not valid.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BodyFieldsError {

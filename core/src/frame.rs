@@ -385,7 +385,10 @@ impl Serialize for Message {
 
 fn serialize_body<S: SerializeStruct>(s: &mut S, fields: &BodyFields) -> Result<(), S::Error> {
     if let Some(body) = &fields.body {
-        s.serialize_field("body", body)?;
+        match crate::body::on_one_line(body) {
+            Some(one_line) => s.serialize_field("body", &one_line)?,
+            None => s.serialize_field("body", body)?,
+        }
     }
     if let Some(bytes) = &fields.bytes {
         s.serialize_field("bytes", bytes)?;

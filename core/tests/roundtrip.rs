@@ -221,6 +221,34 @@ fn a_null_json_body_is_a_body_not_a_missing_one() {
     assert_both_encodings_round_trip(&frame);
 }
 
+/// A body published with line breaks (pretty-printed JSON, e.g. over WebSocket or REST) is
+/// forwarded on one line: it must not break newline-delimited JSON for TCP subscribers, and the
+/// binary encoding refuses line breaks.
+#[test]
+fn a_json_body_with_line_breaks_is_forwarded_on_one_line() {
+    let publish = json::decode_client(
+        b"{\"type\":\"publish\",\"room\":\"r\",\"body\":{\r\n \"a\": [1,\n2]\n}}",
+    )
+    .unwrap();
+    let ClientFrame::Publish(Publish { room, body, .. }) = publish else { panic!("{publish:?}") };
+    let message = ServerFrame::Message(Message { room, seq: 1, from: "a".into(), ts: 2, body });
+    let one_line = Body::from_json_text(r#"{   "a": [1, 2] }"#).unwrap();
+
+    let text = json_bytes(&message);
+    assert!(!text.contains(&b'\n') && !text.contains(&b'\r'), "{}", String::from_utf8_lossy(&text));
+    let mut stream = text.clone();
+    line::terminate(&mut stream);
+    let (line, _) = line::split(&stream, MAX_FRAME).unwrap().unwrap();
+    let ServerFrame::Message(decoded) = json::decode_server(line).unwrap() else { panic!() };
+    assert_eq!(decoded.body, one_line);
+
+    let ServerFrame::Message(decoded) = binary::decode_server(&binary_bytes(&message)).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(decoded.body, one_line);
+}
+
 const PROTOCOL_MD: &str = include_str!("../../docs/PROTOCOL.md");
 
 /// The error-code table of docs/PROTOCOL.md, as the code defines it.

@@ -1,6 +1,7 @@
 //! Frames → bytes, appended to the caller's buffer with no intermediate allocation.
 
 use super::{VERSION, kind};
+use crate::body::{has_line_break, is_line_break};
 use crate::{Body, ClientFrame, Encoding, Member, Message, PresenceAction, RoomName, ServerFrame};
 
 /// Appends the binary encoding of a client frame (version byte first, no length prefix).
@@ -192,7 +193,15 @@ impl<'a> Writer<'a> {
         match body {
             Body::Json(json) => {
                 self.byte(0);
-                self.str(json.get());
+                let text = json.get().as_bytes();
+                self.len(text.len());
+                // Line breaks in valid JSON are whitespace between tokens: writing them as spaces
+                // keeps the value and the one-line rule of the format (see `Reader::body`).
+                if has_line_break(text) {
+                    self.0.extend(text.iter().map(|&b| if is_line_break(b) { b' ' } else { b }));
+                } else {
+                    self.0.extend_from_slice(text);
+                }
             }
             Body::Bytes(bytes) => {
                 self.byte(1);

@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 
 use super::{BinaryError, VERSION};
 use crate::Body;
+use crate::body::has_line_break;
 
 /// A cursor over the bytes of one frame that are not read yet.
 pub(super) struct Reader<'a> {
@@ -157,7 +158,7 @@ impl<'a> Reader<'a> {
         let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
         if bytes.first().is_none_or(is_space)
             || bytes.last().is_none_or(is_space)
-            || bytes.iter().any(|&b| b == b'\n' || b == b'\r')
+            || has_line_break(bytes)
         {
             return Err(BinaryError::InvalidJsonBody);
         }
