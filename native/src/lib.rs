@@ -10,6 +10,7 @@
 //! | `hub/` | rooms, sessions, every protocol rule ([`hub`] explains how a transport drives it) |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
+//! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
 //! | `tcp/` | TCP transport: JSON lines or length-prefixed binary |
 //! | `ws.rs` | WebSocket transport (async-tungstenite over the HTTP port's upgrade) |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, health and metrics |
@@ -29,4 +30,5 @@ pub mod hub;
 pub mod metrics;
 pub mod server;
 mod tcp;
+mod udp;
 mod ws;

@@ -237,7 +237,8 @@ impl Driver {
                     Ok(id) | Err(ClientError::OutboxFull { id, .. }) => id,
                     Err(error) => {
                         let code = ErrorCode::Internal.code();
-                        let _ = reply.send(Err(Error::Refused { code, message: error.to_string() }));
+                        let _ =
+                            reply.send(Err(Error::Refused { code, message: error.to_string() }));
                         return;
                     }
                 };
@@ -262,7 +263,9 @@ impl Driver {
         let now = self.now();
         let current = self.conn.as_ref().map(Connection::id);
         match input {
-            Input::Connected { conn } if Some(conn) == current => self.machine.handle_connected(now),
+            Input::Connected { conn } if Some(conn) == current => {
+                self.machine.handle_connected(now)
+            }
             Input::Frame { conn, frame } if Some(conn) == current => {
                 self.machine.handle_frame(now, frame);
             }

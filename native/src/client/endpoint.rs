@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(parse("udp://localhost"), Endpoint::Udp { addr: "localhost:8482".into() });
         assert_eq!(
             parse("ws://example.com"),
-            Endpoint::Ws { url: "ws://example.com:8480/ws".into(), addr: "example.com:8480".into() }
+            Endpoint::Ws {
+                url: "ws://example.com:8480/ws".into(),
+                addr: "example.com:8480".into()
+            }
         );
         assert_eq!(
             parse("WS://[::1]:7/custom"),

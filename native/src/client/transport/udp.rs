@@ -75,7 +75,9 @@ impl Reader {
                     }
                     return Ok(Some(frame));
                 }
-                Err(error) => tracing::warn!(%error, "udp: skipping a datagram that does not decode"),
+                Err(error) => {
+                    tracing::warn!(%error, "udp: skipping a datagram that does not decode")
+                }
             }
         }
     }

@@ -1,0 +1,158 @@
+//! The UDP receive loop: address validation, routing datagrams to sessions, idle expiry.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use enchufe_core::{
+    Challenge, ClientFrame, Encoding, ErrorCode, ServerFrame,
+    codec::{Frame, binary},
+};
+use tokio::{net::UdpSocket, sync::mpsc, time::Instant};
+
+use super::{cookie::Cookies, writer};
+use crate::{
+    hub::{Outgoing, Session, Transport},
+    server::Context,
+};
+
+/// A validated peer.
+struct Peer {
+    session: Session,
+    /// When its last datagram arrived.
+    seen: Instant,
+    /// Distinguishes this session from an earlier one of the same address.
+    id: u64,
+}
+
+/// The loop's state.
+struct Listener {
+    socket: Arc<UdpSocket>,
+    ctx: Context,
+    cookies: Cookies,
+    peers: HashMap<SocketAddr, Peer>,
+    next_id: u64,
+    ended: mpsc::UnboundedSender<writer::Ended>,
+}
+
+/// Serves UDP on `socket` until shutdown begins. Sessions then end through the hub's shutdown
+/// (their writers send `error` 4015 and finish, tracked by `ctx.tracker`).
+pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
+    let (ended, mut ended_rx) = mpsc::unbounded_channel();
+    let idle = ctx.config.hub.idle_timeout();
+    let mut sweep =
+        tokio::time::interval((idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(5)));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut listener = Listener {
+        socket: Arc::new(socket),
+        ctx,
+        cookies: Cookies::new(),
+        peers: HashMap::new(),
+        next_id: 0,
+        ended,
+    };
+    // One datagram at most: the largest a UDP socket can deliver.
+    let mut buf = vec![0; 65_536];
+    loop {
+        tokio::select! {
+            () = listener.ctx.stop.cancelled() => break,
+            Some((peer, id)) = ended_rx.recv() => listener.forget(peer, id),
+            _ = sweep.tick() => listener.expire(idle),
+            received = listener.socket.recv_from(&mut buf) => match received {
+                Ok((len, peer)) => listener.datagram(&buf[..len], peer),
+                // Windows reports an earlier send's ICMP error here; nothing is wrong with the socket.
+                Err(error) => tracing::debug!(%error, "udp receive failed"),
+            },
+        }
+    }
+}
+
+impl Listener {
+    fn datagram(&mut self, bytes: &[u8], peer: SocketAddr) {
+        if bytes.len() > self.ctx.config.hub.max_frame {
+            tracing::debug!(%peer, len = bytes.len(), "udp: datagram over max_frame dropped");
+            return;
+        }
+        let encoding = match bytes.first() {
+            Some(&binary::VERSION) => Encoding::Binary,
+            _ => Encoding::Json,
+        };
+        let decoded = match encoding {
+            Encoding::Json => ClientFrame::decode_json(bytes),
+            Encoding::Binary => ClientFrame::decode_binary(bytes),
+        };
+        if let Some(known) = self.peers.get_mut(&peer) {
+            known.seen = Instant::now();
+            known.session.outbox().set_encoding(encoding);
+            match decoded {
+                Ok(frame) => known.session.handle(frame),
+                Err(error) => known.session.reject(&error),
+            }
+            return;
+        }
+        // An address not validated yet: answer only with what is no larger than it sent.
+        let answer = match decoded {
+            Ok(ClientFrame::Hello(hello)) => {
+                if hello.cookie.as_deref().is_some_and(|c| self.cookies.check(peer, c)) {
+                    self.open(peer, ClientFrame::Hello(hello), encoding);
+                    return;
+                }
+                ServerFrame::Challenge(Challenge { cookie: self.cookies.issue(peer) })
+            }
+            Ok(frame) => ServerFrame::Error(enchufe_core::ErrorFrame::new(
+                ErrorCode::HelloRequired,
+                "hello first",
+                frame.id(),
+            )),
+            // Garbage from an unknown address is not worth a byte.
+            Err(_) => return,
+        };
+        let answer = Outgoing::new(answer);
+        let out = answer.encoded(encoding);
+        if out.len() > bytes.len() {
+            tracing::debug!(%peer, sent = bytes.len(), answer = out.len(), "udp: short datagram not answered");
+            return;
+        }
+        // The loop never waits on a send: a full socket buffer loses the datagram, as UDP may.
+        if let Err(error) = self.socket.try_send_to(out, peer) {
+            tracing::debug!(%peer, %error, "udp: answer not sent");
+        }
+    }
+
+    /// Opens the session of a validated peer, starting with its `hello`.
+    fn open(&mut self, peer: SocketAddr, hello: ClientFrame, encoding: Encoding) {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut session = self.ctx.hub.open(Transport::Udp);
+        session.outbox().set_encoding(encoding);
+        tracing::debug!(%peer, session = session.id(), "udp session opened");
+        session.handle(hello);
+        self.ctx.tracker.spawn(writer::run(
+            session.outbox().clone(),
+            self.socket.clone(),
+            peer,
+            id,
+            self.ctx.hub.metrics().clone(),
+            self.ended.clone(),
+            self.ctx.abort.clone(),
+        ));
+        self.peers.insert(peer, Peer { session, seen: Instant::now(), id });
+    }
+
+    /// A session's writer finished: forget the session (dropping it leaves its rooms).
+    fn forget(&mut self, peer: SocketAddr, id: u64) {
+        if self.peers.get(&peer).is_some_and(|p| p.id == id) {
+            self.peers.remove(&peer);
+            tracing::debug!(%peer, "udp session ended");
+        }
+    }
+
+    /// Closes sessions silent for `idle` (4013 `idle_timeout`); their writers then finish.
+    fn expire(&mut self, idle: Duration) {
+        for (peer, known) in &self.peers {
+            if known.seen.elapsed() >= idle && !known.session.is_closed() {
+                tracing::debug!(%peer, "udp session idle");
+                let message = format!("no datagram for {} ms", idle.as_millis());
+                known.session.close(ErrorCode::IdleTimeout, &message);
+            }
+        }
+    }
+}
