@@ -19,8 +19,9 @@ async fn publish_and_receive(scheme: &str, tweak: fn(Options) -> Options) {
     assert_eq!(joined.members.len(), 2, "{scheme}: bob sees ana and himself");
 
     let first = within("publish", ana.publish_json("lobby", &"hola")).await.expect("ack");
-    let second =
-        within("publish", bob.publish_json("lobby", &serde_json::json!({"n": 2}))).await.expect("ack");
+    let second = within("publish", bob.publish_json("lobby", &serde_json::json!({"n": 2})))
+        .await
+        .expect("ack");
     assert_eq!((first, second), (1, 2), "{scheme}: acks carry the room's seqs");
 
     for client in [&ana, &bob] {
