@@ -1,0 +1,144 @@
+//! Core values → the plain JavaScript objects of the API (shapes declared in `typescript.rs`),
+//! and JavaScript bodies → core [`Body`]s.
+//!
+//! Bodies cross as JSON text (`JSON.stringify` / `JSON.parse`), which is what the core keeps
+//! anyway: no serde bridge is needed. Numbers (seqs, timestamps) become JavaScript numbers,
+//! exact up to 2^53.
+
+use enchufe_core::client::ConnState;
+use enchufe_core::{Body, Member, Message, Presence, PresenceAction, RoomName};
+use js_sys::{Array, ArrayBuffer, JSON, Object, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::set;
+
+/// Why a JavaScript value cannot be a message body.
+pub(crate) struct NotABody(pub(crate) String);
+
+/// A body from JavaScript: a `Uint8Array` or `ArrayBuffer` is a bytes body, anything else is
+/// serialized with `JSON.stringify` (so `toJSON` methods apply, as in `fetch` bodies).
+pub(crate) fn body_from_js(value: &JsValue) -> Result<Body, NotABody> {
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        return Ok(Body::Bytes(bytes.to_vec()));
+    }
+    if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
+        return Ok(Body::Bytes(Uint8Array::new(buffer).to_vec()));
+    }
+    let text = JSON::stringify(value).map_err(|e| {
+        NotABody(format!("the body cannot be serialized as JSON: {}", describe(&e)))
+    })?;
+    let text = text
+        .as_string()
+        .ok_or_else(|| NotABody("the body must be a JSON value or a Uint8Array".into()))?;
+    Body::from_json_text(text).map_err(|e| NotABody(format!("the body is not JSON: {e}")))
+}
+
+/// A body for JavaScript: the parsed JSON value, or a `Uint8Array`.
+pub(crate) fn body_to_js(body: &Body) -> JsValue {
+    match body {
+        // The core validated the text as JSON; should the browser still refuse it, the text
+        // itself is the most useful thing to hand over.
+        Body::Json(raw) => JSON::parse(raw.get()).unwrap_or_else(|_| JsValue::from_str(raw.get())),
+        Body::Bytes(bytes) => Uint8Array::from(bytes.as_slice()).into(),
+    }
+}
+
+/// A JavaScript number for a seq, a count or a timestamp.
+pub(crate) fn number(value: u64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}
+
+/// A `Message` object.
+pub(crate) fn message(message: &Message) -> JsValue {
+    object(&[
+        ("room", room(&message.room)),
+        ("seq", number(message.seq)),
+        ("from", JsValue::from_str(&message.from)),
+        ("ts", number(message.ts)),
+        ("body", body_to_js(&message.body)),
+    ])
+}
+
+/// An array of `Message` objects.
+pub(crate) fn messages(messages: &[Message]) -> JsValue {
+    messages.iter().map(message).collect::<Array>().into()
+}
+
+/// A `Member` object.
+pub(crate) fn member(member: &Member) -> JsValue {
+    let out = object(&[("session", JsValue::from_str(&member.session))]);
+    if let Some(name) = &member.name {
+        set(&out, "name", &JsValue::from_str(name));
+    }
+    out
+}
+
+/// A `JoinInfo` object.
+pub(crate) fn join_info(
+    room_name: &RoomName,
+    seq: u64,
+    members: &[Member],
+    recovered: bool,
+) -> JsValue {
+    object(&[
+        ("room", room(room_name)),
+        ("seq", number(seq)),
+        ("members", members.iter().map(member).collect::<Array>().into()),
+        ("recovered", JsValue::from_bool(recovered)),
+    ])
+}
+
+/// A `Presence` object.
+pub(crate) fn presence(presence: &Presence) -> JsValue {
+    let action = match presence.action {
+        PresenceAction::Join => "join",
+        PresenceAction::Leave => "leave",
+    };
+    object(&[
+        ("room", room(&presence.room)),
+        ("action", JsValue::from_str(action)),
+        ("member", member(&presence.member)),
+    ])
+}
+
+/// A `Gap` object.
+pub(crate) fn gap(room_name: &RoomName, from: u64, to: u64) -> JsValue {
+    object(&[("room", room(room_name)), ("from", number(from)), ("to", number(to))])
+}
+
+/// A `ConnectionState` object; `now` turns a retry deadline into a countdown.
+pub(crate) fn state(state: &ConnState, now: u64) -> JsValue {
+    let out = object(&[("state", JsValue::from_str(state.name()))]);
+    match state {
+        ConnState::Connecting { attempt } => set(&out, "attempt", &JsValue::from(*attempt)),
+        ConnState::Online { session } => set(&out, "session", &JsValue::from_str(session)),
+        ConnState::Waiting { until, attempt } => {
+            set(&out, "attempt", &JsValue::from(*attempt));
+            set(&out, "retryAt", &number(*until));
+            set(&out, "retryInMs", &number(until.saturating_sub(now)));
+        }
+        _ => {}
+    }
+    out
+}
+
+fn room(room: &RoomName) -> JsValue {
+    JsValue::from_str(room.as_str())
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let out: JsValue = Object::new().into();
+    for (key, value) in fields {
+        set(&out, key, value);
+    }
+    out
+}
+
+/// A thrown value as text, for an error message.
+pub(crate) fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

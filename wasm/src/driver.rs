@@ -1,0 +1,248 @@
+//! The drive loop: the core [`Client`](enchufe_core::client::Client) state machine, fed by the
+//! browser's WebSocket, timer and clock, and feeding the application's promises and listeners.
+//!
+//! This is the loop documented on the core `Client`, turned inside out for the browser's event
+//! loop: instead of one thread that waits for the next input, each input arrives as a callback
+//! (a socket event, the timer, an API call), is handed to the machine with `now` from
+//! `performance.now()`, and then every output is carried out at once ([`Driver::drive`]).
+//! Reconnecting, re-joining with recovery, retrying publishes and heartbeats are all decided by
+//! the machine; nothing here knows the protocol beyond turning outputs into effects.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use enchufe_core::client::{Client as Machine, ClientConfig, Event, Output};
+use enchufe_core::{ErrorCode, RoomName};
+use wasm_bindgen::JsValue;
+use web_sys::EventTarget;
+
+use crate::convert;
+use crate::error::enchufe_error;
+use crate::listeners::{EventKind, Listeners};
+use crate::pending::{Pending, Settle};
+use crate::platform::{Timer, now_ms};
+use crate::socket::{Handlers, Socket, SocketEvents};
+use crate::wire::{self, Encoding, Wire};
+
+/// One client: the state machine and everything that drives it.
+pub(crate) struct Driver {
+    url: String,
+    encoding: Encoding,
+    machine: RefCell<Machine>,
+    socket: RefCell<Option<Socket>>,
+    handlers: Handlers,
+    timer: Timer,
+    pub(crate) pending: RefCell<Pending>,
+    pub(crate) listeners: Listeners,
+    /// Why the browser refused to create the WebSocket, the first time it did (a malformed URL).
+    open_error: RefCell<Option<JsValue>>,
+}
+
+impl Driver {
+    /// A driver for `config`, connecting to `url` at once. Fails when the browser refuses the
+    /// URL (what `new WebSocket(url)` would throw).
+    pub(crate) fn start(
+        url: String,
+        encoding: Encoding,
+        config: ClientConfig,
+        seed: u64,
+    ) -> Result<Rc<Driver>, JsValue> {
+        let driver = Rc::new_cyclic(|weak: &Weak<Driver>| Driver {
+            url,
+            encoding,
+            machine: RefCell::new(Machine::new(config, seed)),
+            socket: RefCell::new(None),
+            handlers: Handlers::new(weak),
+            timer: Timer::new(weak.clone(), Driver::timer_fired),
+            pending: RefCell::default(),
+            listeners: Listeners::default(),
+            open_error: RefCell::new(None),
+        });
+        driver.machine.borrow_mut().connect(now_ms());
+        driver.drive();
+        match driver.open_error.take() {
+            Some(error) => Err(error),
+            None => Ok(driver),
+        }
+    }
+
+    /// Runs `command` on the state machine with the current time, then carries out its outputs.
+    pub(crate) fn command<R>(&self, command: impl FnOnce(&mut Machine, u64) -> R) -> R {
+        let result = self.apply(command);
+        self.drive();
+        result
+    }
+
+    /// Runs `command` on the state machine with the current time; its outputs wait for
+    /// [`drive`](Driver::drive). The API registers a command's promise in between, so that an
+    /// answer the command produces at once (an offline `leave`, a full outbox) finds it.
+    pub(crate) fn apply<R>(&self, command: impl FnOnce(&mut Machine, u64) -> R) -> R {
+        command(&mut self.machine.borrow_mut(), now_ms())
+    }
+
+    /// Reads the state machine.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&Machine) -> R) -> R {
+        read(&self.machine.borrow())
+    }
+
+    /// Carries out every output of the machine, then delivers the events to the listeners.
+    ///
+    /// The machine is borrowed only to take each output, so that carrying it out (which may
+    /// feed the machine again, e.g. a socket the browser refuses) and the listeners (which may
+    /// call the API) find it free.
+    pub(crate) fn drive(&self) {
+        let now = now_ms();
+        loop {
+            let output = self.machine.borrow_mut().poll_output();
+            match output {
+                Output::Connect => self.open(now),
+                Output::Transmit(frame) => {
+                    if let Some(socket) = self.socket.borrow().as_ref() {
+                        socket.send(&wire::encode(&frame, self.encoding));
+                    }
+                }
+                Output::Disconnect => {
+                    if let Some(socket) = self.socket.take() {
+                        socket.close();
+                    }
+                }
+                Output::Event(event) => self.event(event, now),
+                Output::Wait(deadline) => {
+                    self.timer.schedule(deadline, now);
+                    break;
+                }
+            }
+        }
+        self.listeners.deliver();
+    }
+
+    fn open(&self, now: u64) {
+        if let Some(old) = self.socket.take() {
+            old.close();
+        }
+        match Socket::open(&self.url, &self.handlers) {
+            Ok(socket) => *self.socket.borrow_mut() = Some(socket),
+            Err(error) => {
+                self.open_error.borrow_mut().get_or_insert(error);
+                self.machine.borrow_mut().handle_disconnected(now);
+            }
+        }
+    }
+
+    /// Settles the promise an event answers, or queues it for the listeners.
+    fn event(&self, event: Event, now: u64) {
+        let settle_all = |settles: Vec<Settle>, error: &JsValue| {
+            settles.iter().for_each(|s| s.reject(error));
+        };
+        match event {
+            Event::State(state) => {
+                self.listeners.push(EventKind::State, convert::state(&state, now))
+            }
+            Event::Joined { id, room, seq, members, recovered } => {
+                let info = convert::join_info(&room, seq, &members, recovered);
+                let waiting = self.pending.borrow_mut().take_join(&room, id);
+                waiting.iter().for_each(|s| s.resolve(&info));
+                self.listeners.push(EventKind::Joined, info);
+            }
+            Event::Left { id, .. } => {
+                let waiting = self.pending.borrow_mut().take_leave(id);
+                waiting.inspect(|s| s.resolve(&JsValue::UNDEFINED));
+            }
+            Event::Message(message) => {
+                self.listeners.push(EventKind::Message, convert::message(&message));
+            }
+            Event::Gap { room, from, to } => {
+                self.listeners.push(EventKind::Gap, convert::gap(&room, from, to));
+            }
+            Event::Presence(presence) => {
+                self.listeners.push(EventKind::Presence, convert::presence(&presence));
+            }
+            Event::Ack { id, seq, .. } => {
+                let waiting = self.pending.borrow_mut().take_publish(id);
+                waiting.inspect(|s| s.resolve(&convert::number(seq)));
+            }
+            Event::PublishFailed { id, room, code, message } => {
+                let error = enchufe_error(code, &message, Some(&room));
+                match self.pending.borrow_mut().take_publish(id) {
+                    Some(settle) => settle.reject(&error),
+                    None => self.listeners.push(EventKind::Error, error),
+                }
+            }
+            Event::History { id, messages, .. } => {
+                let waiting = self.pending.borrow_mut().take_history(id);
+                waiting.inspect(|s| s.resolve(&convert::messages(&messages)));
+            }
+            Event::RequestFailed { id, code, message } => {
+                let error = enchufe_error(code, &message, None);
+                let waiting = self.pending.borrow_mut().take_request(id);
+                if waiting.is_empty() {
+                    self.listeners.push(EventKind::Error, error);
+                } else {
+                    settle_all(waiting, &error);
+                }
+            }
+            Event::Error { code, message } => {
+                self.listeners.push(EventKind::Error, enchufe_error(code, &message, None));
+            }
+            // Events newer than this driver: nothing the API can show yet.
+            _ => {}
+        }
+    }
+
+    /// Whether an event from `target` comes from the current socket.
+    fn is_current(&self, target: Option<&EventTarget>) -> bool {
+        self.socket.borrow().as_ref().is_some_and(|s| s.is(target))
+    }
+
+    fn timer_fired(&self) {
+        self.timer.fired();
+        self.command(|machine, now| machine.handle_timeout(now));
+    }
+}
+
+impl SocketEvents for Driver {
+    fn opened(&self, target: Option<EventTarget>) {
+        if self.is_current(target.as_ref()) {
+            self.command(|machine, now| machine.handle_connected(now));
+        }
+    }
+
+    /// A frame that does not decode is reported as an `error` event (code 4000 `malformed`)
+    /// and otherwise ignored, as the core's drive loop says.
+    fn received(&self, target: Option<EventTarget>, wire: Wire) {
+        if !self.is_current(target.as_ref()) {
+            return;
+        }
+        match wire::decode(&wire) {
+            Ok(frame) => self.command(|machine, now| machine.handle_frame(now, frame)),
+            Err(error) => {
+                let message = format!("a frame from the server could not be decoded: {error}");
+                let error = enchufe_error(ErrorCode::Malformed.code(), &message, None);
+                self.listeners.push(EventKind::Error, error);
+                self.listeners.deliver();
+            }
+        }
+    }
+
+    fn closed(&self, target: Option<EventTarget>) {
+        if self.is_current(target.as_ref()) {
+            self.socket.take();
+            self.command(|machine, now| machine.handle_disconnected(now));
+        }
+    }
+}
+
+impl Drop for Driver {
+    /// The application let go of the client: close its socket (the timer stops by itself).
+    fn drop(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            socket.close();
+        }
+    }
+}
+
+/// Whether `room` is a valid room name, as the error a promise rejects with when not.
+pub(crate) fn room_name(room: &str) -> Result<RoomName, JsValue> {
+    RoomName::new(room)
+        .map_err(|e| enchufe_error(ErrorCode::InvalidRoom.code(), &format!("{room:?}: {e}"), None))
+}

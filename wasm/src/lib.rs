@@ -1,0 +1,52 @@
+//! # enchufe-wasm
+//!
+//! The enchufe browser client, published to npm as `enchufe`: the core's sans-IO client state
+//! machine ([`enchufe_core::client::Client`]) driven by the browser's WebSocket, `setTimeout`
+//! and `performance.now()`, behind an idiomatic JavaScript/TypeScript API (README.md).
+//!
+//! There is one implementation of the protocol, reconnects and recovery: the core's. This
+//! crate only carries the machine's outputs out in the browser and converts values.
+//!
+//! - `client.rs`: the exported JavaScript class `Client` (promises, listeners, argument checks).
+//! - `driver.rs`: the drive loop — inputs with `now`, outputs carried out.
+//! - `socket.rs`, `platform.rs`: the WebSocket; clock, timer, randomness.
+//! - `wire.rs`: frames ↔ WebSocket text/binary messages (pure; tested natively).
+//! - `convert.rs`, `options.rs`, `error.rs`: JavaScript values in and out.
+//! - `pending.rs`, `listeners.rs`: promises by request id; ordered event delivery.
+//! - `typescript.rs`: the `.d.ts` declarations of the options, results and events.
+//!
+//! Natively the crate holds only its pure parts, so the workspace's `cargo test` and `clippy`
+//! build it without browser dependencies; the browser parts build for `wasm32` only.
+//!
+//! ## Panic policy
+//! A panic is a bug (and aborts: the package is built with `panic = "abort"`). No server frame
+//! and no JavaScript argument panics: frames that do not decode are reported as `error`
+//! events, and bad arguments throw a `TypeError` or reject with an `EnchufeError`.
+
+mod typescript;
+pub mod wire;
+
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod convert;
+#[cfg(target_arch = "wasm32")]
+mod driver;
+#[cfg(target_arch = "wasm32")]
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod listeners;
+#[cfg(target_arch = "wasm32")]
+mod options;
+#[cfg(target_arch = "wasm32")]
+mod pending;
+#[cfg(target_arch = "wasm32")]
+mod platform;
+#[cfg(target_arch = "wasm32")]
+mod socket;
+
+#[cfg(target_arch = "wasm32")]
+pub use client::{
+    Client, ClientOptionsArg, HistoryOptionsArg, HistoryPromise, JoinOptionsArg, JoinPromise,
+    LeavePromise, PublishPromise, StateName,
+};

@@ -1,0 +1,113 @@
+//! The application's event listeners, and the queue that delivers events in order.
+//!
+//! A listener may call back into the client (publish from a `message` listener, close from an
+//! `error` one). So events are queued while the state machine is borrowed and delivered after,
+//! and events raised while a listener runs join the end of the queue instead of overtaking
+//! the ones still waiting: listeners see events in the order the state machine produced them.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+
+use crate::platform::report_listener_error;
+
+/// The events of the JavaScript API (`ClientEventMap` in the TypeScript).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventKind {
+    Message,
+    Presence,
+    Gap,
+    State,
+    Joined,
+    Error,
+}
+
+impl EventKind {
+    const ALL: [EventKind; 6] = [
+        EventKind::Message,
+        EventKind::Presence,
+        EventKind::Gap,
+        EventKind::State,
+        EventKind::Joined,
+        EventKind::Error,
+    ];
+
+    /// The event's name in `on(name, …)`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::Presence => "presence",
+            EventKind::Gap => "gap",
+            EventKind::State => "state",
+            EventKind::Joined => "joined",
+            EventKind::Error => "error",
+        }
+    }
+
+    /// The event called `name`, if there is one.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Every event name, for an error message.
+    pub(crate) fn names() -> String {
+        Self::ALL.map(EventKind::name).join(", ")
+    }
+}
+
+/// Whether `a` and `b` are the same function (`===`).
+fn same(a: &Function, b: &Function) -> bool {
+    let (a, b): (&JsValue, &JsValue) = (a, b);
+    a == b
+}
+
+/// Listeners by event, and the delivery queue.
+#[derive(Default)]
+pub(crate) struct Listeners {
+    by_kind: RefCell<[Vec<Function>; EventKind::ALL.len()]>,
+    queue: RefCell<VecDeque<(EventKind, JsValue)>>,
+    delivering: Cell<bool>,
+}
+
+impl Listeners {
+    /// Adds `listener` for `kind`, unless it is there already.
+    pub(crate) fn add(&self, kind: EventKind, listener: Function) {
+        let mut by_kind = self.by_kind.borrow_mut();
+        let list = &mut by_kind[kind as usize];
+        if !list.iter().any(|l| same(l, &listener)) {
+            list.push(listener);
+        }
+    }
+
+    /// Removes `listener` for `kind`, if it is there.
+    pub(crate) fn remove(&self, kind: EventKind, listener: &Function) {
+        self.by_kind.borrow_mut()[kind as usize].retain(|l| !same(l, listener));
+    }
+
+    /// Queues an event for [`deliver`](Listeners::deliver).
+    pub(crate) fn push(&self, kind: EventKind, payload: JsValue) {
+        self.queue.borrow_mut().push_back((kind, payload));
+    }
+
+    /// Calls the listeners of every queued event, oldest first, unless a delivery is already
+    /// under way further up the stack (it will reach the events queued now).
+    pub(crate) fn deliver(&self) {
+        if self.delivering.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some((kind, payload)) = next else { break };
+            // A snapshot: listeners added or removed by a listener count from the next event.
+            let listeners = self.by_kind.borrow()[kind as usize].clone();
+            for listener in listeners {
+                if let Err(error) = listener.call1(&JsValue::UNDEFINED, &payload) {
+                    report_listener_error(&error);
+                }
+            }
+        }
+        self.delivering.set(false);
+    }
+}

@@ -1,0 +1,88 @@
+//! Reading the JavaScript options objects (`ClientOptions`, `JoinOptions`, `HistoryOptions`).
+//!
+//! Absent and `undefined`/`null` fields take the defaults; a field of the wrong type is an
+//! error naming it, thrown as a `TypeError` by the constructor (a promise method rejects).
+
+use enchufe_core::client::ClientConfig;
+use wasm_bindgen::JsValue;
+
+use crate::wire::Encoding;
+
+/// What the constructor's options say.
+pub(crate) struct ClientOptions {
+    pub(crate) config: ClientConfig,
+    pub(crate) encoding: Encoding,
+}
+
+/// A field that is not of the type its option needs.
+pub(crate) struct BadOption(pub(crate) String);
+
+/// Reads `ClientOptions` into a config with `client_id`.
+pub(crate) fn client_options(
+    options: &JsValue,
+    client_id: String,
+) -> Result<ClientOptions, BadOption> {
+    let mut config = ClientConfig::new(client_id);
+    config.name = string(options, "name")?;
+    config.token = string(options, "token")?;
+    let reconnect = field(options, "reconnect");
+    if !reconnect.is_undefined() && !reconnect.is_null() {
+        if !reconnect.is_object() {
+            return Err(BadOption("`reconnect` must be an object { baseMs, capMs }".into()));
+        }
+        if let Some(base) = whole(&reconnect, "baseMs", "reconnect.baseMs")? {
+            config.backoff_base_ms = base;
+        }
+        if let Some(cap) = whole(&reconnect, "capMs", "reconnect.capMs")? {
+            config.backoff_cap_ms = cap;
+        }
+    }
+    if let Some(capacity) = whole(options, "outboxCapacity", "outboxCapacity")? {
+        config.outbox_capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+    }
+    if let Some(heartbeat) = whole(options, "heartbeatMs", "heartbeatMs")? {
+        config.heartbeat_ms = heartbeat.max(1);
+    }
+    if let Some(timeout) = whole(options, "connectTimeoutMs", "connectTimeoutMs")? {
+        config.connect_timeout_ms = timeout.max(1);
+    }
+    let encoding = match string(options, "encoding")? {
+        None => Encoding::default(),
+        Some(name) => Encoding::from_name(&name).ok_or_else(|| {
+            BadOption(format!("`encoding` must be \"json\" or \"binary\", not {name:?}"))
+        })?,
+    };
+    Ok(ClientOptions { config, encoding })
+}
+
+/// `options[key]`, `undefined` when `options` is not an object.
+pub(crate) fn field(options: &JsValue, key: &str) -> JsValue {
+    if options.is_object() {
+        js_sys::Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// An optional string field.
+fn string(options: &JsValue, key: &str) -> Result<Option<String>, BadOption> {
+    let value = field(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.as_string().map(Some).ok_or_else(|| BadOption(format!("`{key}` must be a string")))
+}
+
+/// An optional field that must be a whole number ≥ 0 (a seq, a count or milliseconds).
+pub(crate) fn whole(options: &JsValue, key: &str, shown: &str) -> Result<Option<u64>, BadOption> {
+    let value = field(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+            Ok(Some(n as u64))
+        }
+        _ => Err(BadOption(format!("`{shown}` must be a whole number ≥ 0"))),
+    }
+}

@@ -1,0 +1,105 @@
+//! The browser's WebSocket as the state machine's transport: open, send, close, and the three
+//! handlers that turn its events into the machine's inputs.
+//!
+//! The handlers are created once per client and shared by all its sockets. Each checks that
+//! the event comes from the client's current socket: a socket given up (a dead heartbeat, a
+//! timed-out attempt) may still deliver a queued event, which the machine must not see.
+
+use std::rc::Weak;
+
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{BinaryType, CloseEvent, Event, EventTarget, MessageEvent, WebSocket};
+
+use crate::wire::Wire;
+
+/// One WebSocket connection attempt.
+pub(crate) struct Socket {
+    ws: WebSocket,
+}
+
+/// What a socket's events call: a client's handlers, holding it weakly (a client dropped by
+/// the application does not live on through its socket).
+pub(crate) struct Handlers {
+    open: Closure<dyn FnMut(Event)>,
+    message: Closure<dyn FnMut(MessageEvent)>,
+    close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+/// The receiver of a socket's events.
+pub(crate) trait SocketEvents: 'static {
+    /// The socket that sent `target`'s event is open.
+    fn opened(&self, target: Option<EventTarget>);
+    /// A message arrived.
+    fn received(&self, target: Option<EventTarget>, wire: Wire);
+    /// The socket closed, or failed to open.
+    fn closed(&self, target: Option<EventTarget>);
+}
+
+impl Handlers {
+    pub(crate) fn new<T: SocketEvents>(owner: &Weak<T>) -> Self {
+        let (o, m, c) = (owner.clone(), owner.clone(), owner.clone());
+        Handlers {
+            open: Closure::new(move |event: Event| {
+                if let Some(owner) = o.upgrade() {
+                    owner.opened(event.target());
+                }
+            }),
+            message: Closure::new(move |event: MessageEvent| {
+                let Some(owner) = m.upgrade() else { return };
+                let data = event.data();
+                let wire = if let Some(text) = data.as_string() {
+                    Wire::Text(text)
+                } else if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+                    Wire::Binary(Uint8Array::new(buffer).to_vec())
+                } else {
+                    return; // binaryType is "arraybuffer": nothing else arrives
+                };
+                owner.received(event.target(), wire);
+            }),
+            close: Closure::new(move |event: CloseEvent| {
+                if let Some(owner) = c.upgrade() {
+                    owner.closed(event.target());
+                }
+            }),
+        }
+    }
+}
+
+impl Socket {
+    /// Starts opening a WebSocket to `url`; its events go to `handlers`. Fails only for a URL
+    /// the browser refuses outright (a `SyntaxError`).
+    pub(crate) fn open(url: &str, handlers: &Handlers) -> Result<Socket, JsValue> {
+        let ws = WebSocket::new(url)?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        ws.set_onopen(Some(handlers.open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(handlers.message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(handlers.close.as_ref().unchecked_ref()));
+        Ok(Socket { ws })
+    }
+
+    /// Whether `target` is this socket.
+    pub(crate) fn is(&self, target: Option<&EventTarget>) -> bool {
+        target.is_some_and(|t| {
+            let (t, ws): (&JsValue, &JsValue) = (t, &self.ws);
+            t == ws
+        })
+    }
+
+    /// Sends one message. A socket that is closing refuses it; its `close` event follows and
+    /// the state machine re-sends what matters on the next connection.
+    pub(crate) fn send(&self, wire: &Wire) {
+        let _ = match wire {
+            Wire::Text(text) => self.ws.send_with_str(text),
+            Wire::Binary(bytes) => self.ws.send_with_u8_array(bytes),
+        };
+    }
+
+    /// Closes the socket (normal closure) and stops listening to it.
+    pub(crate) fn close(self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close_with_code(1000);
+    }
+}
