@@ -143,7 +143,8 @@ impl Session {
         }
     }
 
-    /// Answers input that did not decode with a typed `error` (the connection stays usable).
+    /// Answers input that did not decode with a typed `error`. The connection stays usable,
+    /// unless the code is fatal (a binary version this server does not read): then it closes.
     pub fn reject(&mut self, error: &DecodeError) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
         if self.is_closed() || !self.admit(error.id()) {
@@ -152,7 +153,11 @@ impl Session {
         if !self.greeted {
             self.hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
         }
-        self.error(error.code(), error.to_string(), error.id());
+        if error.code().is_fatal() {
+            self.close(error.code(), &error.to_string());
+        } else {
+            self.error(error.code(), error.to_string(), error.id());
+        }
     }
 
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):

@@ -33,32 +33,47 @@ pub(crate) async fn run(ws: WebSocketStream<Stream>, ctx: Context) {
     let outbox = session.outbox().clone();
     tracing::debug!(session = session.id(), "ws connected");
     let hub_config = &ctx.config.hub;
-    let writer =
-        write_loop(&mut tx, outbox.clone(), ctx.hub.metrics().clone(), hub_config.heartbeat());
-    tokio::pin!(writer);
-    let mut ended = None;
-    tokio::select! {
-        biased;
-        () = ctx.abort.cancelled() => return,
-        end = &mut writer => ended = Some(end),
-        () = outbox.closed() => {}
-        () = read_loop(&mut rx, &mut session, hub_config) => {}
-    }
-    drop(session);
-    let end = match ended {
-        Some(end) => end,
-        None => tokio::select! {
+    let end = {
+        let writer =
+            write_loop(&mut tx, outbox.clone(), ctx.hub.metrics().clone(), hub_config.heartbeat());
+        tokio::pin!(writer);
+        let mut ended = None;
+        tokio::select! {
+            biased;
             () = ctx.abort.cancelled() => return,
-            end = tokio::time::timeout(ctx.config.shutdown_timeout, &mut writer) => end.ok().flatten(),
-        },
+            end = &mut writer => ended = Some(end),
+            () = outbox.closed() => {}
+            () = read_loop(&mut rx, &mut session, hub_config) => {}
+        }
+        drop(session);
+        match ended {
+            Some(end) => end,
+            None => tokio::select! {
+                () = ctx.abort.cancelled() => return,
+                end = tokio::time::timeout(ctx.config.shutdown_timeout, &mut writer) => {
+                    end.ok().flatten()
+                }
+            },
+        }
     };
     tracing::debug!(?end, "ws closed");
-    // Complete the close handshake: read until the client's close frame (or give up).
-    if end.is_some() {
-        tokio::select! {
-            () = ctx.abort.cancelled() => {}
-            _ = tokio::time::timeout(CLOSE_WAIT, async { while let Some(Ok(_)) = rx.next().await {} }) => {}
+    if end.is_none() {
+        return;
+    }
+    // Complete the close handshake: read until the client's close frame. If reading had failed
+    // (a message over the limit), keep draining the raw stream for a moment instead, so that
+    // unread input does not turn the close into a reset that loses the close frame.
+    let linger = async {
+        while let Some(Ok(_)) = rx.next().await {}
+        if let Ok(ws) = WebSocketStream::reunite(tx, rx) {
+            let mut io = ws.into_inner().into_inner();
+            let mut sink = [0u8; 2048];
+            while let Ok(1..) = tokio::io::AsyncReadExt::read(&mut io, &mut sink).await {}
         }
+    };
+    tokio::select! {
+        () = ctx.abort.cancelled() => {}
+        _ = tokio::time::timeout(CLOSE_WAIT, linger) => {}
     }
 }
 

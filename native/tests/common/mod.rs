@@ -1,0 +1,518 @@
+//! Helpers shared by the integration tests: an in-process server on 127.0.0.1 port 0, and
+//! small clients for each transport. Every wait is bounded by [`WAIT`].
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use async_tungstenite::{
+    WebSocketStream,
+    tokio::{ConnectStream, connect_async},
+    tungstenite::Message,
+};
+use enchufe::{
+    config::Config,
+    server::{Addrs, Server, Shutdown},
+};
+use enchufe_core::{ClientFrame, ServerFrame, codec::Frame};
+use futures_util::StreamExt as _;
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::TcpStream,
+    task::JoinHandle,
+};
+
+/// The longest any single wait in a test may take.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub addrs: Addrs,
+    pub shutdown: Shutdown,
+    pub task: JoinHandle<std::io::Result<()>>,
+    pub hub: enchufe::hub::Hub,
+}
+
+impl TestServer {
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::ephemeral();
+        config.udp = None;
+        config.www = PathBuf::from("/nonexistent/enchufe-www");
+        tweak(&mut config);
+        let server = Server::bind(config).await.expect("bind");
+        let addrs = server.addrs();
+        let shutdown = server.shutdown_handle();
+        let hub = server.hub().clone();
+        let task = tokio::spawn(server.run());
+        TestServer { addrs, shutdown, task, hub }
+    }
+
+    pub fn http(&self) -> SocketAddr {
+        self.addrs.http.expect("http listener")
+    }
+
+    pub fn tcp(&self) -> SocketAddr {
+        self.addrs.tcp.expect("tcp listener")
+    }
+
+    /// Shuts down and waits for `run` to return.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        tokio::time::timeout(WAIT * 2, self.task)
+            .await
+            .expect("server stops within the deadline")
+            .expect("server task")
+            .expect("server run");
+    }
+}
+
+/// Awaits `f` for at most [`WAIT`].
+pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(WAIT, f).await.unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+// ---------------------------------------------------------------- TCP (JSON lines)
+
+pub struct TcpClient {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl TcpClient {
+    pub async fn connect(addr: SocketAddr) -> TcpClient {
+        let stream = within("tcp connect", TcpStream::connect(addr)).await.expect("connect");
+        let (r, w) = stream.into_split();
+        TcpClient { reader: BufReader::new(r), writer: w }
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("tcp write");
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        let mut line = serde_json::to_vec(&frame).unwrap();
+        line.push(b'\n');
+        self.send_raw(&line).await;
+    }
+
+    /// The next frame as JSON, or `None` at EOF.
+    pub async fn next(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        let n = within("tcp line", self.reader.read_line(&mut line)).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}")))
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        self.next().await.expect("a frame, not EOF")
+    }
+
+    /// Skips frames until one of `kind` arrives.
+    pub async fn recv_kind(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads until EOF and returns everything read.
+    pub async fn until_eof(&mut self) -> Vec<Value> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next().await {
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Sends `hello` and waits for `welcome`; returns the session id.
+    pub async fn hello(&mut self, hello: Value) -> String {
+        self.send(hello).await;
+        let welcome = self.recv_kind("welcome").await;
+        welcome["session"].as_str().unwrap().to_owned()
+    }
+
+    /// Joins `room` (optionally with `since`) and returns `joined`.
+    pub async fn join(&mut self, room: &str, since: Option<u64>) -> Value {
+        let mut join = serde_json::json!({"type":"join","room":room});
+        if let Some(since) = since {
+            join["since"] = since.into();
+        }
+        self.send(join).await;
+        self.recv_kind("joined").await
+    }
+}
+
+// ---------------------------------------------------------------- TCP (binary)
+
+pub struct BinaryTcpClient {
+    stream: TcpStream,
+}
+
+impl BinaryTcpClient {
+    /// Connects and switches to binary with a JSON `hello` line.
+    pub async fn connect(addr: SocketAddr, hello: Value) -> BinaryTcpClient {
+        let mut stream = within("tcp connect", TcpStream::connect(addr)).await.expect("connect");
+        let mut line = serde_json::to_vec(&hello).unwrap();
+        line.push(b'\n');
+        stream.write_all(&line).await.unwrap();
+        BinaryTcpClient { stream }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        let mut body = Vec::new();
+        frame.encode_binary(&mut body);
+        self.send_prefixed(&body).await;
+    }
+
+    pub async fn send_prefixed(&mut self, body: &[u8]) {
+        let mut out = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+        out.extend_from_slice(body);
+        self.stream.write_all(&out).await.unwrap();
+    }
+
+    pub async fn next(&mut self) -> Option<ServerFrame> {
+        let mut len = [0u8; 4];
+        within("binary prefix", self.stream.read_exact(&mut len)).await.ok()?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        within("binary body", self.stream.read_exact(&mut body)).await.ok()?;
+        Some(ServerFrame::decode_binary(&body).expect("server sends valid binary frames"))
+    }
+
+    pub async fn recv(&mut self) -> ServerFrame {
+        self.next().await.expect("a frame, not EOF")
+    }
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+pub struct WsClient {
+    pub ws: WebSocketStream<ConnectStream>,
+}
+
+/// What a WebSocket read produced.
+#[derive(Debug)]
+pub enum WsEvent {
+    Text(Value),
+    Binary(ServerFrame),
+    Closed(Option<u16>, String),
+}
+
+impl WsClient {
+    pub async fn connect(addr: SocketAddr) -> WsClient {
+        let (ws, _) = within("ws connect", connect_async(format!("ws://{addr}/ws")))
+            .await
+            .expect("ws handshake");
+        WsClient { ws }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.ws.send(Message::Text(frame.to_string().into())).await.expect("ws send");
+    }
+
+    pub async fn send_binary(&mut self, frame: &ClientFrame) {
+        let mut body = Vec::new();
+        frame.encode_binary(&mut body);
+        self.ws.send(Message::Binary(body.into())).await.expect("ws send");
+    }
+
+    pub async fn event(&mut self) -> WsEvent {
+        loop {
+            match within("ws message", self.ws.next()).await {
+                Some(Ok(Message::Text(text))) => {
+                    return WsEvent::Text(serde_json::from_str(&text).expect("json frame"));
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    return WsEvent::Binary(ServerFrame::decode_binary(&bytes).expect("binary"));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return WsEvent::Closed(
+                        frame.as_ref().map(|f| u16::from(f.code)),
+                        frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    );
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return WsEvent::Closed(None, e.to_string()),
+                None => return WsEvent::Closed(None, "ended".into()),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        match self.event().await {
+            WsEvent::Text(v) => v,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    pub async fn recv_kind(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads until the close frame; returns the frames before it and the close code.
+    pub async fn until_close(&mut self) -> (Vec<Value>, Option<u16>) {
+        let mut frames = Vec::new();
+        loop {
+            match self.event().await {
+                WsEvent::Text(v) => frames.push(v),
+                WsEvent::Binary(_) => {}
+                WsEvent::Closed(code, _) => return (frames, code),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the response is read to EOF.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let mut stream = within("http connect", TcpStream::connect(addr)).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    within("http response", stream.read_to_end(&mut raw)).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v == "chunked") {
+        body = dechunk(&body);
+    }
+    HttpResponse { status, headers, body }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
+        raw = &raw[end + 2 + size + 2..];
+    }
+    out
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    http(addr, "GET", path, &[], b"").await
+}
+
+pub async fn post_json(addr: SocketAddr, path: &str, body: &str) -> HttpResponse {
+    http(addr, "POST", path, &[("Content-Type", "application/json")], body.as_bytes()).await
+}
+
+// ---------------------------------------------------------------- SSE
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: String,
+}
+
+impl SseEvent {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).expect("event data is JSON")
+    }
+}
+
+pub struct SseClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    text: String,
+    pub status: u16,
+    pub content_type: String,
+}
+
+impl SseClient {
+    pub async fn connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> SseClient {
+        let mut stream = within("sse connect", TcpStream::connect(addr)).await.unwrap();
+        let mut request =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut client = SseClient {
+            stream,
+            buf: Vec::new(),
+            text: String::new(),
+            status: 0,
+            content_type: String::new(),
+        };
+        let head = loop {
+            if let Some(end) = client.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&client.buf[..end]).into_owned();
+                client.buf.drain(..end + 4);
+                break head;
+            }
+            assert!(client.fill().await, "eof before the response head");
+        };
+        client.status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        client.content_type = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned())
+            })
+            .unwrap_or_default();
+        client
+    }
+
+    async fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        let n = within("sse read", self.stream.read(&mut chunk)).await.unwrap_or(0);
+        self.buf.extend_from_slice(&chunk[..n]);
+        n > 0
+    }
+
+    /// Moves complete chunks of the chunked body into `text`. Returns false at the last chunk.
+    fn dechunk(&mut self) -> bool {
+        while let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&self.buf[..end]).unwrap().trim(), 16)
+                    .expect("chunk size");
+            if size == 0 {
+                return false;
+            }
+            if self.buf.len() < end + 2 + size + 2 {
+                break;
+            }
+            self.text.push_str(std::str::from_utf8(&self.buf[end + 2..end + 2 + size]).unwrap());
+            self.buf.drain(..end + 2 + size + 2);
+        }
+        true
+    }
+
+    /// The next event (comments skipped), or `None` when the stream ends.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            let open = self.dechunk();
+            if let Some(end) = self.text.find("\n\n") {
+                let block: String = self.text.drain(..end + 2).collect();
+                let mut event = SseEvent { id: None, event: "message".into(), data: String::new() };
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        event.id = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        event.event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push(v);
+                    }
+                }
+                if data.is_empty() && event.id.is_none() {
+                    continue; // a comment
+                }
+                event.data = data.join("\n");
+                return Some(event);
+            }
+            if !open || !self.fill().await {
+                return None;
+            }
+        }
+    }
+
+    pub async fn next_kind(&mut self, kind: &str) -> SseEvent {
+        loop {
+            let event = self.next().await.expect("an event, not the end");
+            if event.event == kind {
+                return event;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- raw WebSocket
+
+/// A WebSocket client that does nothing on its own (it never answers pings): for idle tests.
+pub struct RawWs {
+    stream: TcpStream,
+}
+
+impl RawWs {
+    pub async fn connect(addr: SocketAddr) -> RawWs {
+        let mut stream = within("connect", TcpStream::connect(addr)).await.unwrap();
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8];
+            within("handshake", stream.read_exact(&mut byte)).await.unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "RFC 6455's sample accept key");
+        RawWs { stream }
+    }
+
+    /// Every (opcode, payload) the server sends until it closes the connection.
+    pub async fn frames_until_eof(&mut self) -> Vec<(u8, Vec<u8>)> {
+        let mut raw = Vec::new();
+        within("eof", self.stream.read_to_end(&mut raw)).await.unwrap();
+        let mut frames = Vec::new();
+        let mut rest = &raw[..];
+        while rest.len() >= 2 {
+            let opcode = rest[0] & 0x0f;
+            let (len, header) = match rest[1] & 0x7f {
+                126 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
+                127 => (u64::from_be_bytes(rest[2..10].try_into().unwrap()) as usize, 10),
+                n => (n as usize, 2),
+            };
+            frames.push((opcode, rest[header..header + len].to_vec()));
+            rest = &rest[header + len..];
+        }
+        frames
+    }
+}

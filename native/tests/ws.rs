@@ -1,0 +1,144 @@
+//! The WebSocket transport alone: text (JSON) and binary messages, bad input, size limit,
+//! close codes, idle timeout and presence, on real sockets.
+
+mod common;
+
+use async_tungstenite::tungstenite::Message;
+use common::{RawWs, TestServer, WsClient, WsEvent, get};
+use enchufe_core::{ClientFrame, Join, Ping, PresenceAction, RoomName, ServerFrame};
+use serde_json::json;
+
+#[tokio::test]
+async fn text_messages_carry_json_frames() {
+    let server = TestServer::start(|_| {}).await;
+    let mut a = WsClient::connect(server.http()).await;
+    a.send(json!({"type":"hello","v":1,"name":"ana"})).await;
+    let welcome = a.recv().await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["heartbeat_ms"], 15000);
+    a.send(json!({"type":"join","room":"lobby","id":1})).await;
+    assert_eq!(a.recv().await["members"][0]["name"], "ana");
+
+    let mut b = WsClient::connect(server.http()).await;
+    b.send(json!({"type":"join","room":"lobby"})).await;
+    b.recv_kind("joined").await;
+    let presence = a.recv().await;
+    assert_eq!(
+        (presence["type"].as_str(), presence["action"].as_str()),
+        (Some("presence"), Some("join"))
+    );
+
+    b.send(json!({"type":"publish","room":"lobby","body":{"t":"hi"},"id":3})).await;
+    assert_eq!(b.recv_kind("ack").await["seq"], 1);
+    let message = a.recv().await;
+    assert_eq!((message["seq"].as_u64(), &message["body"]["t"]), (Some(1), &json!("hi")));
+
+    drop(b);
+    let presence = a.recv().await;
+    assert_eq!(presence["action"], "leave", "a disconnect leaves the room");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn binary_messages_carry_binary_frames() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = WsClient::connect(server.http()).await;
+    let room = RoomName::new("bin").unwrap();
+    c.send_binary(&ClientFrame::Join(Join { room, since: None, id: Some(2) })).await;
+    match c.event().await {
+        WsEvent::Binary(ServerFrame::Welcome(_)) => {}
+        other => panic!("binary welcome expected, got {other:?}"),
+    }
+    assert!(matches!(c.event().await, WsEvent::Binary(ServerFrame::Joined(j)) if j.id == Some(2)));
+    // A JSON message from the same client switches its answers to JSON.
+    c.send(json!({"type":"ping","id":5})).await;
+    assert_eq!(c.recv().await, json!({"type":"pong","id":5}));
+    c.send_binary(&ClientFrame::Ping(Ping { id: Some(6) })).await;
+    assert!(matches!(c.event().await, WsEvent::Binary(ServerFrame::Pong(p)) if p.id == Some(6)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_messages_get_errors_and_the_socket_stays_open() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = WsClient::connect(server.http()).await;
+    c.ws.send(Message::Text("{nope".into())).await.unwrap();
+    assert_eq!(c.recv_kind("error").await["code"], 4000);
+    c.send(json!({"type":"subscribe","id":1})).await;
+    assert_eq!(c.recv().await["code"], 4001);
+    c.send(json!({"type":"join","room":"","id":2})).await;
+    assert_eq!(c.recv().await["code"], 4002);
+    c.ws.send(Message::Binary(vec![0x01].into())).await.unwrap(); // a version byte, nothing else
+    match c.event().await {
+        WsEvent::Binary(ServerFrame::Error(e)) => assert_eq!(e.code, 4000),
+        other => panic!("{other:?}"),
+    }
+    c.send(json!({"type":"ping","id":3})).await;
+    assert_eq!(c.recv().await["id"], 3);
+    // A binary version this server does not read cannot be answered frame by frame: it closes.
+    c.ws.send(Message::Binary(vec![0x09, 0x01].into())).await.unwrap();
+    let (frames, code) = c.until_close().await;
+    assert_eq!(code, Some(4004), "{frames:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversize_message_closes_with_4003() {
+    let server = TestServer::start(|c| c.hub.max_frame = 1024).await;
+    let mut c = WsClient::connect(server.http()).await;
+    c.send(json!({"type":"ping"})).await;
+    c.recv_kind("pong").await;
+    let big = json!({"type":"publish","room":"r","body":"x".repeat(5000)});
+    c.send(big).await;
+    let (frames, code) = c.until_close().await;
+    assert_eq!(code, Some(4003), "{frames:?}");
+    assert_eq!(frames.last().unwrap()["code"], 4003);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_socket_is_pinged_then_closed_with_4013() {
+    let server = TestServer::start(|c| c.hub.heartbeat_ms = 100).await;
+    // A client that never answers the server's pings (nor sends anything) is idle.
+    let mut c = RawWs::connect(server.http()).await;
+    let started = tokio::time::Instant::now();
+    let frames = c.frames_until_eof().await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "3 heartbeats of silence");
+    assert!(frames.iter().any(|(op, _)| *op == 0x9), "the server pinged: {frames:?}");
+    let (op, payload) = frames.last().unwrap();
+    assert_eq!((*op, u16::from_be_bytes([payload[0], payload[1]])), (0x8, 4013));
+    assert_eq!(&payload[2..], b"idle_timeout");
+    let error = frames.iter().find(|(op, _)| *op == 0x1).expect("an error frame before the close");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&error.1).unwrap()["code"], 4013);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn plain_get_on_ws_is_refused_with_426() {
+    let server = TestServer::start(|_| {}).await;
+    let response = get(server.http(), "/ws").await;
+    assert_eq!(response.status, 426);
+    assert_eq!(response.json()["code"], 4000);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn presence_reports_names() {
+    let server = TestServer::start(|_| {}).await;
+    let mut a = WsClient::connect(server.http()).await;
+    a.send(json!({"type":"join","room":"p"})).await;
+    a.recv_kind("joined").await;
+    let mut b = WsClient::connect(server.http()).await;
+    b.send(json!({"type":"hello","v":1,"name":"bea"})).await;
+    b.send(json!({"type":"join","room":"p"})).await;
+    let joined = b.recv_kind("joined").await;
+    assert_eq!(joined["members"].as_array().unwrap().len(), 2);
+    let presence = a.recv().await;
+    assert_eq!(presence["member"]["name"], "bea");
+    b.send(json!({"type":"leave","room":"p","id":4})).await;
+    assert_eq!(b.recv().await, json!({"type":"left","room":"p","id":4}));
+    let presence: enchufe_core::Presence =
+        serde_json::from_value(a.recv().await).expect("a presence frame");
+    assert_eq!(presence.action, PresenceAction::Leave);
+    server.stop().await;
+}
