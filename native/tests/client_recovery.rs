@@ -1,0 +1,182 @@
+//! Recovery over each transport: the server disconnects the client (admin kick) while others
+//! publish, and after the automatic reconnect the client has every message exactly once, in
+//! order; a publish made while the client is offline is delivered exactly once after it is back.
+
+mod client_support;
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use client_support::{
+    Relay, SCHEMES, TestServer, connect, kick, messages, options, state, url, within,
+};
+use enchufe::client::{ConnState, Event};
+use enchufe_core::ErrorCode;
+
+/// A publisher keeps publishing while the subscriber is kicked twice (once early, once right
+/// after it is back): the subscriber still sees 1..=N, each once, in order, without a gap.
+async fn kicked_while_others_publish(scheme: &str) {
+    let server = TestServer::start(|_| {}).await;
+    let http = server.addr("http");
+    let subject = connect(&server.url(scheme), options("subject")).await;
+    within("join", subject.join("news", None)).await.expect("join");
+    let publisher = connect(&server.url("tcp"), options("publisher")).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let publishing = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                assert_eq!(publisher.publish_json("news", &n).await.expect("ack"), n);
+            }
+            publisher.close().await;
+            n
+        }
+    });
+
+    // One loop over every event, so that no message is skipped while waiting for another kind.
+    let mut seen: Vec<u64> = Vec::new();
+    let (mut kicks_sent, mut kicks_seen, mut reconnects) = (0, 0, 0);
+    let mut sessions = vec![subject.session().expect("online")];
+    loop {
+        let event = within("event", subject.next_event()).await.expect("not closed");
+        match event {
+            Event::Message(message) => {
+                seen.push(message.seq);
+                // Kick at the 10th message, then again at the first message after reconnecting.
+                if (kicks_sent == 0 && message.seq == 10) || (kicks_sent == 1 && reconnects == 1) {
+                    let session = subject.session().expect("online while receiving");
+                    assert_eq!(kick(http, &session).await, 204, "{scheme}: kicked");
+                    kicks_sent += 1;
+                }
+                if reconnects == 2 {
+                    break;
+                }
+            }
+            Event::Gap { from, to, .. } => panic!("{scheme}: gap {from}..={to}"),
+            Event::Error { code, .. } => {
+                assert_eq!(code, ErrorCode::Kicked.code(), "{scheme}");
+                kicks_seen += 1;
+            }
+            Event::State(ConnState::Online { session }) => {
+                sessions.push(session);
+                reconnects = kicks_seen;
+            }
+            _ => {}
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let last = within("publisher", publishing).await.expect("publisher task");
+    let rest = usize::try_from(last).expect("small") - seen.len();
+    seen.extend(messages(&subject, rest).await.iter().map(|m| m.seq));
+    assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "{scheme}: every message once, in order");
+    assert_eq!(kicks_seen, 2, "{scheme}: both kicks reached the client");
+    sessions.dedup();
+    assert_eq!(sessions.len(), 3, "{scheme}: two reconnects, each a new session");
+    subject.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ws_kicked_while_others_publish() {
+    kicked_while_others_publish("ws").await;
+}
+
+#[tokio::test]
+async fn tcp_kicked_while_others_publish() {
+    kicked_while_others_publish("tcp").await;
+}
+
+#[tokio::test]
+async fn udp_kicked_while_others_publish() {
+    kicked_while_others_publish("udp").await;
+}
+
+/// The client is kicked and held offline (a relay refuses its new connections) while another
+/// client publishes and while it publishes itself; once it can reconnect it gets the missed
+/// messages and its own publish, exactly once and in order, and the other client gets that
+/// publish exactly once too.
+async fn offline_publish_delivered_once(scheme: &str) {
+    let server = TestServer::start(|_| {}).await;
+    let relay = Relay::start(scheme, server.addr(scheme)).await;
+    let subject = Arc::new(connect(&url(scheme, relay.addr), options("subject")).await);
+    let other = connect(&server.url("tcp"), options("other")).await;
+    within("join", subject.join("r", None)).await.expect("join");
+    within("join", other.join("r", None)).await.expect("join");
+    within("publish", other.publish_json("r", &"one")).await.expect("ack");
+    assert_eq!(messages(&subject, 1).await[0].seq, 1);
+
+    // Offline: kicked, and every reconnect attempt goes nowhere until the relay unblocks.
+    relay.block(true);
+    let first_session = subject.session().expect("online");
+    assert_eq!(kick(server.addr("http"), &first_session).await, 204);
+    state(&subject, |s| matches!(s, ConnState::Waiting { .. })).await;
+    for text in ["two", "three"] {
+        within("publish", other.publish_json("r", &text)).await.expect("ack");
+    }
+    let offline = tokio::spawn({
+        let subject = subject.clone();
+        async move { subject.publish_json("r", &"from offline").await }
+    });
+    // Commands are handled in order: once this answers, the publish is in the outbox.
+    within("last seq", subject.last_seq("r")).await.expect("seq");
+    assert!(!subject.state().is_online(), "{scheme}: still offline when publishing");
+
+    relay.block(false);
+    let seq = within("offline publish", offline).await.expect("task").expect("acked");
+    assert_eq!(seq, 4, "{scheme}: stored after the two missed messages");
+    assert_ne!(subject.session().expect("online"), first_session, "{scheme}: a new session");
+    within("publish", other.publish_json("r", &"five")).await.expect("ack");
+
+    let got = messages(&subject, 4).await;
+    assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 3, 4, 5], "{scheme}");
+    assert_eq!(client_support::text(&got[2]), "\"from offline\"");
+    let got = messages(&other, 5).await;
+    assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5], "{scheme}");
+    assert_eq!(
+        (got[3].from.as_str(), client_support::text(&got[3])),
+        ("subject", "\"from offline\"")
+    );
+    subject.close().await;
+    other.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ws_offline_publish_delivered_once() {
+    offline_publish_delivered_once("ws").await;
+}
+
+#[tokio::test]
+async fn tcp_offline_publish_delivered_once() {
+    offline_publish_delivered_once("tcp").await;
+}
+
+#[tokio::test]
+async fn udp_offline_publish_delivered_once() {
+    offline_publish_delivered_once("udp").await;
+}
+
+/// A client that joins with `since` gets what it missed before it was even started, on every
+/// transport.
+#[tokio::test]
+async fn join_since_replays_on_every_transport() {
+    let server = TestServer::start(|_| {}).await;
+    let publisher = connect(&server.url("tcp"), options("p")).await;
+    for n in 1..=5 {
+        within("publish", publisher.publish_json("archive", &n)).await.expect("ack");
+    }
+    for scheme in SCHEMES {
+        let late = connect(&server.url(scheme), options("late")).await;
+        let joined = within("join", late.join("archive", Some(2))).await.expect("join");
+        assert!(joined.recovered && joined.seq == 5, "{scheme}: {joined:?}");
+        let got = messages(&late, 3).await;
+        assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), [3, 4, 5], "{scheme}");
+        late.close().await;
+    }
+    publisher.close().await;
+    server.stop().await;
+}
