@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&limit, mut rest)) = data.split_first() else { return };
     let max = usize::from(limit);
     while let Ok(Some((frame, used))) = binary::split(rest, max) {
-        assert!(frame.len() <= max && used == frame.len() + binary::PREFIX_LEN && used <= rest.len());
+        assert!(
+            frame.len() <= max && used == frame.len() + binary::PREFIX_LEN && used <= rest.len()
+        );
         let _ = binary::decode_client(frame);
         let _ = binary::decode_server(frame);
         rest = &rest[used..];
