@@ -53,6 +53,7 @@ pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
     let mut buf = vec![0; 65_536];
     loop {
         tokio::select! {
+            biased;
             () = listener.ctx.stop.cancelled() => break,
             Some((peer, id)) = ended_rx.recv() => listener.forget(peer, id),
             _ = sweep.tick() => listener.expire(idle),
@@ -79,6 +80,11 @@ impl Listener {
             Encoding::Json => ClientFrame::decode_json(bytes),
             Encoding::Binary => ClientFrame::decode_binary(bytes),
         };
+        // A peer whose session ended (kicked, idle, slow) starts over: its session is dropped
+        // now rather than when its writer finishes, and this datagram is judged as a stranger's.
+        if self.peers.get(&peer).is_some_and(|p| p.session.is_closed()) {
+            self.peers.remove(&peer);
+        }
         if let Some(known) = self.peers.get_mut(&peer) {
             known.seen = Instant::now();
             known.session.outbox().set_encoding(encoding);
