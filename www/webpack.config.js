@@ -40,7 +40,9 @@ export default (_env, argv) => {
         crateDirectory: path.resolve(here, "../wasm"),
         outDir: pkg,
         outName: "enchufe",
-        extraArgs: "--target bundler --mode no-install",
+        // The workspace's size-optimised profile (opt-level z, LTO, no debug info); development
+        // builds get the plugin's `--dev`.
+        extraArgs: `--target bundler --mode no-install${production ? " --profile wasm-release" : ""}`,
         forceMode: production ? "production" : "development",
       }),
       new HtmlWebpackPlugin({ template: path.resolve(here, "src/index.html") }),

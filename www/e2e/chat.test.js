@@ -71,6 +71,11 @@ async function openPage(name) {
   return page;
 }
 
+/** The message box. */
+function composer(page) {
+  return page.getByRole("textbox", { name: "Message", exact: true });
+}
+
 function waitForBadge(page, state) {
   return page.waitForFunction(
     (wanted) => document.getElementById("connection")?.dataset.state === wanted,
@@ -92,18 +97,28 @@ function readLog(page) {
   );
 }
 
-/** Waits until the log holds a delivered message with each of `bodies`. */
+/** Waits until the log holds a delivered message with each of `bodies`; a timeout names
+ * what the log held instead, and leaves a screenshot. */
 async function waitForMessages(page, bodies) {
-  await page.waitForFunction(
-    (wanted) => {
-      const shown = [...document.querySelectorAll("#messages > li.message:not(.pending) .body")].map(
-        (b) => b.textContent,
-      );
-      return wanted.every((w) => shown.includes(w));
-    },
-    bodies,
-    { timeout: WAIT_MS },
-  );
+  try {
+    await page.waitForFunction(
+      (wanted) => {
+        const shown = [...document.querySelectorAll("#messages > li.message:not(.pending) .body")].map(
+          (b) => b.textContent,
+        );
+        return wanted.every((w) => shown.includes(w));
+      },
+      bodies,
+      { timeout: WAIT_MS },
+    );
+  } catch (error) {
+    await shot(page, `failed-waiting-${Date.now()}`).catch(() => {});
+    const badge = await page.locator("#connection").textContent().catch(() => "?");
+    const log = JSON.stringify(await readLog(page).catch(() => "?"));
+    throw new Error(`${error.message}\nwanted ${JSON.stringify(bodies)}; badge "${badge}"; log: ${log}`, {
+      cause: error,
+    });
+  }
 }
 
 async function membersOf(page) {
@@ -121,8 +136,9 @@ async function restPublish(text, from = "rest") {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(text),
   });
-  assert.equal(response.status, 201, `POST answered ${response.status}: ${await response.text()}`);
-  return (await response.json()).seq;
+  const answer = await response.text();
+  assert.equal(response.status, 201, `POST answered ${response.status}: ${answer}`);
+  return JSON.parse(answer).seq;
 }
 
 /** The command the page's "connect from anywhere" panel shows in `group` for `label`. */
@@ -181,11 +197,11 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     assert.deepEqual(await membersOf(ana), ["ana", "bob"]);
     assert.deepEqual(await membersOf(bob), ["ana", "bob"]);
 
-    await ana.getByLabel("Message").fill("hello bob");
-    await ana.getByLabel("Message").press("Enter");
+    await composer(ana).fill("hello bob");
+    await composer(ana).press("Enter");
     await waitForMessages(bob, ["hello bob"]);
-    await bob.getByLabel("Message").fill("hi ana");
-    await bob.getByLabel("Message").press("Enter");
+    await composer(bob).fill("hi ana");
+    await composer(bob).press("Enter");
     await waitForMessages(ana, ["hello bob", "hi ana"]);
 
     const log = (await readLog(ana)).filter((i) => i.kind === "message");
@@ -247,8 +263,8 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
       { timeout: WAIT_MS },
     );
     // Written while offline: shown as pending, sent once the client is back.
-    await ana.getByLabel("Message").fill("sent while offline");
-    await ana.getByLabel("Message").press("Enter");
+    await composer(ana).fill("sent while offline");
+    await composer(ana).press("Enter");
     await ana.locator("#messages li.pending", { hasText: "sent while offline" }).waitFor({ timeout: WAIT_MS });
     await shot(ana, "3-reconnecting");
 

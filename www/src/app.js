@@ -26,6 +26,7 @@ export class App {
     this.status = { kind: "connecting" };
     this.log = new LogView(byId("messages"), {
       me: () => this.name,
+      online: () => this.status.kind === "online",
       retry: (key) => this.retry(key),
       discard: (key) => this.log.apply(this.timeline.discard(key)),
     });
@@ -135,9 +136,16 @@ export class App {
   }
 
   setStatus(status) {
+    const wasOnline = this.status.kind === "online";
     this.status = status;
     renderBadge(status);
-    byId("composer").dataset.online = String(status.kind === "online");
+    const online = status.kind === "online";
+    if (online !== wasOnline) {
+      // Pending messages say whether they are being sent or wait for the connection.
+      this.log.apply(this.timeline.items.filter((i) => i.kind === "pending").map((item) => ({ op: "update", item })));
+    }
+    // A connection-level alert (e.g. "the server is shutting down") is over once back online.
+    if (online) byId("alert").hidden = true;
   }
 
   async join(room) {
@@ -152,7 +160,7 @@ export class App {
     this.log.clear();
     byId("room-title").textContent = `# ${room}`;
     byId("room-meta").textContent = "Joining…";
-    renderMembers(this.members, this.name);
+    renderMembers(this.members, this.client?.session ?? null, this.name);
     renderAnywhere(room, this.info);
     this.setComposer(true);
     this.highlightRoom();
@@ -175,13 +183,13 @@ export class App {
 
   setMembers(members) {
     this.members.reset(members ?? []);
-    renderMembers(this.members, this.name);
+    renderMembers(this.members, this.client.session ?? null, this.name);
   }
 
   presence({ action, member }) {
     const change = this.members.apply(action, member);
     if (!change) return;
-    renderMembers(this.members, this.name);
+    renderMembers(this.members, this.client?.session ?? null, this.name);
     const who = displayName(member);
     this.log.apply(this.timeline.notice(change === "join" ? `${who} joined` : `${who} left`));
   }

@@ -6,7 +6,7 @@ import { bodyText, timeText } from "./format.js";
 export class LogView {
   /**
    * @param {HTMLOListElement} list
-   * @param {{me: () => string, retry: (key: string) => void, discard: (key: string) => void}} actions
+   * @param {{me: () => string, online: () => boolean, retry: (key: string) => void, discard: (key: string) => void}} actions
    */
   constructor(list, actions) {
     this.list = list;
@@ -82,7 +82,7 @@ export class LogView {
         { class: "meta" },
         h("span", { class: "from" }, this.actions.me()),
         " ",
-        h("span", { class: "status" }, failed ? `Not sent: ${item.error}` : "Sending…"),
+        h("span", { class: "status" }, failed ? `Not sent: ${item.error}` : this.actions.online() ? "Sending…" : "Waiting for the connection…"),
       ),
       h("p", { class: "body" }, bodyText(item.body)),
       failed &&

@@ -24,14 +24,14 @@ export function renderBadge(status) {
   if (badge.textContent !== text) badge.textContent = text;
 }
 
-/** The "Here now" list. */
-export function renderMembers(members, me) {
+/** The "Here now" list; this tab is the member with `session` (or, before that is known, `name`). */
+export function renderMembers(members, session, name) {
   const list = byId("members");
   byId("member-count").textContent = members.size ? `(${members.size})` : "";
   list.replaceChildren(
     ...members.list().map((member) => {
       const name = displayName(member);
-      const mine = member.name === me;
+      const mine = session ? member.session === session : member.name === name;
       return h(
         "li",
         { dataset: { session: member.session }, class: mine ? "me" : undefined },

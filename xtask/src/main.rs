@@ -7,6 +7,7 @@
 //! Written with the standard library only, so that the first `cargo xtask` on a fresh clone
 //! compiles in seconds.
 
+mod e2e;
 mod serve;
 mod setup;
 mod sh;
@@ -20,13 +21,15 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("serve") => serve::run(&args[1..]),
         Some("setup") => setup::run(),
+        Some("e2e") => setup::run().and_then(|()| e2e::run()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  test    install what is missing, then run every check and test\n  \
                  serve   build the server (and the web app) and run it; extra args go to `enchufe serve`\n  \
-                 setup   only install what is missing"
+                 setup   only install what is missing\n  \
+                 e2e     only the web app's tests (unit, and end to end in headless Chromium)"
             );
             return ExitCode::from(2);
         }

@@ -35,6 +35,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         ))?;
     }
     step(cmd("cargo", &["test", "--workspace", "--locked"]))?;
+    crate::e2e::run()?;
     Ok(())
 }
 
