@@ -29,6 +29,9 @@ pub(crate) async fn serve(State(ctx): State<Context>, request: Request) -> Respo
     }
     let mut response = match ServeDir::new(www).try_call(request).await {
         Ok(response) => response.map(axum::body::Body::new),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return (StatusCode::NOT_FOUND, "not found\n").into_response();
+        }
         Err(error) => {
             tracing::warn!(%error, "static file error");
             return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n").into_response();

@@ -5,7 +5,7 @@ use std::{
     sync::Arc,
 };
 
-use enchufe_core::ServerFrame;
+use enchufe_core::{Message, ServerFrame};
 use tokio::time::Instant;
 
 use super::Outgoing;
@@ -83,15 +83,20 @@ impl History {
         self.entries.iter().skip(skip).map(|e| &e.message)
     }
 
-    /// The messages with seq > `since` as `message` frames, at most `limit`.
-    pub(crate) fn messages(&self, since: u64, limit: usize) -> Vec<enchufe_core::Message> {
-        self.since(since)
-            .take(limit)
-            .filter_map(|out| match out.frame() {
-                ServerFrame::Message(m) => Some(m.clone()),
-                _ => None,
-            })
-            .collect()
+    /// The messages with seq > `since` as `message` frames, at most `limit`, and no more than
+    /// `max_bytes` of bodies (but always at least one): a page the client continues with `since`.
+    pub(crate) fn messages(&self, since: u64, limit: usize, max_bytes: usize) -> Vec<Message> {
+        let mut bytes = 0usize;
+        let mut page = Vec::new();
+        for out in self.since(since).take(limit) {
+            let ServerFrame::Message(message) = out.frame() else { continue };
+            bytes = bytes.saturating_add(message.body.len());
+            if bytes > max_bytes && !page.is_empty() {
+                break;
+            }
+            page.push(message.clone());
+        }
+        page
     }
 
     fn pop_front(&mut self) {

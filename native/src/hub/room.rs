@@ -179,7 +179,8 @@ impl Room {
         true
     }
 
-    /// Up to `limit` stored messages with seq > `since` (the oldest stored when `since` is None).
+    /// Up to `limit` stored messages with seq > `since` (the oldest stored when `since` is None),
+    /// and bodies of at most half an outbound queue.
     pub(crate) fn messages(
         &self,
         since: Option<u64>,
@@ -188,7 +189,8 @@ impl Room {
     ) -> Vec<Message> {
         let mut state = self.lock();
         state.history.expire(Instant::now().checked_sub(config.history_age()));
-        state.history.messages(since.unwrap_or(0), limit)
+        // Half the outbound queue: the answer fits in a queue with room to spare for live traffic.
+        state.history.messages(since.unwrap_or(0), limit, config.queue_bytes / 2)
     }
 
     /// The room's current seq and member count.

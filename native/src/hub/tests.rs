@@ -252,3 +252,22 @@ async fn idle_rooms_are_forgotten_and_history_expires() {
     let rooms: Vec<String> = hub.rooms().iter().map(|r| r.room.to_string()).collect();
     assert_eq!(rooms, vec!["kept"]);
 }
+
+#[test]
+fn a_history_answer_is_a_page_bounded_by_count_and_bytes() {
+    let config = HubConfig { queue_bytes: 2000, ..HubConfig::default() };
+    let hub = hub(config);
+    let mut s = hub.open(Transport::Tcp);
+    for _ in 0..5 {
+        s.handle(publish("r", &"x".repeat(400), None));
+    }
+    let page = hub.history(&room("r"), None, None);
+    assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let next = hub.history(&room("r"), Some(2), Some(1));
+    assert_eq!(next.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3]);
+    let tiny = HubConfig { queue_bytes: 10, ..HubConfig::default() };
+    let hub = super::Hub::new(tiny, Arc::new(Metrics::default()));
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(publish("r", &"x".repeat(400), None));
+    assert_eq!(hub.history(&room("r"), None, None).len(), 1, "always at least one message");
+}

@@ -1,0 +1,209 @@
+//! The HTTP port alone: REST, errors as JSON, static files, admin, /healthz and /metrics.
+
+mod common;
+
+use common::{TcpClient, TestServer, WsClient, get, http, post_json};
+use serde_json::json;
+
+#[tokio::test]
+async fn rest_publish_read_and_list() {
+    let server = TestServer::start(|_| {}).await;
+    let addr = server.http();
+    let created =
+        post_json(addr, "/api/rooms/news/messages?from=bot", r#"{"headline": "hola"}"#).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.json(), json!({"room":"news","seq":1}));
+    let bytes = http(
+        addr,
+        "POST",
+        "/api/rooms/news/messages",
+        &[("Content-Type", "application/octet-stream")],
+        &[0, 1, 255],
+    )
+    .await;
+    assert_eq!(bytes.json()["seq"], 2);
+
+    let read = get(addr, "/api/rooms/news/messages?since=0&limit=10").await;
+    assert_eq!(read.status, 200);
+    let body = read.json();
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["from"], "bot");
+    assert_eq!(messages[0]["body"], json!({"headline":"hola"}));
+    assert!(messages[0].get("type").is_none(), "message frames without type");
+    assert_eq!(messages[1]["bytes"], "AAH/");
+    assert_eq!(messages[1]["from"], "http");
+    let page = get(addr, "/api/rooms/news/messages?since=1").await.json();
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+    let limited = get(addr, "/api/rooms/news/messages?limit=1").await.json();
+    assert_eq!(limited["messages"][0]["seq"], 1);
+
+    let mut member = TcpClient::connect(server.tcp()).await;
+    member.join("news", None).await;
+    let rooms = get(addr, "/api/rooms").await.json();
+    assert_eq!(rooms, json!({"rooms":[{"room":"news","seq":2,"members":1}]}));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_publishes_once() {
+    let server = TestServer::start(|_| {}).await;
+    let addr = server.http();
+    let headers = [("Content-Type", "application/json"), ("Idempotency-Key", "77")];
+    let first = http(addr, "POST", "/api/rooms/r/messages?from=job", &headers, b"1").await;
+    let again = http(addr, "POST", "/api/rooms/r/messages?from=job", &headers, b"1").await;
+    assert_eq!((first.status, again.status), (201, 200));
+    assert_eq!(first.json(), again.json());
+    let other = http(addr, "POST", "/api/rooms/r/messages?from=other", &headers, b"1").await;
+    assert_eq!((other.status, other.json()["seq"].as_u64()), (201, Some(2)), "keys are per sender");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn http_errors_are_typed_json() {
+    let server = TestServer::start(|c| c.hub.max_frame = 256).await;
+    let addr = server.http();
+    let cases = [
+        (post_json(addr, "/api/rooms/bad%20room/messages", "1").await, 400, 4002),
+        (post_json(addr, "/api/rooms/r/messages", "{not json").await, 400, 4000),
+        (
+            post_json(addr, "/api/rooms/r/messages", &format!("\"{}\"", "x".repeat(400))).await,
+            413,
+            4003,
+        ),
+        (get(addr, "/api/rooms/r/messages?limit=0").await, 400, 4008),
+        (get(addr, "/api/rooms/r/messages?since=-1").await, 400, 4008),
+        (
+            http(addr, "POST", "/api/rooms/r/messages", &[("Idempotency-Key", "abc")], b"1").await,
+            400,
+            4008,
+        ),
+        (get(addr, "/api/nothing/here").await, 404, 404),
+    ];
+    for (response, status, code) in cases {
+        assert_eq!(response.status, status, "{}", response.text());
+        let body = response.json();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["name"].is_string() && body["message"].is_string(), "{body}");
+        assert!(response.header("content-type").unwrap().starts_with("application/json"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn healthz_and_metrics() {
+    let server = TestServer::start(|_| {}).await;
+    let addr = server.http();
+    let health = get(addr, "/healthz").await;
+    assert_eq!((health.status, health.text().as_str()), (200, "ok"));
+
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(json!({"type":"publish","room":"m","body":1,"id":1})).await;
+    ws.recv_kind("ack").await;
+    let mut tcp = TcpClient::connect(server.tcp()).await;
+    tcp.send(json!({"type":"ping"})).await;
+    tcp.recv_kind("pong").await;
+
+    let metrics = get(addr, "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = metrics.text();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    assert_eq!(value(r#"enchufe_connections{transport="ws"}"#), 1.0);
+    assert_eq!(value(r#"enchufe_connections{transport="tcp"}"#), 1.0);
+    assert_eq!(value("enchufe_messages_total"), 1.0);
+    assert_eq!(value("enchufe_rooms"), 1.0);
+    assert!(value("enchufe_frames_in_total") >= 2.0);
+    assert!(value("enchufe_frames_out_total") >= 4.0);
+    assert!(text.contains("# TYPE enchufe_slow_consumers_total counter"));
+    server.stop().await;
+}
+
+fn web_app_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("enchufe-www-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("assets")).expect("write the test web app");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>chat</title>").expect("write the test web app");
+    std::fs::write(dir.join("main.3f9a1c2b.js"), "console.log(1)").expect("write the test web app");
+    std::fs::write(dir.join("assets/app.0123456789abcdef.wasm"), b"\0asm\x01\0\0\0").expect("write the test web app");
+    std::fs::write(dir.join("style.css"), "body{}").expect("write the test web app");
+    dir
+}
+
+#[tokio::test]
+async fn static_files_with_content_types_and_cache_headers() {
+    let dir = web_app_dir();
+    let server = TestServer::start(|c| c.www = dir.clone()).await;
+    let addr = server.http();
+    let cases = [
+        ("/", "text/html", "no-cache"),
+        ("/index.html", "text/html", "no-cache"),
+        ("/main.3f9a1c2b.js", "text/javascript", "public, max-age=31536000, immutable"),
+        (
+            "/assets/app.0123456789abcdef.wasm",
+            "application/wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        ("/style.css", "text/css", "no-cache"),
+    ];
+    for (path, content_type, cache) in cases {
+        let response = get(addr, path).await;
+        assert_eq!(response.status, 200, "{path}");
+        assert!(
+            response.header("content-type").unwrap().starts_with(content_type),
+            "{path}: {:?}",
+            response.headers
+        );
+        assert_eq!(response.header("cache-control"), Some(cache), "{path}");
+    }
+    assert!(get(addr, "/").await.text().contains("<title>chat</title>"));
+    assert_eq!(get(addr, "/missing.js").await.status, 404);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn without_the_web_app_the_root_page_says_how_to_build_it() {
+    let server = TestServer::start(|_| {}).await;
+    let page = get(server.http(), "/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(page.text().contains("cargo xtask serve"), "{}", page.text());
+    assert_eq!(get(server.http(), "/app.js").await.status, 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn admin_disconnect() {
+    let server = TestServer::start(|c| c.admin_token = Some("s3cret".into())).await;
+    let addr = server.http();
+    let mut victim = TcpClient::connect(server.tcp()).await;
+    let session = victim.hello(json!({"type":"hello","v":1})).await;
+    let path = format!("/api/sessions/{session}");
+
+    let anonymous = http(addr, "DELETE", &path, &[], b"").await;
+    assert_eq!((anonymous.status, anonymous.json()["code"].as_u64()), (401, Some(4009)));
+    let wrong = http(addr, "DELETE", &path, &[("Authorization", "Bearer nope")], b"").await;
+    assert_eq!(wrong.status, 401);
+    let ok = http(addr, "DELETE", &path, &[("Authorization", "Bearer s3cret")], b"").await;
+    assert_eq!(ok.status, 204);
+    let frames = victim.until_eof().await;
+    assert_eq!(frames.last().unwrap()["code"], 4014);
+    let gone =
+        http(addr, "DELETE", "/api/sessions/s-none", &[("Authorization", "Bearer s3cret")], b"")
+            .await;
+    assert_eq!(gone.status, 404);
+    server.stop().await;
+
+    let server = TestServer::start(|_| {}).await;
+    let off =
+        http(server.http(), "DELETE", "/api/sessions/s-1", &[("Authorization", "Bearer x")], b"")
+            .await;
+    assert_eq!(off.status, 404, "without a configured token the endpoint does not exist");
+    server.stop().await;
+}
