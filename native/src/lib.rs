@@ -8,15 +8,25 @@
 //! | file | concept |
 //! |---|---|
 //! | `hub/` | rooms, sessions, every protocol rule ([`hub`] explains how a transport drives it) |
+//! | `hub/state.rs` | [`hub::Hub`]: the rooms map, the session registry, REST publish, kick, shutdown |
+//! | `hub/session.rs` | [`hub::Session`]: one connection's rules (hello, join, publish, limits) |
+//! | `hub/room.rs` | one room: seq, members, presence, the ordered fan-out under one lock |
+//! | `hub/history.rs` | bounded history (count and age) and the publish ids it de-duplicates |
+//! | `hub/outbox.rs` | [`hub::Outbox`]: the bounded per-connection queue, slow-consumer cut-off |
+//! | `hub/outgoing.rs` | [`hub::Outgoing`]: a frame encoded once per encoding, bytes shared |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
 //! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
-//! | `tcp/` | TCP transport: JSON lines or length-prefixed binary |
-//! | `ws.rs` | WebSocket transport (async-tungstenite over the HTTP port's upgrade) |
-//! | `http/` | HTTP: router, REST, SSE, static files, admin, health and metrics |
-//! | `metrics.rs` | counters and gauges, rendered for `/metrics` |
+//! | `tcp/` | TCP transport: accept loop, connection reader/writer, line and length-prefix framing |
+//! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
+//! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
+//! | `metrics.rs` | counters and gauges as atomics, rendered for `/metrics` |
 //! | `client/` | the native client library: [`client::connect`], a tokio driver of the core state machine |
-//! | `cli/` | the `enchufe` command line (`serve`; one file per subcommand) |
+//! | `cli/` | the `enchufe` command line (one file per subcommand) |
+//!
+//! Patterns, mini-redis style: the accept loop and graceful shutdown are in `server.rs` and
+//! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
+//! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `hub/outgoing.rs`.
 //!
 //! ## Panic policy
 //! A panic is a bug. Nothing a client sends panics the server; an `expect` outside tests names
