@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod chat;
+pub mod client_args;
+pub mod publish;
 pub mod serve;
+pub mod subscribe;
 
 /// enchufe: real-time rooms over WebSocket, TCP, UDP and HTTP.
 #[derive(Debug, Parser)]
@@ -27,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Publish one message; prints its seq once the server acknowledges it.
+    Pub(publish::PubArgs),
+    /// Print a room's messages as JSON lines (joins, gaps and presence go to stderr).
+    Sub(subscribe::SubArgs),
+    /// Chat in a room: stdin lines are published, messages printed as `[seq] name: text`.
+    Chat(chat::ChatArgs),
 }
 
 /// Parses the command line and runs the subcommand (the whole of `main`).
@@ -46,6 +56,9 @@ pub fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args, cli.log).await,
+        Command::Pub(args) => publish::run(args, cli.log).await,
+        Command::Sub(args) => subscribe::run(args, cli.log).await,
+        Command::Chat(args) => chat::run(args, cli.log).await,
     }
 }
 

@@ -1,0 +1,49 @@
+//! The flags every client subcommand (`pub`, `sub`, `chat`) shares.
+
+use clap::Args;
+
+use crate::client::{self, Client, Options};
+
+/// `eprintln!` that never panics: a closed stderr (`2>&-`, a reader that went away) must not
+/// take the client down.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use note;
+
+/// Where to connect and as whom.
+#[derive(Clone, Debug, Args)]
+#[non_exhaustive]
+pub struct ClientArgs {
+    /// The server: ws://HOST:PORT/ws, tcp://HOST:PORT or udp://HOST:PORT.
+    #[arg(long, env = "ENCHUFE_URL", default_value = "tcp://127.0.0.1:8481")]
+    pub url: String,
+    /// Your display name (others see it as the sender and in presence).
+    #[arg(long, env = "ENCHUFE_NAME")]
+    pub name: Option<String>,
+    /// Auth token for servers that require one.
+    #[arg(long, env = "ENCHUFE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Speak the compact binary encoding instead of JSON.
+    #[arg(long)]
+    pub binary: bool,
+}
+
+impl ClientArgs {
+    /// Connects, or prints why not (the caller exits with failure).
+    pub(crate) async fn connect(&self) -> Option<Client> {
+        let mut options = Options::default().binary(self.binary);
+        options.name.clone_from(&self.name);
+        options.token.clone_from(&self.token);
+        match client::connect(&self.url, options).await {
+            Ok(client) => Some(client),
+            Err(error) => {
+                note!("enchufe: {error}");
+                None
+            }
+        }
+    }
+}
