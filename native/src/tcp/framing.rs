@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use enchufe_core::codec::{FramingError, line};
+use enchufe_core::codec::{FramingError, binary, line};
 
 /// Which framing the stream uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,12 +13,9 @@ pub(crate) enum Framing {
     Prefixed,
 }
 
-/// The bytes of a length prefix.
-pub(crate) const PREFIX: usize = 4;
-
 impl Framing {
     /// Finds the first complete frame in `buf`: its byte range and how many bytes it used.
-    /// `Ok(None)`: read more. An empty range is a blank line (skip it).
+    /// `Ok(None)`: read more. With [`Framing::Lines`] an empty range is a blank line (skip it).
     pub(crate) fn split(
         self,
         buf: &[u8],
@@ -26,21 +23,16 @@ impl Framing {
     ) -> Result<Option<(Range<usize>, usize)>, FramingError> {
         match self {
             Framing::Lines => Ok(line::split(buf, max)?.map(|(line, used)| (0..line.len(), used))),
-            Framing::Prefixed => {
-                let Some(prefix) = buf.first_chunk::<PREFIX>() else { return Ok(None) };
-                let len = usize::try_from(u32::from_be_bytes(*prefix)).unwrap_or(usize::MAX);
-                if len > max {
-                    return Err(FramingError::TooLarge { len, max });
-                }
-                if buf.len() - PREFIX < len {
-                    return Ok(None);
-                }
-                Ok(Some((PREFIX..PREFIX + len, PREFIX + len)))
-            }
+            Framing::Prefixed => Ok(binary::split(buf, max)?.map(|(frame, used)| {
+                // The frame is the end of what was used; the prefix is before it.
+                (used - frame.len()..used, used)
+            })),
         }
     }
 
-    /// Appends one encoded frame with its framing to `out`.
+    /// Appends one encoded frame with its framing to `out`. (The bytes are already encoded and
+    /// shared among subscribers, so this prefixes them rather than calling
+    /// `binary::encode_prefixed`.)
     pub(crate) fn write(self, frame: &[u8], out: &mut Vec<u8>) {
         match self {
             Framing::Lines => {
