@@ -180,3 +180,35 @@ async fn join_since_replays_on_every_transport() {
     publisher.close().await;
     server.stop().await;
 }
+
+/// Over UDP nothing says a path died: the client's heartbeat finds out (nothing received for
+/// 2 × the server's heartbeat), and it reconnects and catches up once the path is back. While
+/// the path is fine, its pings keep the server's session alive past the 3 × heartbeat expiry.
+#[tokio::test]
+async fn udp_heartbeat_keeps_the_session_and_detects_a_dead_path() {
+    let server = TestServer::start(|config| config.hub.heartbeat_ms = 100).await;
+    let relay = Relay::start("udp", server.addr("udp")).await;
+    let subject = connect(&url("udp", relay.addr), options("subject")).await;
+    let session = subject.session().expect("online");
+    within("join", subject.join("beat", None)).await.expect("join");
+
+    // Quiet for 5 heartbeats: only the client's pings flow, and they keep the session.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let other = connect(&server.url("tcp"), options("other")).await;
+    within("publish", other.publish_json("beat", &1)).await.expect("ack");
+    assert_eq!(messages(&subject, 1).await[0].seq, 1);
+    assert_eq!(subject.session().as_deref(), Some(session.as_str()), "the same session");
+
+    relay.cut(true);
+    state(&subject, |s| matches!(s, ConnState::Waiting { .. })).await;
+    within("publish", other.publish_json("beat", &2)).await.expect("ack");
+    relay.cut(false);
+    let ConnState::Online { session: back } = state(&subject, ConnState::is_online).await else {
+        unreachable!()
+    };
+    assert_ne!(back, session, "a new session after the dead path");
+    assert_eq!(messages(&subject, 1).await[0].seq, 2, "the missed message is recovered");
+    subject.close().await;
+    other.close().await;
+    server.stop().await;
+}

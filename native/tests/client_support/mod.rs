@@ -184,6 +184,7 @@ pub async fn kick(http: SocketAddr, session: &str) -> u16 {
 pub struct Relay {
     pub addr: SocketAddr,
     blocked: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
     task: JoinHandle<()>,
 }
 
@@ -191,21 +192,27 @@ impl Relay {
     /// A relay for `scheme` (`udp`, or a TCP-based one: `tcp`, `ws`) to `target`.
     pub async fn start(scheme: &str, target: SocketAddr) -> Relay {
         let blocked = Arc::new(AtomicBool::new(false));
+        let cut = Arc::new(AtomicBool::new(false));
         let (addr, task) = if scheme == "udp" {
             let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind relay");
             let addr = socket.local_addr().expect("relay addr");
-            (addr, tokio::spawn(relay_udp(socket, target, blocked.clone())))
+            (addr, tokio::spawn(relay_udp(socket, target, blocked.clone(), cut.clone())))
         } else {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
             let addr = listener.local_addr().expect("relay addr");
             (addr, tokio::spawn(relay_tcp(listener, target, blocked.clone())))
         };
-        Relay { addr, blocked, task }
+        Relay { addr, blocked, cut, task }
     }
 
     /// Refuses new connections (`true`) or lets them through again (`false`).
     pub fn block(&self, blocked: bool) {
         self.blocked.store(blocked, Ordering::SeqCst);
+    }
+
+    /// UDP only: drops every datagram, both ways (`true`), or forwards them again (`false`).
+    pub fn cut(&self, cut: bool) {
+        self.cut.store(cut, Ordering::SeqCst);
     }
 }
 
@@ -232,23 +239,34 @@ async fn relay_tcp(listener: TcpListener, target: SocketAddr, blocked: Arc<Atomi
     }
 }
 
-async fn relay_udp(socket: UdpSocket, target: SocketAddr, blocked: Arc<AtomicBool>) {
+async fn relay_udp(
+    socket: UdpSocket,
+    target: SocketAddr,
+    blocked: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
+) {
     let socket = Arc::new(socket);
     let mut upstreams: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
     let mut returns = JoinSet::new();
     let mut buf = vec![0; 65_536];
     loop {
         let Ok((len, client)) = socket.recv_from(&mut buf).await else { return };
+        if cut.load(Ordering::SeqCst) {
+            continue;
+        }
         let upstream = match upstreams.get(&client) {
             Some(upstream) => upstream.clone(),
             None if blocked.load(Ordering::SeqCst) => continue,
             None => {
                 let upstream = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
                 upstream.connect(target).await.expect("connect upstream");
-                let (back, up) = (socket.clone(), upstream.clone());
+                let (back, up, cut) = (socket.clone(), upstream.clone(), cut.clone());
                 returns.spawn(async move {
                     let mut buf = vec![0; 65_536];
                     while let Ok(len) = up.recv(&mut buf).await {
+                        if cut.load(Ordering::SeqCst) {
+                            continue;
+                        }
                         let _ = back.send_to(&buf[..len], client).await;
                     }
                 });
