@@ -262,3 +262,14 @@ async fn answers_follow_the_encoding_of_the_datagram() {
     assert_eq!(pong.first(), Some(&b'{'), "JSON in, JSON out");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_tells_udp_peers() {
+    let server = TestServer::start(|_| {}).await;
+    let peer = Peer::new(server.addr("udp")).await;
+    peer.handshake("leaving").await;
+    server.shutdown.trigger();
+    let frame = peer.frame().await;
+    assert_eq!(error_code(&frame), Some(ErrorCode::ShuttingDown.code()), "{frame:?}");
+    server.stop().await;
+}

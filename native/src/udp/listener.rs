@@ -33,8 +33,9 @@ struct Listener {
     ended: mpsc::UnboundedSender<writer::Ended>,
 }
 
-/// Serves UDP on `socket` until shutdown begins. Sessions then end through the hub's shutdown
-/// (their writers send `error` 4015 and finish, tracked by `ctx.tracker`).
+/// Serves UDP on `socket` until shutdown begins, then waits for the sessions to end through the
+/// hub's shutdown (their writers send what is queued and `error` 4015, then finish) or for the
+/// shutdown deadline. Sessions are not dropped first: that would end them without the 4015.
 pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
     let (ended, mut ended_rx) = mpsc::unbounded_channel();
     let idle = ctx.config.hub.idle_timeout();
@@ -62,6 +63,12 @@ pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
                 // Windows reports an earlier send's ICMP error here; nothing is wrong with the socket.
                 Err(error) => tracing::debug!(%error, "udp receive failed"),
             },
+        }
+    }
+    while !listener.peers.is_empty() {
+        tokio::select! {
+            () = listener.ctx.abort.cancelled() => break,
+            Some((peer, id)) = ended_rx.recv() => listener.forget(peer, id),
         }
     }
 }

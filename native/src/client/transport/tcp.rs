@@ -77,6 +77,7 @@ impl Reader {
             }
             self.buf.drain(..self.start);
             self.start = 0;
+            self.buf.reserve(8 * 1024);
             if self.half.read_buf(&mut self.buf).await? == 0 {
                 if self.binary { binary::finish(&self.buf) } else { line::finish(&self.buf) }?;
                 return Ok(None);
