@@ -16,6 +16,9 @@
 //! A panic is a bug. No input from the network panics a decoder (property-tested and fuzzed);
 //! an `expect` outside tests names the invariant that makes it safe.
 
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 mod body;
 pub mod client;
 pub mod codec;

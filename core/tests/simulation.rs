@@ -5,6 +5,12 @@
 
 mod sim;
 
+// The same simulations run in headless Chromium (`wasm-pack test --chrome core`).
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use enchufe_core::ErrorCode;
 use enchufe_core::client::{ClientConfig, ConnState, Event};
 use sim::{Link, Server, World, room_name};

@@ -54,6 +54,8 @@ impl Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn ping_after_quiet_sending_dead_after_twice_quiet_receiving() {

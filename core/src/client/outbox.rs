@@ -97,6 +97,8 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn publish(id: u64) -> PendingPublish {
         PendingPublish {

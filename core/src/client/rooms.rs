@@ -218,6 +218,8 @@ impl Rooms {
 mod tests {
     use super::*;
     use crate::Body;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn room() -> RoomName {
         RoomName::new("r").unwrap()

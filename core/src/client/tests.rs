@@ -1,6 +1,9 @@
 //! Unit tests of the whole machine against a scripted server (one frame at a time). The
 //! network-level behaviour is simulated in `core/tests/simulation.rs`.
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use super::*;
 use crate::{
     Ack, Body, ErrorCode, ErrorFrame, History, Joined, Left, Limits, Message, Pong, ServerFrame,

@@ -45,6 +45,8 @@ mod tests {
     use crate::{
         Body, ClientFrame, ErrorCode, Join, Message, Publish, RoomName, RoomNameError, ServerFrame,
     };
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn room(name: &str) -> RoomName {
         RoomName::new(name).unwrap()

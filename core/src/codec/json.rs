@@ -102,6 +102,8 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
 mod tests {
     use super::*;
     use crate::{Body, ErrorCode, Join, Publish};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn decodes_a_join_and_ignores_unknown_fields() {

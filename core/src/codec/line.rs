@@ -47,6 +47,8 @@ pub fn terminate(out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn tells_incomplete_from_complete_from_too_long() {

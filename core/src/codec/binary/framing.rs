@@ -62,6 +62,8 @@ pub fn encode_prefixed(frame: &impl Frame, out: &mut Vec<u8>) -> Result<(), Fram
 mod tests {
     use super::*;
     use crate::{ClientFrame, Ping};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn tells_incomplete_from_complete_from_too_large() {

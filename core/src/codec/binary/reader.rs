@@ -172,6 +172,8 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn varint(bytes: &[u8]) -> Result<u64, BinaryError> {
         let mut r = Reader { rest: bytes };
