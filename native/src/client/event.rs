@@ -13,8 +13,8 @@ pub enum Event {
     /// A message of a joined room: per room in strictly increasing seq order, each at most once.
     Message(Message),
     /// Messages `from..=to` of `room` will not be delivered: history no longer held them when the
-    /// client re-joined, or (UDP) a datagram was lost or too large. [`Client::history`]
-    /// (super::Client::history) can fetch those still stored.
+    /// client re-joined, or (UDP) a datagram was lost or too large.
+    /// [`Client::history`](super::Client::history) can fetch those still stored.
     Gap {
         /// The room.
         room: RoomName,
