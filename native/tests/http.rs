@@ -128,9 +128,11 @@ async fn healthz_and_metrics() {
 fn web_app_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("enchufe-www-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("assets")).expect("write the test web app");
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>chat</title>").expect("write the test web app");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>chat</title>")
+        .expect("write the test web app");
     std::fs::write(dir.join("main.3f9a1c2b.js"), "console.log(1)").expect("write the test web app");
-    std::fs::write(dir.join("assets/app.0123456789abcdef.wasm"), b"\0asm\x01\0\0\0").expect("write the test web app");
+    std::fs::write(dir.join("assets/app.0123456789abcdef.wasm"), b"\0asm\x01\0\0\0")
+        .expect("write the test web app");
     std::fs::write(dir.join("style.css"), "body{}").expect("write the test web app");
     dir
 }
