@@ -8,6 +8,8 @@
 // chromedriver (see ../../shared/TOOLCHAIN.md); `cargo xtask serve` and `cargo xtask test`
 // install the tools first.
 
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import HtmlWebpackPlugin from "html-webpack-plugin";
@@ -16,6 +18,24 @@ import WasmPackPlugin from "@wasm-tool/wasm-pack-plugin";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkg = path.resolve(here, "pkg");
+
+/**
+ * Shrinks the wasm-pack output with binaryen's wasm-opt from npm, once, right after the
+ * wasm-pack plugin built it and before webpack reads it. (wasm-pack's own wasm-opt step is off
+ * in wasm/Cargo.toml: Debian's binaryen breaks the module; see ../../shared/TOOLCHAIN.md.)
+ */
+class WasmOptPlugin {
+  apply(compiler) {
+    let done = false;
+    compiler.hooks.beforeCompile.tap("WasmOptPlugin", () => {
+      const wasm = path.join(pkg, "enchufe_bg.wasm");
+      if (done || !existsSync(wasm)) return;
+      done = true;
+      const wasmOpt = path.resolve(here, "node_modules/.bin/wasm-opt");
+      execFileSync(wasmOpt, ["-Oz", wasm, "-o", wasm], { stdio: "inherit" });
+    });
+  }
+}
 
 export default (_env, argv) => {
   const production = argv.mode !== "development";
@@ -45,6 +65,7 @@ export default (_env, argv) => {
         extraArgs: `--target bundler --mode no-install${production ? " --profile wasm-release" : ""}`,
         forceMode: production ? "production" : "development",
       }),
+      ...(production ? [new WasmOptPlugin()] : []),
       new HtmlWebpackPlugin({ template: path.resolve(here, "src/index.html") }),
       new MiniCssExtractPlugin({
         filename: production ? "[name].[contenthash].css" : "[name].css",

@@ -10,7 +10,8 @@
 // ../target/e2e-artifacts).
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import path from "node:path";
@@ -159,6 +160,11 @@ async function panelCommand(page, group, label) {
   );
 }
 
+/** Runs a CLI command from the panel with the built binary standing for `enchufe`. */
+function cliCommand(command) {
+  return ["sh", ["-c", command.replace(/^enchufe /, `'${bin}' `)]];
+}
+
 /** Sends what `echo '<frame>' | nc -w 1 HOST PORT` sends, and waits for the server's welcome. */
 async function ncPublish(command) {
   const match = /^echo '(.*)' \| nc -w 1 (\S+) (\d+)$/.exec(command);
@@ -218,16 +224,38 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await shot(bob, "1-two-pages-bob");
   });
 
-  it("shows messages from the CLI over TCP, from REST and from nc, in seq order", async () => {
+  it("shows messages from the CLI over TCP, from REST and from nc, in seq order; the panel's commands work", async () => {
     const ana = pages.ana;
     const cli = await panelCommand(ana, "enchufe CLI", "Publish");
-    assert.match(cli, new RegExp(`^enchufe pub ${room} 'hello from the CLI' --url tcp://127\\.0\\.0\\.1:\\d+$`));
-    const { stdout, stderr } = await promisify(execFile)("sh", ["-c", cli.replace(/^enchufe /, `'${bin}' `)], {
-      timeout: WAIT_MS,
-    });
+    assert.match(cli, new RegExp(`^enchufe pub ${room} 'hello from the CLI' --name cli --url tcp://127\\.0\\.0\\.1:\\d+$`));
+    const { stdout, stderr } = await promisify(execFile)(...cliCommand(cli), { timeout: WAIT_MS });
     await waitForMessages(ana, ["hello from the CLI"]);
+
+    // The panel's UDP subscriber sees the next message too.
+    const udp = await panelCommand(ana, "enchufe CLI", "Subscribe over UDP");
+    assert.match(udp, /--url udp:\/\/127\.0\.0\.1:\d+$/);
+    const sub = spawn(...cliCommand(`${udp} --count 1`), { stdio: ["ignore", "pipe", "pipe"], timeout: WAIT_MS });
+    let subOut = "";
+    let subErr = "";
+    sub.stdout.on("data", (chunk) => (subOut += chunk));
+    const joined = new Promise((resolve) =>
+      sub.stderr.on("data", (chunk) => {
+        subErr += chunk;
+        if (/joined/.test(subErr)) resolve();
+      }),
+    );
+    const exited = once(sub, "exit");
+    await Promise.race([joined, exited]);
+    assert.match(subErr, /joined/, `the UDP subscriber did not join: ${subErr}`);
+
     const restSeq = await restPublish("hello from REST");
     await waitForMessages(ana, ["hello from REST"]);
+    const [code] = await exited;
+    assert.equal(code, 0, subErr);
+    assert.deepEqual(
+      { ...JSON.parse(subOut), ts: 0 },
+      { room, seq: restSeq, from: "rest", ts: 0, body: "hello from REST" },
+    );
     await ncPublish(await panelCommand(ana, "nc", "Publish"));
     await waitForMessages(ana, ["hello from nc"]);
 
@@ -242,6 +270,7 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
       [1, 2, 3, 4, 5],
     );
     assert.equal(log[3].seq, restSeq);
+    assert.equal(log[2].from, "cli");
     assert.equal(log[3].from, "rest");
     await shot(ana, "2-cli-rest-nc");
   });
@@ -251,7 +280,10 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await pages.bob.context().close();
     delete pages.bob;
     await ana.locator("#messages .notice", { hasText: "bob left" }).waitFor({ timeout: WAIT_MS });
-    assert.deepEqual(await membersOf(ana), ["ana"]);
+    // (The UDP subscriber of the previous test may still be listed: a UDP session without a
+    // leave ends only at its idle expiry.)
+    const members = await membersOf(ana);
+    assert.ok(members.includes("ana") && !members.includes("bob"), `members: ${members}`);
   });
 
   it("reconnects after a server restart and shows what was published since, once", async () => {
@@ -319,6 +351,8 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
       { timeout: WAIT_MS },
     );
     await shot(ana, "5-after-reload");
+    await ana.setViewportSize({ width: 390, height: 844 });
+    await shot(ana, "6-narrow-screen");
   });
 
   it("logged no unexpected browser errors", () => {

@@ -68,25 +68,20 @@ export function connectCommands(room, location, info) {
       : { title: "nc (TCP)", note: "This server's TCP listener is off.", commands: [] },
   );
 
-  const url = tcp ? `tcp://${tcp.host}:${tcp.port}` : null;
-  groups.push(
-    url
-      ? {
-          title: "enchufe CLI",
-          commands: [
-            { label: "Publish", command: `enchufe pub ${room} ${shellQuote("hello from the CLI")} --url ${url}` },
-            { label: "Subscribe", command: `enchufe sub ${room} --url ${url}` },
-          ],
-        }
-      : { title: "enchufe CLI", note: "This server's TCP listener is off.", commands: [] },
-  );
-
-  if (udp) {
-    groups.push({
-      title: "UDP",
-      note: `Datagrams at ${udp.host}:${udp.port} start with a hello/challenge handshake, so use a client library rather than nc -u.`,
-      commands: [],
-    });
-  }
+  // The CLI speaks every transport; TCP when it is on, else the page's own WebSocket.
+  const ws = `${location.origin.replace(/^http/, "ws")}/ws`;
+  const url = tcp ? `tcp://${tcp.host}:${tcp.port}` : ws;
+  const cli = [
+    { label: "Publish", command: `enchufe pub ${room} ${shellQuote("hello from the CLI")} --name cli --url ${url}` },
+    { label: "Subscribe", command: `enchufe sub ${room} --url ${url}` },
+    { label: "Chat (each line you type is sent)", command: `enchufe chat ${room} --name "$USER" --url ${url}` },
+  ];
+  if (tcp) cli.push({ label: "Subscribe over WebSocket", command: `enchufe sub ${room} --url ${ws}` });
+  if (udp) cli.push({ label: "Subscribe over UDP", command: `enchufe sub ${room} --url udp://${udp.host}:${udp.port}` });
+  groups.push({
+    title: "enchufe CLI",
+    note: udp ? "UDP starts with a handshake, so nc -u cannot speak it: use the CLI's udp:// URL." : undefined,
+    commands: cli,
+  });
   return groups;
 }

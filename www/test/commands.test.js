@@ -33,13 +33,24 @@ test("commands name the room, the page's origin and the TCP port", () => {
     find(groups, "nc", "Publish"),
     `echo '{"type":"publish","room":"team.ops","body":"hello from nc"}' | nc -w 1 127.0.0.1 8481`,
   );
-  assert.equal(find(groups, "enchufe", "Publish"), "enchufe pub team.ops 'hello from the CLI' --url tcp://127.0.0.1:8481");
+  assert.equal(find(groups, "enchufe", "Publish"), "enchufe pub team.ops 'hello from the CLI' --name cli --url tcp://127.0.0.1:8481");
 });
 
-test("without a TCP listener the nc and CLI groups say so instead of showing commands", () => {
-  const groups = connectCommands("lobby", location, { tcp: null, udp: null });
+test("the CLI reaches UDP and WebSocket too", () => {
+  const groups = connectCommands("lobby", location, info);
+  assert.equal(find(groups, "enchufe", "Subscribe over UDP"), "enchufe sub lobby --url udp://127.0.0.1:8482");
+  assert.equal(find(groups, "enchufe", "Subscribe over WebSocket"), "enchufe sub lobby --url ws://127.0.0.1:8480/ws");
+  assert.equal(find(groups, "enchufe", "Chat"), `enchufe chat lobby --name "$USER" --url tcp://127.0.0.1:8481`);
+});
+
+test("without a TCP listener nc says so and the CLI uses the WebSocket", () => {
+  const groups = connectCommands("lobby", { origin: "https://chat.example", hostname: "chat.example" }, { tcp: null, udp: null });
   const nc = groups.find((g) => g.title.startsWith("nc"));
   assert.deepEqual(nc.commands, []);
   assert.match(nc.note, /off/);
-  assert.equal(groups.some((g) => g.title === "UDP"), false);
+  assert.equal(find(groups, "enchufe", "Publish"), "enchufe pub lobby 'hello from the CLI' --name cli --url wss://chat.example/ws");
+  assert.equal(
+    groups.flatMap((g) => g.commands).some((c) => c.command.includes("udp://")),
+    false,
+  );
 });
