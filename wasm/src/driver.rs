@@ -20,7 +20,7 @@ use crate::convert;
 use crate::error::enchufe_error;
 use crate::listeners::{EventKind, Listeners};
 use crate::pending::{Pending, Settle};
-use crate::platform::{Timer, now_ms};
+use crate::platform::{Timer, now_ms, soon};
 use crate::socket::{Handlers, Socket, SocketEvents};
 use crate::wire::{self, Encoding, Wire};
 
@@ -57,6 +57,15 @@ impl Driver {
             pending: RefCell::default(),
             listeners: Listeners::default(),
             open_error: RefCell::new(None),
+        });
+        // Like a WebSocket, the client reports its first events after the constructor's
+        // caller has had the chance to add listeners.
+        driver.listeners.hold();
+        let weak = Rc::downgrade(&driver);
+        soon(move || {
+            if let Some(driver) = weak.upgrade() {
+                driver.listeners.release();
+            }
         });
         driver.machine.borrow_mut().connect(now_ms());
         driver.drive();

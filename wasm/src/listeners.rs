@@ -91,6 +91,18 @@ impl Listeners {
         self.queue.borrow_mut().push_back((kind, payload));
     }
 
+    /// Holds events back until [`release`](Listeners::release): the constructor's first
+    /// events (`connecting`) then reach the listeners the application adds right after it.
+    pub(crate) fn hold(&self) {
+        self.delivering.set(true);
+    }
+
+    /// Ends [`hold`](Listeners::hold) and delivers what was held.
+    pub(crate) fn release(&self) {
+        self.delivering.set(false);
+        self.deliver();
+    }
+
     /// Calls the listeners of every queued event, oldest first, unless a delivery is already
     /// under way further up the stack (it will reach the events queued now).
     pub(crate) fn deliver(&self) {

@@ -24,6 +24,9 @@ extern "C" {
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
 
+    #[wasm_bindgen(js_name = queueMicrotask)]
+    fn queue_microtask(callback: &JsValue);
+
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(message: &str, error: &JsValue);
 }
@@ -40,6 +43,11 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0; N];
     get_random_values(&mut bytes);
     bytes
+}
+
+/// Runs `task` once, after the current task's synchronous code (`queueMicrotask`).
+pub(crate) fn soon(task: impl FnOnce() + 'static) {
+    queue_microtask(&Closure::once_into_js(task));
 }
 
 /// Reports an exception thrown by an application's event listener, as the browser does for

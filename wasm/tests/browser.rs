@@ -26,6 +26,8 @@ async fn connects_joins_publishes_and_receives_its_own_message() {
     assert_eq!(JsValue::from(client.state()), JsValue::from_str("connecting"));
     events.online(1).await;
     assert_eq!(JsValue::from(client.state()), JsValue::from_str("online"));
+    // Listeners added right after the constructor see its first event too.
+    assert_eq!(events.states(), ["connecting", "online"]);
     let session = client.session().expect("a session while online");
 
     let info = resolved(5.0 * SECOND, "join", client.join(&room, None)).await;

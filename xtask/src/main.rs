@@ -7,7 +7,11 @@
 //! Written with the standard library only, so that the first `cargo xtask` on a fresh clone
 //! compiles in seconds.
 
+mod browser;
+mod control;
 mod e2e;
+mod live_server;
+mod pack;
 mod serve;
 mod setup;
 mod sh;
@@ -22,6 +26,8 @@ fn main() -> ExitCode {
         Some("serve") => serve::run(&args[1..]),
         Some("setup") => setup::run(),
         Some("e2e") => setup::run().and_then(|()| e2e::run()),
+        Some("browser") => setup::run().and_then(|()| browser::run()),
+        Some("pack") => setup::run().and_then(|()| pack::run()).map(drop),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -29,7 +35,9 @@ fn main() -> ExitCode {
                  test    install what is missing, then run every check and test\n  \
                  serve   build the server (and the web app) and run it; extra args go to `enchufe serve`\n  \
                  setup   only install what is missing\n  \
-                 e2e     only the web app's tests (unit, and end to end in headless Chromium)"
+                 e2e     only the web app's tests (unit, and end to end in headless Chromium)\n  \
+                 browser only the browser client's tests (wasm in headless Chromium, npm consumer)\n  \
+                 pack    build the npm package `enchufe` into target/npm/enchufe-VERSION.tgz"
             );
             return ExitCode::from(2);
         }

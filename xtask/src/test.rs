@@ -35,10 +35,11 @@ pub(crate) fn run(args: &[String]) -> Result {
         ))?;
     }
     step(cmd("cargo", &["test", "--workspace", "--locked"]))?;
+    crate::browser::run()?;
     crate::e2e::run()?;
     Ok(())
 }
 
 /// The packages that must build for the browser. (Never the whole workspace: native-only
 /// dependencies do not build for wasm32.)
-const WASM_PACKAGES: &[&str] = &["enchufe-core"];
+const WASM_PACKAGES: &[&str] = &["enchufe-core", "enchufe-wasm"];

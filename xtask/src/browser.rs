@@ -1,0 +1,75 @@
+//! The browser tests: the wasm client in headless Chromium against a live server, the core's
+//! unit tests compiled to wasm32, and the consumer test (the packed npm tarball installed,
+//! bundled with webpack and run in Chromium like a user's app).
+//!
+//! One server serves all three. The wasm tests get its WebSocket URL, and the URL of the
+//! control endpoint (`control.rs`: REST publish, admin disconnect, restart), at compile time
+//! through `ENCHUFE_TEST_URL` and `ENCHUFE_TEST_CONTROL`.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use crate::{
+    control::Control,
+    live_server::LiveServer,
+    pack,
+    setup::{self, CHROMEDRIVER, CHROMIUM},
+    sh::{Result, cmd, root, step},
+};
+
+/// Runs every browser test (after `cargo xtask setup`).
+pub(crate) fn run() -> Result {
+    setup::need(CHROMEDRIVER)?;
+    setup::need(CHROMIUM)?;
+    step(cmd("cargo", &["build", "--locked", "--package", "enchufe"]))?;
+    let server = Arc::new(Mutex::new(LiveServer::start(&LiveServer::debug_binary(), &[])?));
+    let ws_url = lock(&server).ws_url();
+    let control = Control::start(server.clone())?;
+    eprintln!("live server {ws_url}, control endpoint {}", control.url());
+
+    wasm_pack_test(
+        "wasm",
+        &[("ENCHUFE_TEST_URL", &ws_url), ("ENCHUFE_TEST_CONTROL", &control.url())],
+    )?;
+    wasm_pack_test("core", &[])?;
+
+    let tarball = pack::run()?;
+    let ws_url = lock(&server).ws_url();
+    consumer(&tarball, &ws_url)
+}
+
+/// `wasm-pack test` of `crate_dir` in headless Chromium, with no downloads.
+fn wasm_pack_test(crate_dir: &str, env: &[(&str, &str)]) -> Result {
+    let mut test = cmd("wasm-pack", &["test", "--headless", "--chrome", "--chromedriver"]);
+    test.arg(CHROMEDRIVER).args(["--mode", "no-install", crate_dir]);
+    test.env("WASM_PACK_CACHE", pack::wasm_pack_cache()?);
+    for (key, value) in env {
+        test.env(key, value);
+    }
+    step(test)
+}
+
+/// tests/consumer: installs the tarball as a user would, bundles the app with webpack, and
+/// runs it in headless Chromium against the live server (node's test runner).
+fn consumer(tarball: &Path, ws_url: &str) -> Result {
+    let app = root().join("tests/consumer");
+    let npm = |args: &[&str]| {
+        let mut npm = cmd("npm", args);
+        npm.current_dir(&app);
+        npm
+    };
+    step(npm(&["ci", "--no-audit", "--no-fund"]))?;
+    let mut install = npm(&["install", "--no-save", "--no-audit", "--no-fund"]);
+    install.arg(tarball);
+    step(install)?;
+    step(npm(&["run", "build"]))?;
+    let mut test = npm(&["test"]);
+    test.env("ENCHUFE_TEST_URL", ws_url).env("CHROMIUM", CHROMIUM);
+    step(test)
+}
+
+fn lock(server: &Mutex<LiveServer>) -> std::sync::MutexGuard<'_, LiveServer> {
+    server.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

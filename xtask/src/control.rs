@@ -1,0 +1,184 @@
+//! The browser tests' control endpoint: a tiny HTTP server on a free loopback port through
+//! which a test page asks the harness for what a page cannot do itself.
+//!
+//! - `POST /publish/{room}?from=NAME` (body: JSON) — a REST publish (`POST /api/rooms/{room}/messages`).
+//! - `POST /kick/{session}` — the admin disconnect (`DELETE /api/sessions/{session}` with the
+//!   admin token, which so never reaches the page).
+//! - `POST /restart` — kills the server and starts it again on the same port.
+//!
+//! The page runs on wasm-bindgen-test-runner's origin and the server sends no CORS headers, so
+//! the page cannot call the server's REST API itself; this endpoint answers with
+//! `Access-Control-Allow-Origin: *` to simple requests (a POST with a text body needs no
+//! preflight). Requests are handled one at a time, which also orders them.
+
+use std::{
+    io::{BufRead as _, BufReader, Read as _, Write as _},
+    net::{TcpListener, TcpStream},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::{self, JoinHandle},
+    time::Duration,
+};
+
+use crate::{
+    live_server::LiveServer,
+    sh::{Failed, Result},
+};
+
+/// A running control endpoint; dropping it stops it.
+pub(crate) struct Control {
+    addr: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Control {
+    /// Serves the control endpoint for `server` on a free port.
+    pub(crate) fn start(server: Arc<Mutex<LiveServer>>) -> Result<Control> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Failed(format!("control endpoint: cannot bind: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Failed(format!("control endpoint: no address: {e}")))?
+            .to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Err(error) = stream.and_then(|stream| handle(stream, &server)) {
+                    eprintln!("control endpoint: {error}");
+                }
+            }
+        });
+        Ok(Control { addr, stop, thread: Some(thread) })
+    }
+
+    /// The endpoint's base URL, e.g. `http://127.0.0.1:40001`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = TcpStream::connect(&self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One request: read it, act, answer.
+fn handle(stream: TcpStream, server: &Mutex<LiveServer>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut content_length = 0;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            content_length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; content_length];
+    reader.read_exact(&mut body)?;
+
+    let mut parts = request_line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, answer) = if method == "OPTIONS" {
+        (204, String::new())
+    } else if method != "POST" {
+        (405, "POST only".to_owned())
+    } else {
+        act(target, &body, server)
+    };
+    respond(stream, status, &answer)
+}
+
+/// Does what `target` asks; returns the status and body to answer with.
+fn act(target: &str, body: &[u8], server: &Mutex<LiveServer>) -> (u16, String) {
+    let mut server = match server.lock() {
+        Ok(server) => server,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let result = if target == "/restart" {
+        server.restart().map(|()| (200, format!("restarted on {}", server.http_addr())))
+    } else if let Some(session) = target.strip_prefix("/kick/") {
+        let auth = format!("Bearer {}", server.admin_token());
+        let path = format!("/api/sessions/{session}");
+        request(server.http_addr(), "DELETE", &path, &[("Authorization", &auth)], b"")
+    } else if let Some(rest) = target.strip_prefix("/publish/") {
+        let path = format!("/api/rooms/{rest}");
+        let path = match path.split_once('?') {
+            Some((room, query)) => format!("{room}/messages?{query}"),
+            None => format!("{path}/messages"),
+        };
+        let json = [("Content-Type", "application/json")];
+        request(server.http_addr(), "POST", &path, &json, body)
+    } else {
+        Ok((404, format!("unknown control action {target}")))
+    };
+    result.unwrap_or_else(|Failed(error)| (502, error))
+}
+
+fn respond(mut stream: TcpStream, status: u16, body: &str) -> std::io::Result<()> {
+    let reason = match status {
+        200..=299 => "OK",
+        404 => "Not Found",
+        _ => "Error",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\n\
+         Access-Control-Allow-Origin: *\r\n\
+         Access-Control-Allow-Methods: POST\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+/// A plain HTTP/1.1 request to the server; returns its status and body. The server's status
+/// is passed through (a 2xx is a 2xx for the page too).
+pub(crate) fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, String)> {
+    let failed = |e: std::io::Error| Failed(format!("{method} {path} on {addr}: {e}"));
+    let mut stream = TcpStream::connect(addr).map_err(failed)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(failed)?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).map_err(failed)?;
+    stream.write_all(body).map_err(failed)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(failed)?;
+    let response = String::from_utf8_lossy(&response);
+    let status =
+        response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| {
+            Failed(format!("{method} {path}: not an HTTP response: {response:?}"))
+        })?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    Ok((status, body))
+}
