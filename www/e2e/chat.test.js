@@ -328,7 +328,7 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await shot(ana, "4-after-restart");
   });
 
-  it("remembers the name and room across a reload, and shows the room's history", async () => {
+  it("remembers the name and room across a reload, shows the room's history, and renames", async () => {
     const ana = pages.ana;
     await ana.reload();
     await waitForBadge(ana, "online");
@@ -351,6 +351,19 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
       { timeout: WAIT_MS },
     );
     await shot(ana, "5-after-reload");
+
+    // A new name takes a new session; the room and its log come back under it.
+    await ana.getByLabel("Your name").fill("ana2");
+    await ana.getByLabel("Your name").press("Enter");
+    await ana.waitForFunction(() => document.querySelector("#members li.me .who")?.textContent === "ana2", null, {
+      timeout: WAIT_MS,
+    });
+    await waitForBadge(ana, "online");
+    await composer(ana).fill("renamed");
+    await composer(ana).press("Enter");
+    await waitForMessages(ana, ["renamed"]);
+    const renamed = (await readLog(ana)).filter((i) => i.kind === "message").at(-1);
+    assert.deepEqual([renamed.from, renamed.seq], ["ana2", 5]);
     await ana.setViewportSize({ width: 390, height: 844 });
     await shot(ana, "6-narrow-screen");
   });

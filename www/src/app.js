@@ -40,7 +40,6 @@ export class App {
     const room = roomFromHash() || remembered.room() || "lobby";
     this.connect();
     this.join(room);
-    this.refreshRooms();
     setInterval(() => this.refreshRooms(), ROOMS_REFRESH_MS);
     setInterval(() => renderBadge(this.status), 250);
     window.addEventListener("hashchange", () => {
@@ -163,7 +162,7 @@ export class App {
     renderMembers(this.members, this.client?.session ?? null, this.name);
     renderAnywhere(room, this.info);
     this.setComposer(true);
-    this.highlightRoom();
+    this.refreshRooms();
     try {
       const joined = await this.client.join(room);
       if (this.timeline !== timeline) return;
@@ -246,13 +245,6 @@ export class App {
       renderRooms(rooms, this.room, (room) => this.join(room));
     } catch {
       // Offline: the list refreshes on the next tick.
-    }
-  }
-
-  highlightRoom() {
-    for (const button of document.querySelectorAll("#room-list button")) {
-      if (button.dataset.room === this.room) button.setAttribute("aria-current", "true");
-      else button.removeAttribute("aria-current");
     }
   }
 

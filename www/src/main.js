@@ -7,8 +7,9 @@ import { App } from "./app.js";
 new App().start().catch((error) => {
   console.error("enchufe: the app failed to start", error);
   const badge = document.getElementById("connection");
-  if (badge) {
+  const state = document.getElementById("connection-state");
+  if (badge && state) {
     badge.dataset.state = "offline";
-    badge.textContent = "Failed to start";
+    state.textContent = "Failed to start";
   }
 });

@@ -11,17 +11,27 @@ const BADGE_TEXT = {
   offline: "Offline",
 };
 
-/** The connection badge; while waiting to retry it counts down to the next attempt. */
+/**
+ * The connection badge; while waiting to retry it counts down to the next attempt. The state
+ * is a live region; the countdown is hidden from it, so a screen reader hears each change of
+ * state once rather than every second.
+ */
 export function renderBadge(status) {
   const badge = byId("connection");
-  let text = BADGE_TEXT[status.kind];
+  let countdown = "";
   if (status.kind === "reconnecting" && status.retryAt !== undefined) {
-    const seconds = Math.max(0, Math.ceil((status.retryAt - Date.now()) / 1000));
-    text = seconds > 0 ? `Reconnecting in ${seconds} s…` : "Reconnecting…";
+    const seconds = Math.ceil((status.retryAt - Date.now()) / 1000);
+    if (seconds > 0) countdown = ` in ${seconds} s`;
   }
-  // Only write on change: the badge is a live region and must not chatter.
+  const text = BADGE_TEXT[status.kind];
+  // Only write on change: the badge is redrawn four times a second.
   if (badge.dataset.state !== status.kind) badge.dataset.state = status.kind;
-  if (badge.textContent !== text) badge.textContent = text;
+  setText(byId("connection-state"), countdown ? text.replace(/…$/, "") : text);
+  setText(byId("connection-countdown"), countdown ? `${countdown}…` : "");
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 /** The "Here now" list; this tab is the member with `session` (or, before that is known, `name`). */
@@ -43,11 +53,20 @@ export function renderMembers(members, session, name) {
   );
 }
 
-/** The room list from GET /api/rooms, the current room marked. */
+let shownRooms = "";
+
+/**
+ * The room list from GET /api/rooms, the current room marked. Redrawn only when it changed,
+ * keeping the keyboard focus on the room button it was on.
+ */
 export function renderRooms(rooms, current, join) {
   const list = byId("room-list");
   const sorted = [...rooms].sort((a, b) => b.members - a.members || a.room.localeCompare(b.room));
   if (current && !sorted.some((r) => r.room === current)) sorted.unshift({ room: current, members: 0 });
+  const key = JSON.stringify([current, sorted.map((r) => [r.room, r.members])]);
+  if (key === shownRooms) return;
+  shownRooms = key;
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.room : null;
   byId("room-list-empty").hidden = sorted.length > 0;
   list.replaceChildren(
     ...sorted.map(({ room, members }) =>
@@ -73,6 +92,7 @@ export function renderRooms(rooms, current, join) {
       ),
     ),
   );
+  if (focused) list.querySelector(`button[data-room="${focused}"]`)?.focus();
 }
 
 /** The "connect from anywhere" commands for `room`. */
