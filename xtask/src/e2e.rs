@@ -2,9 +2,10 @@
 //! (`www/e2e`): the production build served by the real server, driven in headless Chromium
 //! with playwright-core, next to the CLI, REST and raw TCP clients.
 //!
-//! The e2e test starts the server binary itself (www/e2e/server.js) because it stops and
-//! restarts it on the same ports in the middle of a test. Screenshots land in
-//! target/e2e-artifacts.
+//! The e2e test starts the server binary itself (www/e2e/server.js) rather than through
+//! `live_server`: it stops the server, acts on the page while it is down (the page must show
+//! the countdown and keep a message pending), then starts it again on the same HTTP, TCP and
+//! UDP ports. Screenshots land in target/e2e-artifacts.
 
 use crate::{
     serve::build_www,
@@ -12,12 +13,8 @@ use crate::{
     sh::{Result, cmd, root, step},
 };
 
-/// Where Debian puts Chromium (../shared/TOOLCHAIN.md).
-const CHROMIUM: &str = "/usr/bin/chromium";
-
 /// Builds the app and the server, then runs the web app's unit and end-to-end tests.
 pub(crate) fn run() -> Result {
-    setup::need("chromium")?;
     build_www()?;
     step(cmd("cargo", &["build", "--locked", "--package", "enchufe"]))?;
     let artifacts = root().join("target/e2e-artifacts");
@@ -26,7 +23,7 @@ pub(crate) fn run() -> Result {
     test.env("ENCHUFE_BIN", root().join("target/debug/enchufe"))
         .env("ENCHUFE_WWW", crate::serve::dist())
         .env("ENCHUFE_E2E_ARTIFACTS", &artifacts)
-        .env("CHROMIUM", std::env::var_os("CHROMIUM").unwrap_or_else(|| CHROMIUM.into()));
+        .env("CHROMIUM", std::env::var_os("CHROMIUM").unwrap_or_else(|| setup::CHROMIUM.into()));
     step(test)?;
     eprintln!("e2e screenshots: {}", artifacts.display());
     Ok(())

@@ -57,13 +57,9 @@ pub(crate) fn dist() -> PathBuf {
 /// `npm ci`, then the production webpack build: wasm-pack (through its webpack plugin) builds
 /// the `enchufe` package from wasm/ into www/pkg, webpack bundles the app into www/dist.
 pub(crate) fn build_www() -> Result {
-    // wasm-pack fails with a bare "No such file or directory" when its cache dir is missing.
-    let cache = root().join("target/wasm-pack-cache");
-    std::fs::create_dir_all(&cache)
-        .map_err(|e| Failed(format!("cannot create {}: {e}", cache.display())))?;
     step(npm(&["ci", "--no-audit", "--no-fund"]))?;
     let mut build = npm(&["run", "build"]);
-    build.env("WASM_PACK_CACHE", &cache);
+    build.env("WASM_PACK_CACHE", crate::pack::wasm_pack_cache()?);
     step(build)
 }
 
