@@ -110,28 +110,45 @@ fn handle(stream: TcpStream, server: &Mutex<LiveServer>) -> std::io::Result<()> 
 
 /// Does what `target` asks; returns the status and body to answer with.
 fn act(target: &str, body: &[u8], server: &Mutex<LiveServer>) -> (u16, String) {
-    let mut server = match server.lock() {
-        Ok(server) => server,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let result = if target == "/restart" {
-        server.restart().map(|()| (200, format!("restarted on {}", server.http_addr())))
-    } else if let Some(session) = target.strip_prefix("/kick/") {
-        let auth = format!("Bearer {}", server.admin_token());
-        let path = format!("/api/sessions/{session}");
-        request(server.http_addr(), "DELETE", &path, &[("Authorization", &auth)], b"")
-    } else if let Some(rest) = target.strip_prefix("/publish/") {
-        let path = format!("/api/rooms/{rest}");
-        let path = match path.split_once('?') {
-            Some((room, query)) => format!("{room}/messages?{query}"),
-            None => format!("{path}/messages"),
-        };
-        let json = [("Content-Type", "application/json")];
-        request(server.http_addr(), "POST", &path, &json, body)
-    } else {
-        Ok((404, format!("unknown control action {target}")))
+    let mut server = server.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let result = match Action::parse(target) {
+        Some(Action::Restart) => {
+            server.restart().map(|()| (200, format!("restarted on {}", server.http_addr())))
+        }
+        Some(Action::Kick { path }) => {
+            let auth = format!("Bearer {}", server.admin_token());
+            request(server.http_addr(), "DELETE", &path, &[("Authorization", &auth)], b"")
+        }
+        Some(Action::Publish { path }) => {
+            let json = [("Content-Type", "application/json")];
+            request(server.http_addr(), "POST", &path, &json, body)
+        }
+        None => Ok((404, format!("unknown control action {target}"))),
     };
     result.unwrap_or_else(|Failed(error)| (502, error))
+}
+
+/// What a control request asks for, with the server path it maps to.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    Restart,
+    Kick { path: String },
+    Publish { path: String },
+}
+
+impl Action {
+    fn parse(target: &str) -> Option<Action> {
+        if target == "/restart" {
+            return Some(Action::Restart);
+        }
+        if let Some(session) = target.strip_prefix("/kick/") {
+            return Some(Action::Kick { path: format!("/api/sessions/{session}") });
+        }
+        let rest = target.strip_prefix("/publish/")?;
+        let (room, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+        Some(Action::Publish { path: format!("/api/rooms/{room}/messages{query}") })
+    }
 }
 
 fn respond(mut stream: TcpStream, status: u16, body: &str) -> std::io::Result<()> {
@@ -181,4 +198,27 @@ pub(crate) fn request(
         })?;
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
     Ok((status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn control_paths_map_to_the_server_api() {
+        assert_eq!(Action::parse("/restart"), Some(Action::Restart));
+        assert_eq!(
+            Action::parse("/kick/s-12ab"),
+            Some(Action::Kick { path: "/api/sessions/s-12ab".into() })
+        );
+        assert_eq!(
+            Action::parse("/publish/lobby?from=curl"),
+            Some(Action::Publish { path: "/api/rooms/lobby/messages?from=curl".into() })
+        );
+        assert_eq!(
+            Action::parse("/publish/lobby"),
+            Some(Action::Publish { path: "/api/rooms/lobby/messages".into() })
+        );
+        assert_eq!(Action::parse("/nothing"), None);
+    }
 }

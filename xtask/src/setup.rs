@@ -82,3 +82,16 @@ fn locked_version(package: &str) -> Result<String> {
 pub(crate) fn need(program: &str) -> Result {
     if has(program) { Ok(()) } else { Err(sh::Failed(format!("{program} is not installed"))) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::locked_version;
+
+    /// The pin that `wasm_bindgen_cli` installs the CLI for is found in the lockfile.
+    #[test]
+    fn reads_the_locked_wasm_bindgen_version() {
+        let version = locked_version("wasm-bindgen").unwrap();
+        assert!(version.starts_with("0.2."), "{version}");
+        assert!(locked_version("no-such-package").is_err());
+    }
+}
