@@ -46,8 +46,17 @@ pub(crate) fn run() -> Result<PathBuf> {
     }
     remove_dir(&web)?;
 
-    optimize(&package.join("enchufe_bg.wasm"))?;
-    optimize(&web_in_package.join("enchufe_bg.wasm"))?;
+    // The two targets differ in their JavaScript glue; their modules are usually the same
+    // bytes, and then one wasm-opt run (~20 s) serves both.
+    let (bundler_wasm, web_wasm) =
+        (package.join("enchufe_bg.wasm"), web_in_package.join("enchufe_bg.wasm"));
+    let same = fs::read(&bundler_wasm).ok() == fs::read(&web_wasm).ok();
+    optimize(&bundler_wasm)?;
+    if same {
+        copy(&bundler_wasm, &web_wasm)?;
+    } else {
+        optimize(&web_wasm)?;
+    }
     copy(&root().join("wasm/README.md"), &package.join("README.md"))?;
     let manifest = package.join("package.json");
     fs::write(&manifest, package_json()).map_err(io(&manifest))?;
