@@ -368,6 +368,22 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await shot(ana, "6-narrow-screen");
   });
 
+  it("marks a message the server refuses as failed, with Retry and Discard", async () => {
+    const ana = pages.ana;
+    // Over the server's 64 KiB frame limit (set by script: typing stops at the maxlength).
+    await composer(ana).evaluate((box) => (box.value = "x".repeat(70_000)));
+    await composer(ana).press("Enter");
+    const failed = ana.locator("#messages li.pending.failed");
+    await failed.waitFor({ timeout: WAIT_MS });
+    assert.match(await failed.locator(".status").textContent(), /^Not sent: .*too_large/);
+    await shot(ana, "7-failed");
+    await failed.getByRole("button", { name: "Retry" }).click();
+    await failed.waitFor({ timeout: WAIT_MS });
+    await failed.getByRole("button", { name: "Discard" }).click();
+    assert.equal(await ana.locator("#messages li.pending").count(), 0);
+    await waitForBadge(ana, "online");
+  });
+
   it("logged no unexpected browser errors", () => {
     assert.deepEqual(errors, []);
   });
