@@ -102,6 +102,12 @@ pub struct Join {
     /// A request id echoed in `joined` or `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// The room's epoch (from an earlier `joined`) that `since` counts in. When it is not the
+    /// room's current epoch, the server numbered the room anew since then (it restarted, or
+    /// forgot the idle room): `since` means nothing in the new numbering, so the server answers
+    /// `recovered: false` and replays every stored message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// `leave`: unsubscribes from a room.
@@ -208,6 +214,11 @@ pub struct Joined {
     /// The `join`'s request id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// An opaque id of the room's numbering, chosen by the server when it created the room and
+    /// different for every creation (a restarted server, or a forgotten idle room, numbers the
+    /// room from 1 again under a new epoch). Seqs are comparable only within one epoch; a
+    /// client re-joins with `since` and this `epoch`.
+    pub epoch: String,
 }
 
 /// `left`: the client is no longer subscribed.

@@ -348,6 +348,56 @@ fn after_a_server_restart_new_messages_still_arrive() {
     assert_eq!(world.nodes[subscriber].client.last_seq(&room_name(ROOM)), Some(4));
 }
 
+/// The server restarts while the subscriber is offline, and by the time it is back the new
+/// server has numbered more messages than the subscriber had seen before: its `since` falls
+/// inside the new numbering. The room's epoch tells the two numberings apart, so the
+/// subscriber gets every post-restart message exactly once, in order, and is told that the
+/// numbering restarted (what was published between its last message and the restart is lost).
+#[test]
+fn a_restart_while_offline_that_outnumbers_the_old_seqs_loses_nothing_new() {
+    let mut world = pub_sub(11, 1000);
+    let (publisher, subscriber) = (0, 1);
+    for i in 1..=5 {
+        world.publish(publisher, ROOM, &format!("old {i}")).unwrap();
+    }
+    world.run_for(500);
+    assert_eq!(world.nodes[subscriber].seqs(ROOM), [1, 2, 3, 4, 5]);
+    world.partition(subscriber, 20_000);
+    world.restart_server();
+    world.run_for(5_000);
+    assert!(world.nodes[publisher].client.state().is_online(), "the publisher is back");
+    for i in 1..=8 {
+        world.publish(publisher, ROOM, &format!("new {i}")).unwrap();
+        world.run_for(100);
+    }
+    assert!(!world.nodes[subscriber].client.state().is_online(), "still offline");
+    world.run_for(60_000);
+    world.publish(publisher, ROOM, "new 9").unwrap();
+    world.run_for(500);
+
+    let sub = &world.nodes[subscriber];
+    let expected: Vec<(u64, String)> = (1..=5)
+        .map(|i| (i, format!("old {i}")))
+        .chain((1..=9).map(|i| (i, format!("new {i}"))))
+        .collect();
+    assert_eq!(sub.messages(ROOM), expected);
+    assert_eq!(sub.gaps(ROOM), []);
+    assert_eq!(sub.client.last_seq(&room_name(ROOM)), Some(9));
+    // Told once, between the two numberings, with the new epoch it now re-joins in.
+    let kinds: Vec<String> = sub
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Reset { epoch, .. } => Some(format!("reset {epoch}")),
+            Event::Message(m) => Some(m.body.as_json_text().unwrap_or_default().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let epoch = sub.client.epoch(&room_name(ROOM)).expect("joined").to_owned();
+    assert_eq!(kinds[5..7], [format!("reset {epoch}"), r#""new 1""#.to_owned()], "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| k.starts_with("reset")).count(), 1);
+}
+
 /// (7) Many seeds of random latencies, reordering, drops and partitions, with three clients
 /// that all publish into and listen to one room. Whatever happens:
 /// - each client sees the room's messages in strictly increasing seq order (no duplicate, no

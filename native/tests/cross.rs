@@ -27,6 +27,7 @@ async fn every_transport_sees_the_same_sequence() {
             room: RoomName::new(ROOM).unwrap(),
             since: None,
             id: None,
+            epoch: None,
         }))
         .await;
     while !matches!(bin_sub.recv().await, ServerFrame::Joined(_)) {}

@@ -254,7 +254,8 @@ async fn binary_framing_after_a_binary_hello() {
             .await;
     let ServerFrame::Welcome(welcome) = c.recv().await else { panic!("welcome first") };
     assert!(welcome.session.starts_with("s-"));
-    c.send(&ClientFrame::Join(Join { room: room.clone(), since: None, id: Some(1) })).await;
+    c.send(&ClientFrame::Join(Join { room: room.clone(), since: None, id: Some(1), epoch: None }))
+        .await;
     assert!(matches!(c.recv().await, ServerFrame::Joined(j) if j.id == Some(1)));
 
     // A JSON publisher's message reaches the binary subscriber as a binary frame.

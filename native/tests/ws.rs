@@ -44,7 +44,7 @@ async fn binary_messages_carry_binary_frames() {
     let server = TestServer::start(|_| {}).await;
     let mut c = WsClient::connect(server.http()).await;
     let room = RoomName::new("bin").unwrap();
-    c.send_binary(&ClientFrame::Join(Join { room, since: None, id: Some(2) })).await;
+    c.send_binary(&ClientFrame::Join(Join { room, since: None, id: Some(2), epoch: None })).await;
     match c.event().await {
         WsEvent::Binary(ServerFrame::Welcome(_)) => {}
         other => panic!("binary welcome expected, got {other:?}"),

@@ -163,6 +163,14 @@ impl Driver {
             Event::Gap { room, from, to } => {
                 self.listeners.push(EventKind::Gap, convert::gap(&room, from, to));
             }
+            // The room was numbered anew (a server restart): forwarded as a gap of unknown
+            // extent (`from`/`to` 0) marked `reset: true` with the new `epoch`, for now.
+            Event::Reset { room, epoch } => {
+                let gap = convert::gap(&room, 0, 0);
+                let _ = js_sys::Reflect::set(&gap, &"reset".into(), &JsValue::TRUE);
+                let _ = js_sys::Reflect::set(&gap, &"epoch".into(), &JsValue::from_str(&epoch));
+                self.listeners.push(EventKind::Gap, gap);
+            }
             Event::Presence(presence) => {
                 self.listeners.push(EventKind::Presence, convert::presence(&presence));
             }

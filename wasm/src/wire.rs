@@ -76,7 +76,8 @@ mod tests {
 
     #[test]
     fn json_by_default_binary_when_asked() {
-        let join = ClientFrame::Join(Join { room: room(), since: Some(3), id: Some(2) });
+        let join =
+            ClientFrame::Join(Join { room: room(), since: Some(3), id: Some(2), epoch: None });
         assert_eq!(
             encode(&join, Encoding::Json),
             Wire::Text(r#"{"type":"join","room":"lobby","since":3,"id":2}"#.into())

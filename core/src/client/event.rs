@@ -46,7 +46,8 @@ pub enum Event {
         /// Who is in the room now.
         members: Vec<Member>,
         /// False when history no longer reached back to what the client had seen: a
-        /// [`Gap`](Event::Gap) with the lost range follows.
+        /// [`Gap`](Event::Gap) with the lost range follows, or a [`Reset`](Event::Reset) when
+        /// the room was numbered anew.
         recovered: bool,
     },
     /// The client left a room (answer to [`leave`](super::Client::leave); immediate when
@@ -57,7 +58,8 @@ pub enum Event {
         /// The room.
         room: RoomName,
     },
-    /// A message of a joined room, in seq order, each seq at most once.
+    /// A message of a joined room, in seq order, each seq at most once (per epoch: after a
+    /// [`Reset`](Event::Reset) seqs start again from 1).
     Message(Message),
     /// The messages `from..=to` of `room` will not be delivered: history no longer held them
     /// when the client re-joined, or the seq jumped (a datagram was lost). Fetch them with
@@ -69,6 +71,23 @@ pub enum Event {
         from: u64,
         /// The last missing seq.
         to: u64,
+    },
+    /// The server numbers `room` anew: it restarted, or forgot the room while it was idle and
+    /// empty, and seqs start again from 1 under a new epoch (the re-join's `joined` carried an
+    /// epoch other than the one the client's last seq counts in). The client has started the
+    /// room over from seq 0: the replay that follows is the new numbering, delivered in full
+    /// (with a [`Gap`](Event::Gap) for the part of it history no longer holds). What was
+    /// published after the last message delivered and before the server lost the room is gone,
+    /// and no seq can name it: tell the user, or reload the room's state from elsewhere. Seqs of
+    /// the room kept by the application are not comparable with the new ones.
+    ///
+    /// Comes right after the [`Joined`](Event::Joined) that revealed it, before any message of
+    /// the new numbering.
+    Reset {
+        /// The room.
+        room: RoomName,
+        /// The room's new epoch.
+        epoch: String,
     },
     /// Someone joined or left a joined room.
     Presence(Presence),

@@ -129,6 +129,8 @@ impl Client {
         }) else {
             return;
         };
+        let reset =
+            outcome.reset.then(|| Event::Reset { room: joined.room.clone(), epoch: joined.epoch });
         self.emit(Event::Joined {
             id: outcome.id,
             room: joined.room,
@@ -136,8 +138,8 @@ impl Client {
             members: joined.members,
             recovered: joined.recovered,
         });
-        if let Some(gap) = outcome.gap {
-            self.emit_gap(gap);
+        if let Some(reset) = reset {
+            self.emit(reset);
         }
         if let Some(barrier) = outcome.barrier {
             self.transmit(now, ClientFrame::Ping(Ping { id: Some(barrier) }));

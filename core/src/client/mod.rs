@@ -47,7 +47,8 @@ use rooms::Rooms;
 /// call that can act on time. Its methods come in four kinds, as in `quinn-proto`:
 ///
 /// - **Getters** ([`state`](Client::state), [`session`](Client::session),
-///   [`last_seq`](Client::last_seq), [`outbox_len`](Client::outbox_len)) read state.
+///   [`last_seq`](Client::last_seq), [`epoch`](Client::epoch), [`outbox_len`](Client::outbox_len))
+///   read state.
 /// - **Commands** from the application ([`connect`](Client::connect), [`join`](Client::join),
 ///   [`leave`](Client::leave), [`publish`](Client::publish), [`history`](Client::history),
 ///   [`close`](Client::close)) change what the client wants. They can be called in any state:
@@ -123,7 +124,8 @@ use rooms::Rooms;
 ///   else is sent before `welcome`.
 /// - Every wanted room is re-joined on every new connection with `since` = the last seq seen;
 ///   [`Event::Message`]s of a room come in strictly increasing seq order, each at most once, and
-///   every seq the client will not deliver is reported by an [`Event::Gap`] (rules below).
+///   every seq the client will not deliver is reported by an [`Event::Gap`] (rules below) —
+///   except across an [`Event::Reset`], after which the room's seqs start again from 1.
 /// - Every publish is sent, and re-sent with the same id on each new connection, until its
 ///   [`Event::Ack`] or [`Event::PublishFailed`]; the outbox never holds more than
 ///   [`ClientConfig::outbox_capacity`] publishes.
@@ -158,11 +160,15 @@ use rooms::Rooms;
 ///   by the rule above. In case nothing is replayed, the client sends a `ping` right after such
 ///   a `joined`: servers answer frames in order, so a `pong` that finds the gap still open
 ///   proves the replay empty, and reports `Gap { from: last_seq + 1, to: joined.seq }`.
-/// - A `joined` whose seq is below `last_seq` (with nothing newer seen on this connection)
-///   means the server lost the room's state (an in-memory hub restarted) and numbers it from 1
-///   again: the client starts over from 0 — rather than dropping every new message as a
-///   duplicate — delivering what is replayed and reporting the rest of `1..=joined.seq` as a
-///   gap, as for `recovered: false`.
+/// - Seqs count within an epoch, the id of one numbering of the room, which every `joined`
+///   carries ([`epoch`](Client::epoch)); re-joins send it with `since`. A `joined` with another
+///   epoch means the server numbers the room anew (an in-memory hub restarted, or forgot the idle
+///   room): the client emits [`Event::Reset`] and starts the room over from 0 — rather than
+///   dropping the new messages up to its old `last_seq` as duplicates — delivering the whole
+///   replay of the new numbering (the server sends it with `recovered: false`) and reporting
+///   what history no longer holds of it as a gap, as above. (Before any `joined`, a `since`
+///   given to [`join`](Client::join) has no epoch; a first `joined.seq` below it is the sign of
+///   a new numbering instead.)
 #[derive(Debug)]
 pub struct Client {
     config: ClientConfig,
@@ -232,6 +238,13 @@ impl Client {
     /// and joined without `since`.
     pub fn last_seq(&self, room: &RoomName) -> Option<u64> {
         self.rooms.last_seq(room)
+    }
+
+    /// The epoch — the id of the room's current numbering — from the last `joined` of `room`,
+    /// which [`last_seq`](Client::last_seq) counts in. An application that stores the last seq
+    /// (to resume after a restart of its own) should store this with it.
+    pub fn epoch(&self, room: &RoomName) -> Option<&str> {
+        self.rooms.epoch(room)
     }
 
     /// Whether `room` is in the set of wanted rooms (joined, or to be joined when online).

@@ -1,5 +1,5 @@
-//! The rooms the application wants to be in, and what it has seen of each: the last seq, for
-//! re-joining with `since`, dropping duplicates and spotting gaps.
+//! The rooms the application wants to be in, and what it has seen of each: the last seq and the
+//! epoch it counts in, for re-joining with `since`, dropping duplicates and spotting gaps.
 //!
 //! ## The rules, per room
 //! - **Baseline.** `last_seq` is the seq up to which the client is caught up: the last message
@@ -17,11 +17,16 @@
 //!   that finds the gap still open means nothing was replayed, and it reports
 //!   `Gap { from: last_seq+1, to: joined.seq }`. (On a transport that reorders, a replayed message
 //!   arriving after that pong is then dropped as a duplicate: it is inside the reported gap.)
-//! - **Reset.** A `joined` whose seq is below `last_seq` when nothing newer arrived on this
-//!   connection means the server lost the room (an in-memory hub restarted) and numbers it
-//!   from 1 again: `last_seq` drops to 0 — otherwise every new message would be dropped as a
-//!   duplicate — and the new messages it does not replay are reported as for "not recovered"
-//!   (the first replayed message, or the barrier `pong`, bounds the gap).
+//! - **Reset.** Every `joined` carries the room's epoch, the id of its numbering; the client
+//!   remembers it and re-joins with `since` and that `epoch`. A `joined` with another epoch
+//!   means the server numbers the room anew (it restarted, or forgot the idle room): `last_seq`
+//!   drops to 0 — otherwise the new messages up to the old `last_seq` would be dropped as
+//!   duplicates — and the application is told ([`Event::Reset`](super::Event::Reset)). The
+//!   server replays the new numbering from its start (`recovered: false`); what it no longer
+//!   holds of it is reported as for "not recovered". Before the first `joined` the client has no
+//!   epoch for a `since` the application gave; then a `joined.seq` below it (with nothing newer
+//!   seen on this connection, which would make it a reordered frame) is the only sign of a new
+//!   numbering, and is treated the same way.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +40,8 @@ struct Room {
     /// Whether a `joined` answered `join_id` yet (a pending join when not).
     answered: bool,
     last_seq: Option<u64>,
+    /// The epoch `last_seq` counts in, from the last `joined`; `None` before the first.
+    epoch: Option<String>,
     /// A message was accepted on the current connection (so a lower `joined.seq` is a reordered
     /// frame, not a server that lost the room).
     fresh: bool,
@@ -63,8 +70,8 @@ pub(crate) struct Gap {
 pub(crate) struct JoinedOutcome {
     /// The join id to report.
     pub(crate) id: u64,
-    /// A gap known at once (a reset room).
-    pub(crate) gap: Option<Gap>,
+    /// The room is numbered anew: `last_seq` went back to 0 (see "Reset").
+    pub(crate) reset: bool,
     /// A `ping` with this id must be sent (see "Not recovered").
     pub(crate) barrier: Option<u64>,
 }
@@ -92,6 +99,7 @@ impl Rooms {
             join_id,
             answered: false,
             last_seq: None,
+            epoch: None,
             fresh: false,
             pending_gap: None,
         });
@@ -121,10 +129,19 @@ impl Rooms {
         self.rooms.get(room).and_then(|r| r.last_seq)
     }
 
-    /// The `join` frame for `room`, with `since` = what the client has seen.
+    pub(crate) fn epoch(&self, room: &RoomName) -> Option<&str> {
+        self.rooms.get(room).and_then(|r| r.epoch.as_deref())
+    }
+
+    /// The `join` frame for `room`, with `since` = what the client has seen, in `epoch`.
     pub(crate) fn join_frame(&self, room: &RoomName) -> Option<ClientFrame> {
         let r = self.rooms.get(room)?;
-        Some(ClientFrame::Join(Join { room: room.clone(), since: r.last_seq, id: Some(r.join_id) }))
+        Some(ClientFrame::Join(Join {
+            room: room.clone(),
+            since: r.last_seq,
+            id: Some(r.join_id),
+            epoch: r.epoch.clone().filter(|_| r.last_seq.is_some()),
+        }))
     }
 
     /// The `join` frames of every wanted room, for a new connection.
@@ -157,22 +174,22 @@ impl Rooms {
     ) -> Option<JoinedOutcome> {
         let r = self.rooms.get_mut(&joined.room)?;
         r.answered = true;
-        let mut outcome = JoinedOutcome { id: r.join_id, gap: None, barrier: None };
+        let known = r.epoch.replace(joined.epoch.clone());
+        let renumbered = match (known, r.last_seq) {
+            (Some(known), _) => known != joined.epoch,
+            (None, Some(last)) => joined.seq < last && !r.fresh,
+            (None, None) => false,
+        };
+        let mut outcome = JoinedOutcome { id: r.join_id, reset: renumbered, barrier: None };
+        if renumbered {
+            // Whatever the server replays is new to this client; the rest of 1..=seq is a gap,
+            // found like any other unrecovered one.
+            r.last_seq = Some(0);
+            r.pending_gap = None;
+        }
         match r.last_seq {
             None => r.last_seq = Some(joined.seq),
-            Some(last) if joined.seq < last && !r.fresh => {
-                // The server lost the room: its seqs start again from 1. Whatever it still
-                // replays is new to this client; the rest of 1..=seq is a gap, found like any
-                // other unrecovered one.
-                r.last_seq = Some(0);
-                r.pending_gap = None;
-                if joined.seq > 0 {
-                    let barrier = next_id();
-                    r.pending_gap = Some(PendingGap { from: 1, to: joined.seq, barrier });
-                    outcome.barrier = Some(barrier);
-                }
-            }
-            Some(last) if !joined.recovered && joined.seq > last => {
+            Some(last) if (!joined.recovered || renumbered) && joined.seq > last => {
                 let barrier = next_id();
                 r.pending_gap = Some(PendingGap { from: last + 1, to: joined.seq, barrier });
                 outcome.barrier = Some(barrier);
@@ -230,7 +247,16 @@ mod tests {
     }
 
     fn joined(seq: u64, recovered: bool) -> Joined {
-        Joined { room: room(), seq, members: vec![], recovered, id: None }
+        joined_in("e1", seq, recovered)
+    }
+
+    fn joined_in(epoch: &str, seq: u64, recovered: bool) -> Joined {
+        Joined { room: room(), seq, members: vec![], recovered, id: None, epoch: epoch.into() }
+    }
+
+    fn join_sent(rooms: &Rooms) -> Join {
+        let Some(ClientFrame::Join(join)) = rooms.join_frame(&room()) else { panic!() };
+        join
     }
 
     fn gap(from: u64, to: u64) -> Option<Gap> {
@@ -242,7 +268,7 @@ mod tests {
         let mut rooms = Rooms::default();
         rooms.want(room(), 1, None);
         let outcome = rooms.on_joined(&joined(10, true), || unreachable!()).unwrap();
-        assert_eq!((outcome.id, outcome.gap, outcome.barrier), (1, None, None));
+        assert_eq!((outcome.id, outcome.reset, outcome.barrier), (1, false, None));
         assert_eq!(rooms.last_seq(&room()), Some(10));
         assert_eq!(rooms.on_message(&message(10)), Delivery::Drop);
         assert_eq!(rooms.on_message(&message(11)), Delivery::Deliver(None));
@@ -278,7 +304,7 @@ mod tests {
         let mut rooms = Rooms::default();
         rooms.want(room(), 1, Some(5));
         let outcome = rooms.on_joined(&joined(30, false), || 99).unwrap();
-        assert_eq!((outcome.gap, outcome.barrier), (None, Some(99)));
+        assert_eq!((outcome.reset, outcome.barrier), (false, Some(99)));
         assert_eq!(rooms.on_message(&message(21)), Delivery::Deliver(gap(6, 20)));
         assert_eq!(rooms.on_message(&message(22)), Delivery::Deliver(None));
         assert!(rooms.on_pong(99).is_empty(), "already reported");
@@ -307,23 +333,80 @@ mod tests {
     }
 
     #[test]
-    fn a_room_whose_seq_went_back_is_rebased() {
+    fn rejoins_send_the_epoch_their_since_counts_in() {
         let mut rooms = Rooms::default();
-        rooms.want(room(), 1, Some(500));
-        let outcome = rooms.on_joined(&joined(3, false), || 9).unwrap();
-        assert_eq!((outcome.gap, outcome.barrier), (None, Some(9)));
-        assert_eq!(rooms.on_message(&message(2)), Delivery::Deliver(gap(1, 1)));
-        assert_eq!(rooms.on_message(&message(3)), Delivery::Deliver(None));
-        assert_eq!(rooms.on_message(&message(4)), Delivery::Deliver(None));
-        // A lower seq after a message on this connection is a reordered frame, not a reset.
-        let outcome = rooms.on_joined(&joined(2, true), || unreachable!()).unwrap();
-        assert_eq!(outcome.gap, None);
-        assert_eq!(rooms.last_seq(&room()), Some(4));
-        // Nothing replayed after a reset: the barrier pong reports the whole new range.
+        rooms.want(room(), 1, Some(4));
+        assert_eq!((join_sent(&rooms).since, join_sent(&rooms).epoch), (Some(4), None));
+        rooms.on_joined(&joined_in("e1", 6, true), || unreachable!()).unwrap();
+        rooms.on_message(&message(5));
+        let join = join_sent(&rooms);
+        assert_eq!((join.since, join.epoch.as_deref()), (Some(5), Some("e1")));
+        assert_eq!(rooms.epoch(&room()), Some("e1"));
+    }
+
+    #[test]
+    fn a_new_epoch_rebases_the_room_so_the_whole_replay_is_delivered() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, None);
+        rooms.on_joined(&joined_in("old", 3, true), || unreachable!()).unwrap();
+        for seq in 4..=5 {
+            assert_eq!(rooms.on_message(&message(seq)), Delivery::Deliver(None));
+        }
+        // The server restarted and has numbered more messages than the client saw: seqs 1..=5
+        // of the new numbering are new messages, not duplicates.
         rooms.connection_lost();
-        rooms.on_joined(&joined(2, true), || 10).unwrap();
+        let outcome = rooms.on_joined(&joined_in("new", 8, false), || 9).unwrap();
+        assert_eq!((outcome.reset, outcome.barrier), (true, Some(9)));
+        assert_eq!(rooms.last_seq(&room()), Some(0));
+        for seq in 1..=8 {
+            assert_eq!(rooms.on_message(&message(seq)), Delivery::Deliver(None), "seq {seq}");
+        }
+        assert!(rooms.on_pong(9).is_empty(), "the replay closed the pending gap");
+        let join = join_sent(&rooms);
+        assert_eq!((join.since, join.epoch.as_deref()), (Some(8), Some("new")));
+        // The same epoch again, even with a lower seq (a reordered frame), changes nothing.
+        let outcome = rooms.on_joined(&joined_in("new", 2, true), || unreachable!()).unwrap();
+        assert_eq!((outcome.reset, outcome.barrier), (false, None));
+        assert_eq!(rooms.last_seq(&room()), Some(8));
+    }
+
+    #[test]
+    fn a_new_epoch_whose_history_starts_late_reports_the_rest_as_a_gap() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, None);
+        rooms.on_joined(&joined_in("old", 50, true), || unreachable!()).unwrap();
+        rooms.connection_lost();
+        let outcome = rooms.on_joined(&joined_in("new", 30, false), || 9).unwrap();
+        assert!(outcome.reset);
+        assert_eq!(rooms.on_message(&message(21)), Delivery::Deliver(gap(1, 20)));
+        // Nothing replayed at all: the barrier pong reports the new numbering's whole range.
+        rooms.connection_lost();
+        let outcome = rooms.on_joined(&joined_in("newer", 2, false), || 10).unwrap();
+        assert!(outcome.reset);
         assert_eq!(rooms.on_pong(10), vec![gap(1, 2).unwrap()]);
         assert_eq!(rooms.last_seq(&room()), Some(2));
+        // A new numbering with nothing in it yet: nothing to wait for.
+        rooms.connection_lost();
+        let outcome = rooms.on_joined(&joined_in("newest", 0, false), || unreachable!()).unwrap();
+        assert_eq!((outcome.reset, outcome.barrier), (true, None));
+        assert_eq!(rooms.on_message(&message(1)), Delivery::Deliver(None));
+    }
+
+    #[test]
+    fn without_an_epoch_a_since_the_room_never_reached_rebases_it() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(500));
+        let outcome = rooms.on_joined(&joined_in("e1", 3, false), || 9).unwrap();
+        assert_eq!((outcome.reset, outcome.barrier), (true, Some(9)));
+        assert_eq!(rooms.on_message(&message(2)), Delivery::Deliver(gap(1, 1)));
+        assert_eq!(rooms.on_message(&message(3)), Delivery::Deliver(None));
+        // A message that overtook the first `joined` makes a lower seq a reordered frame.
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, Some(5));
+        assert_eq!(rooms.on_message(&message(6)), Delivery::Deliver(None));
+        let outcome = rooms.on_joined(&joined_in("e1", 5, true), || unreachable!()).unwrap();
+        assert!(!outcome.reset);
+        assert_eq!(rooms.last_seq(&room()), Some(6));
     }
 
     #[test]

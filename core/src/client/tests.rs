@@ -192,6 +192,7 @@ fn a_reconnect_rejoins_with_the_last_seq_and_resends_the_outbox_with_the_same_id
             members: vec![],
             recovered: true,
             id: Some(join),
+            epoch: "e1".into(),
         }),
     );
     c.handle_frame(2, message("a", 11));
@@ -214,7 +215,10 @@ fn a_reconnect_rejoins_with_the_last_seq_and_resends_the_outbox_with_the_same_id
     c.handle_frame(until, welcome("s-2", 1_000));
     let sent = frames(&drain(&mut c).0);
     assert_eq!(sent.len(), 3, "{sent:?}");
-    assert!(matches!(&sent[0], ClientFrame::Join(j) if j.since == Some(11) && j.id == Some(join)));
+    assert!(matches!(
+        &sent[0],
+        ClientFrame::Join(j) if j.since == Some(11) && j.id == Some(join) && j.epoch.as_deref() == Some("e1")
+    ));
     assert!(matches!(&sent[1], ClientFrame::History(h) if h.id == Some(history)));
     assert!(matches!(&sent[2], ClientFrame::Publish(p) if p.id == Some(second)));
     // The replay overlaps what was seen: only new seqs come through; the first ack for the
@@ -372,6 +376,7 @@ fn an_unrecovered_rejoin_with_nothing_replayed_reports_the_gap_at_the_pong() {
             members: vec![],
             recovered: false,
             id: Some(j),
+            epoch: "e1".into(),
         }),
     );
     let out = drain(&mut c).0;
@@ -380,6 +385,81 @@ fn an_unrecovered_rejoin_with_nothing_replayed_reports_the_gap_at_the_pong() {
     c.handle_frame(2, ServerFrame::Pong(Pong { id: ping.id }));
     assert_eq!(events(&drain(&mut c).0), [Event::Gap { room: room("a"), from: 6, to: 9 }]);
     assert_eq!(c.last_seq(&room("a")), Some(9));
+}
+
+fn joined(name: &str, seq: u64, recovered: bool, id: u64, epoch: &str) -> ServerFrame {
+    ServerFrame::Joined(Joined {
+        room: room(name),
+        seq,
+        members: vec![],
+        recovered,
+        id: Some(id),
+        epoch: epoch.into(),
+    })
+}
+
+/// Goes offline and back online (a new session), returning what went out after `welcome`.
+fn reconnect(c: &mut Client, now: u64, session: &str) -> Vec<ClientFrame> {
+    c.handle_disconnected(now);
+    drain(c);
+    let ConnState::Waiting { until, .. } = *c.state() else { panic!("{:?}", c.state()) };
+    c.handle_timeout(until);
+    c.handle_connected(until);
+    drain(c);
+    c.handle_frame(until, welcome(session, 1_000));
+    frames(&drain(c).0)
+}
+
+#[test]
+fn a_new_epoch_resets_the_room_and_delivers_the_new_numbering_in_full() {
+    let mut c = client();
+    online(&mut c, 0, "s-1");
+    let j = c.join(0, room("a"), None);
+    c.handle_frame(1, joined("a", 0, true, j, "old"));
+    for seq in 1..=3 {
+        c.handle_frame(2, message("a", seq));
+    }
+    drain(&mut c);
+    assert_eq!((c.last_seq(&room("a")), c.epoch(&room("a"))), (Some(3), Some("old")));
+
+    // The server restarted and numbered 5 messages while the client was away.
+    let sent = reconnect(&mut c, 3, "s-2");
+    let [ClientFrame::Join(join)] = &sent[..] else { panic!("{sent:?}") };
+    assert_eq!((join.since, join.epoch.as_deref()), (Some(3), Some("old")));
+    c.handle_frame(4, joined("a", 5, false, j, "new"));
+    for seq in 1..=5 {
+        c.handle_frame(4, message("a", seq));
+    }
+    let out = drain(&mut c).0;
+    let seen = events(&out);
+    assert!(matches!(&seen[0], Event::Joined { seq: 5, recovered: false, .. }), "{seen:?}");
+    assert_eq!(seen[1], Event::Reset { room: room("a"), epoch: "new".into() });
+    let seqs: Vec<u64> = seen[2..]
+        .iter()
+        .map(|e| match e {
+            Event::Message(m) => m.seq,
+            other => panic!("only messages after the reset: {other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    // The barrier ping goes out, but its pong finds nothing left to report.
+    let [ClientFrame::Ping(ping)] = &frames(&out)[..] else { panic!("{out:?}") };
+    c.handle_frame(5, ServerFrame::Pong(Pong { id: ping.id }));
+    assert!(events(&drain(&mut c).0).is_empty());
+    assert_eq!((c.last_seq(&room("a")), c.epoch(&room("a"))), (Some(5), Some("new")));
+
+    // The next re-join counts in the new epoch; the same epoch again is no reset.
+    let sent = reconnect(&mut c, 6, "s-3");
+    let [ClientFrame::Join(join)] = &sent[..] else { panic!("{sent:?}") };
+    assert_eq!((join.since, join.epoch.as_deref()), (Some(5), Some("new")));
+    c.handle_frame(7, joined("a", 6, true, j, "new"));
+    c.handle_frame(7, message("a", 5));
+    c.handle_frame(7, message("a", 6));
+    let seen = events(&drain(&mut c).0);
+    assert!(
+        matches!(&seen[..], [Event::Joined { .. }, Event::Message(m)] if m.seq == 6),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -429,6 +509,7 @@ fn survives_random_inputs() {
                         members: vec![],
                         recovered: id % 3 != 0,
                         id: Some(id),
+                        epoch: ["e1", "e2"][(seq % 2) as usize].into(),
                     };
                     c.handle_frame(now, ServerFrame::Joined(joined));
                 }

@@ -179,8 +179,8 @@ mod tests {
     #[test]
     fn an_invalid_room_is_reported_with_the_request_id() {
         // join "a b" with id 9
-        let err =
-            decode_client(&[0x01, 0x02, 0x03, b'a', b' ', b'b', 0x00, 0x01, 0x09]).unwrap_err();
+        let err = decode_client(&[0x01, 0x02, 0x03, b'a', b' ', b'b', 0x00, 0x01, 0x09, 0x00])
+            .unwrap_err();
         assert_eq!((err.code(), err.id()), (ErrorCode::InvalidRoom, Some(9)));
         assert!(matches!(
             err,
@@ -204,9 +204,9 @@ mod tests {
 
     #[test]
     fn encoding_appends_to_the_buffer() {
-        let frame = ClientFrame::Join(Join { room: room("r"), since: None, id: None });
+        let frame = ClientFrame::Join(Join { room: room("r"), since: None, id: None, epoch: None });
         let mut out = vec![0xee];
         encode_client(&frame, &mut out);
-        assert_eq!(out, [0xee, 0x01, 0x02, 0x01, b'r', 0x00, 0x00]);
+        assert_eq!(out, [0xee, 0x01, 0x02, 0x01, b'r', 0x00, 0x00, 0x00]);
     }
 }

@@ -113,7 +113,8 @@ mod tests {
             ClientFrame::Join(Join {
                 room: RoomName::new("lobby").unwrap(),
                 since: Some(3),
-                id: None
+                id: None,
+                epoch: None,
             })
         );
     }

@@ -1,5 +1,6 @@
 //! A minimal in-memory server that speaks the protocol at the frame level: rooms with one seq
-//! each, bounded history with `since` replay and `recovered`, publish de-duplication by
+//! and an epoch each, bounded history with `since` replay and `recovered` (a `join` in another
+//! epoch is replayed from the start), publish de-duplication by
 //! (client key, id) within the history window, acks, history, ping. No presence.
 //!
 //! It follows docs/DECISIONS.md ("Joining and recovery", "Sessions and the hello") and is
@@ -26,6 +27,8 @@ pub(crate) struct Stored {
 
 #[derive(Debug, Default)]
 struct Room {
+    /// This numbering of the room: the server's run and the room's creation on it.
+    epoch: String,
     seq: u64,
     /// The newest messages, at most `history` of them.
     history: VecDeque<Message>,
@@ -53,7 +56,11 @@ pub(crate) struct Server {
     pub(crate) history: usize,
     /// `welcome.heartbeat_ms`.
     pub(crate) heartbeat_ms: u64,
+    /// Which run of the server this is (a restart starts the next), for the rooms' epochs.
+    run: u64,
     rooms: BTreeMap<RoomName, Room>,
+    /// Rooms created in this run, for their epochs.
+    created: u64,
     conns: BTreeMap<ConnId, Conn>,
     sessions: u64,
 }
@@ -63,10 +70,17 @@ impl Server {
         Server {
             history,
             heartbeat_ms,
+            run: 1,
             rooms: BTreeMap::new(),
+            created: 0,
             conns: BTreeMap::new(),
             sessions: 0,
         }
+    }
+
+    /// The same server after a restart: the same settings, no rooms, new epochs.
+    pub(crate) fn restarted(&self) -> Self {
+        Server { run: self.run + 1, ..Server::new(self.history, self.heartbeat_ms) }
     }
 
     /// A transport connection opened.
@@ -124,14 +138,16 @@ impl Server {
         match frame {
             ClientFrame::Hello(_) => {}
             ClientFrame::Join(join) => {
-                let room = self.rooms.entry(join.room.clone()).or_default();
+                let room = room(&mut self.rooms, self.run, &mut self.created, &join.room);
                 let first = room.history.front().map_or(room.seq + 1, |m| m.seq);
-                // A since beyond the room's seq: the room was forgotten (the server restarted),
-                // so the client's numbering no longer applies and everything stored is new.
-                let since = join.since.map(|since| if since > room.seq { 0 } else { since });
-                let recovered = match join.since {
+                // A since of another numbering (another epoch, or one this numbering never
+                // reached): the room was forgotten, so everything stored is new to the client.
+                let other = join.epoch.as_ref().is_some_and(|e| *e != room.epoch)
+                    || join.since.is_some_and(|since| since > room.seq);
+                let since = if other { Some(0) } else { join.since };
+                let recovered = match since {
+                    _ if other => false,
                     None => true,
-                    Some(since) if since > room.seq => false,
                     Some(since) => since + 1 >= first,
                 };
                 out.push((
@@ -142,6 +158,7 @@ impl Server {
                         members: vec![],
                         recovered,
                         id: join.id,
+                        epoch: room.epoch.clone(),
                     }),
                 ));
                 if let Some(since) = since {
@@ -166,7 +183,7 @@ impl Server {
             ClientFrame::Publish(publish) => {
                 let key = c.client_key.clone().unwrap_or_default();
                 let session = c.session.clone();
-                let room = self.rooms.entry(publish.room.clone()).or_default();
+                let room = room(&mut self.rooms, self.run, &mut self.created, &publish.room);
                 let origin = publish.id.map(|id| (key, id));
                 if let Some(seq) = origin.as_ref().and_then(|o| room.dedupe.get(o)) {
                     let ack =
@@ -218,4 +235,18 @@ impl Server {
         }
         out
     }
+}
+
+/// The room called `name`, created on first use in a new epoch: `run` (which run of the server)
+/// and `created` (rooms created in this run) make it unique.
+fn room<'a>(
+    rooms: &'a mut BTreeMap<RoomName, Room>,
+    run: u64,
+    created: &mut u64,
+    name: &RoomName,
+) -> &'a mut Room {
+    rooms.entry(name.clone()).or_insert_with(|| {
+        *created += 1;
+        Room { epoch: format!("{run}.{created}"), ..Room::default() }
+    })
 }

@@ -194,7 +194,7 @@ impl World {
     /// The server restarts and forgets everything (an in-memory hub): every connection breaks,
     /// and the new server has the same settings and no rooms.
     pub(crate) fn restart_server(&mut self) {
-        self.server = Server::new(self.server.history, self.server.heartbeat_ms);
+        self.server = self.server.restarted();
         self.open.clear();
         for node in 0..self.nodes.len() {
             if self.nodes[node].conn.take().is_some() {

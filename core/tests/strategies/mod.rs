@@ -74,8 +74,9 @@ pub(crate) fn client_frame() -> impl Strategy<Value = ClientFrame> {
             .prop_map(|(v, name, token, client, cookie, encoding)| {
                 ClientFrame::Hello(Hello { v, name, token, client, cookie, encoding })
             }),
-        (room(), option::of(any::<u64>()), id())
-            .prop_map(|(room, since, id)| ClientFrame::Join(Join { room, since, id })),
+        (room(), option::of(any::<u64>()), id(), option::of(text())).prop_map(
+            |(room, since, id, epoch)| ClientFrame::Join(Join { room, since, id, epoch })
+        ),
         (room(), id()).prop_map(|(room, id)| ClientFrame::Leave(Leave { room, id })),
         (room(), body(), id()).prop_map(|(room, body, id)| ClientFrame::Publish(Publish {
             room,
@@ -100,9 +101,9 @@ pub(crate) fn server_frame() -> impl Strategy<Value = ServerFrame> {
             }
         ),
         text().prop_map(|cookie| ServerFrame::Challenge(Challenge { cookie })),
-        (room(), any::<u64>(), vec(member(), 0..4), any::<bool>(), id()).prop_map(
-            |(room, seq, members, recovered, id)| {
-                ServerFrame::Joined(Joined { room, seq, members, recovered, id })
+        (room(), any::<u64>(), vec(member(), 0..4), any::<bool>(), id(), text()).prop_map(
+            |(room, seq, members, recovered, id, epoch)| {
+                ServerFrame::Joined(Joined { room, seq, members, recovered, id, epoch })
             }
         ),
         (room(), id()).prop_map(|(room, id)| ServerFrame::Left(Left { room, id })),

@@ -73,6 +73,9 @@ pub async fn run(args: SubArgs, log: Option<String>) -> ExitCode {
 pub(crate) fn describe(event: &Event) {
     match event {
         Event::Gap { room, from, to } => note!("gap in {room}: messages {from}..={to} missed"),
+        Event::Reset { room, .. } => {
+            note!("{room} was renumbered (server restart): messages may have been missed")
+        }
         Event::Presence(p) => {
             let who = p.member.name.as_deref().unwrap_or(&p.member.session);
             let did = match p.action {

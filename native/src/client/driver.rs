@@ -309,6 +309,7 @@ impl Driver {
             }
             CoreEvent::Message(message) => self.emit(Event::Message(message)),
             CoreEvent::Gap { room, from, to } => self.emit(Event::Gap { room, from, to }),
+            CoreEvent::Reset { room, epoch } => self.emit(Event::Reset { room, epoch }),
             CoreEvent::Presence(presence) => self.emit(Event::Presence(presence)),
             CoreEvent::Ack { id, seq, .. } => {
                 if let Some(Pending::Publish(reply)) = self.pending.remove(&id) {

@@ -23,6 +23,16 @@ pub enum Event {
         /// The last missing seq.
         to: u64,
     },
+    /// The server numbers `room` anew (it restarted, or forgot the idle room) under a new
+    /// `epoch`: seqs start again from 1, and the client delivers the new numbering from its
+    /// start. Messages published between the last one delivered and the server losing the room
+    /// are gone without a seq to name them: tell the user, or reload from elsewhere.
+    Reset {
+        /// The room.
+        room: RoomName,
+        /// The room's new epoch.
+        epoch: String,
+    },
     /// Someone joined or left a joined room.
     Presence(Presence),
     /// The server confirmed a join: the first one (which also resolves

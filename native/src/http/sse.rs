@@ -68,7 +68,7 @@ pub(crate) async fn events(
         name: query.name,
         ..Hello::default()
     }));
-    session.handle(ClientFrame::Join(Join { room, since, id: None }));
+    session.handle(ClientFrame::Join(Join { room, since, id: None, epoch: None }));
     let stream = EventStream {
         outbox: session.outbox().clone(),
         _session: session,

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use enchufe_core::{
-    Body, Joined, Member, Message, Presence, PresenceAction, RoomName, ServerFrame,
+    Body, Join, Joined, Member, Message, Presence, PresenceAction, RoomName, ServerFrame,
 };
 use tokio::time::Instant;
 
@@ -18,6 +18,9 @@ use super::{
 #[derive(Debug)]
 pub(crate) struct Room {
     name: RoomName,
+    /// This numbering of the room (`joined.epoch`): a room created again after the hub forgot it,
+    /// or by a restarted server, starts from seq 1 under a new epoch.
+    epoch: String,
     state: Mutex<State>,
 }
 
@@ -59,8 +62,10 @@ pub(crate) enum Gone {
 }
 
 impl Room {
-    pub(crate) fn new(name: RoomName) -> Self {
-        Room { name, state: Mutex::default() }
+    /// A room numbered from 1 under `epoch`, which must differ from every earlier room's of
+    /// that name (on this server and any earlier run of it).
+    pub(crate) fn new(name: RoomName, epoch: String) -> Self {
+        Room { name, epoch, state: Mutex::default() }
     }
 
     pub(crate) fn name(&self) -> &RoomName {
@@ -103,14 +108,14 @@ impl Room {
         Ok(Published { seq, duplicate: false })
     }
 
-    /// Adds a subscriber (or re-answers a repeated join): queues `joined`, the replay of stored
-    /// messages with seq > `since`, and tells the other members. Returns whether the member is new.
+    /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, the
+    /// replay of stored messages with seq > `join.since`, and tells the other members. Returns
+    /// whether the member is new.
     pub(crate) fn join(
         &self,
         member: &Member,
         outbox: &Outbox,
-        since: Option<u64>,
-        id: Option<u64>,
+        join: &Join,
         config: &HubConfig,
         overflowed: &mut Overflowed,
     ) -> Result<bool, Gone> {
@@ -133,25 +138,29 @@ impl Room {
             }
             state.members.push(Subscriber { member: member.clone(), outbox: outbox.clone() });
         }
-        let recovered = match since {
-            None => true,
-            // A since beyond the room's seq means the room was forgotten (or the server
-            // restarted): the client's numbering no longer applies.
-            Some(since) if since > state.seq => false,
-            Some(since) => {
-                since == state.seq || state.history.first_seq().is_some_and(|f| since + 1 >= f)
-            }
+        // `since` counts in another numbering of this room — another epoch, or (a client that
+        // sent none) a seq this numbering never reached — when the hub forgot the room or the
+        // server restarted: it means nothing here, so everything stored is new to the client.
+        let other_numbering = join.epoch.as_ref().is_some_and(|e| *e != self.epoch)
+            || join.since.is_some_and(|since| since > state.seq);
+        let (since, recovered) = match join.since {
+            _ if other_numbering => (Some(0), false),
+            None => (None, true),
+            Some(since) => (
+                Some(since),
+                since == state.seq || state.history.first_seq().is_some_and(|f| since + 1 >= f),
+            ),
         };
         let joined = Outgoing::new(ServerFrame::Joined(Joined {
             room: self.name.clone(),
             seq: state.seq,
             members: state.members.iter().map(|s| s.member.clone()).collect(),
             recovered,
-            id,
+            id: join.id,
+            epoch: self.epoch.clone(),
         }));
         let mut push = outbox.push(&joined);
         if let Some(since) = since {
-            let since = if since > state.seq { 0 } else { since };
             for message in state.history.since(since) {
                 if push != Push::Queued {
                     break;

@@ -221,7 +221,7 @@ impl Session {
         let outbox = self.shared.outbox.clone();
         let member = self.member.clone();
         let joined = self.hub.join_room(&join.room, |room, overflowed| {
-            room.join(&member, &outbox, join.since, join.id, &config, overflowed)
+            room.join(&member, &outbox, &join, &config, overflowed)
         });
         match joined {
             Ok((room, true)) => lock(&self.shared.rooms).push(room),

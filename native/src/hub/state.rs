@@ -33,6 +33,10 @@ struct Inner {
     rooms: RwLock<HashMap<RoomName, Arc<Room>>>,
     sessions: Mutex<HashMap<Arc<str>, Arc<SessionShared>>>,
     next_session: AtomicU64,
+    /// Rooms created so far, for their epochs.
+    next_room: AtomicU64,
+    /// The per-process key of session ids and room epochs: random, so neither repeats across
+    /// restarts nor can be guessed from another.
     ids: RandomState,
     shutting_down: AtomicBool,
 }
@@ -65,6 +69,7 @@ impl Hub {
             rooms: RwLock::default(),
             sessions: Mutex::default(),
             next_session: AtomicU64::new(1),
+            next_room: AtomicU64::new(1),
             ids: RandomState::new(),
             shutting_down: AtomicBool::new(false),
         }))
@@ -203,7 +208,12 @@ impl Hub {
             return room.clone();
         }
         let mut map = write(&self.0.rooms);
-        let room = map.entry(name.clone()).or_insert_with(|| Arc::new(Room::new(name.clone())));
+        let room = map.entry(name.clone()).or_insert_with(|| {
+            // A new numbering of the room: 8 bytes of a keyed hash of the creation counter.
+            let n = self.0.next_room.fetch_add(1, Ordering::Relaxed);
+            let epoch = format!("{:016x}", self.0.ids.hash_one(("epoch", n)));
+            Arc::new(Room::new(name.clone(), epoch))
+        });
         let room = room.clone();
         self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
         room

@@ -82,8 +82,9 @@ fn join(mut r: Reader<'_>) -> Result<Join, DecodeError> {
     let name = r.str()?;
     let since = r.opt_varint("since")?;
     let id = r.opt_varint("id")?;
+    let epoch = r.opt_string("epoch")?;
     r.end()?;
-    Ok(Join { room: room(name, id)?, since, id })
+    Ok(Join { room: room(name, id)?, since, id, epoch })
 }
 
 fn leave(mut r: Reader<'_>) -> Result<Leave, DecodeError> {
@@ -145,8 +146,9 @@ fn joined(mut r: Reader<'_>) -> Result<Joined, DecodeError> {
     }
     let recovered = r.flag("recovered")?;
     let id = r.opt_varint("id")?;
+    let epoch = r.string()?;
     r.end()?;
-    Ok(Joined { room: room(name, id)?, seq, members, recovered, id })
+    Ok(Joined { room: room(name, id)?, seq, members, recovered, id, epoch })
 }
 
 fn left(mut r: Reader<'_>) -> Result<Left, DecodeError> {

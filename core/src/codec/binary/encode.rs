@@ -24,6 +24,7 @@ pub fn encode_client(frame: &ClientFrame, out: &mut Vec<u8>) {
             w.room(&f.room);
             w.opt_varint(f.since);
             w.opt_varint(f.id);
+            w.opt_str(f.epoch.as_deref());
         }
         ClientFrame::Leave(f) => {
             let mut w = Writer::start(out, kind::LEAVE);
@@ -71,6 +72,7 @@ pub fn encode_server(frame: &ServerFrame, out: &mut Vec<u8>) {
             }
             w.byte(f.recovered.into());
             w.opt_varint(f.id);
+            w.str(&f.epoch);
         }
         ServerFrame::Left(f) => {
             let mut w = Writer::start(out, kind::LEFT);
