@@ -111,11 +111,24 @@ impl Client {
     }
 
     /// Ends the session: closes the transport ([`Output::Disconnect`]) and does not reconnect.
-    /// What is pending fails with code 4018 `closed` — each publish still in the outbox (it may
-    /// or may not have been delivered), each unanswered history request and join — and pending
-    /// leaves complete. The client forgets its rooms; [`connect`](Client::connect) starts over
-    /// from an empty state (ids keep counting).
-    pub fn close(&mut self, _now: u64) {
+    /// When online, a `leave` for every wanted room goes out first, so the other members see
+    /// this client leave at once even on UDP, where no stream end tells the server (the leaves
+    /// are not answered: no [`Event::Left`]). What is pending fails with code 4018 `closed` —
+    /// each publish still in the outbox (it may or may not have been delivered), each
+    /// unanswered history request and join — and pending leaves complete. The client forgets
+    /// its rooms; [`connect`](Client::connect) starts over from an empty state (ids keep
+    /// counting).
+    pub fn close(&mut self, now: u64) {
+        if self.state.is_online() {
+            let leaves: Vec<ClientFrame> = self
+                .rooms
+                .names()
+                .map(|room| ClientFrame::Leave(Leave { room: room.clone(), id: None }))
+                .collect();
+            for leave in leaves {
+                self.transmit(now, leave);
+            }
+        }
         self.shut_down(ErrorCode::Closed.code(), "the client was closed".into());
     }
 }

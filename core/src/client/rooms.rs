@@ -121,6 +121,11 @@ impl Rooms {
         self.rooms.len() != before
     }
 
+    /// The wanted rooms, by name.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &RoomName> {
+        self.rooms.keys()
+    }
+
     pub(crate) fn is_wanted(&self, room: &RoomName) -> bool {
         self.rooms.contains_key(room)
     }

@@ -463,6 +463,38 @@ fn a_new_epoch_resets_the_room_and_delivers_the_new_numbering_in_full() {
 }
 
 #[test]
+fn close_while_online_leaves_every_room_before_disconnecting() {
+    let mut c = client();
+    online(&mut c, 0, "s-1");
+    let a = c.join(0, room("a"), None);
+    c.join(0, room("b"), None);
+    c.handle_frame(1, joined("a", 0, true, a, "e1"));
+    drain(&mut c);
+    c.close(2);
+    let out = drain(&mut c).0;
+    let disconnect = out.iter().position(|o| *o == Output::Disconnect).expect("a disconnect");
+    let leaves: Vec<&str> = out[..disconnect]
+        .iter()
+        .map(|o| match o {
+            Output::Transmit(ClientFrame::Leave(l)) if l.id.is_none() => l.room.as_str(),
+            other => panic!("only leaves before the disconnect: {other:?}"),
+        })
+        .collect();
+    assert_eq!(leaves, ["a", "b"], "the unanswered join's room too");
+    assert!(frames(&out[disconnect..]).is_empty());
+    assert!(!events(&out).iter().any(|e| matches!(e, Event::Left { .. })), "no answer awaited");
+
+    // Offline there is no transport to say it on.
+    let mut c = client();
+    c.join(0, room("a"), None);
+    c.connect(0);
+    c.handle_connected(0);
+    drain(&mut c);
+    c.close(1);
+    assert!(frames(&drain(&mut c).0).iter().all(|f| !matches!(f, ClientFrame::Leave(_))));
+}
+
+#[test]
 fn a_udp_challenge_repeats_hello_with_the_cookie() {
     let mut c = client();
     c.connect(0);
