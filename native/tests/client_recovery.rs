@@ -10,7 +10,7 @@ use std::sync::{
 };
 
 use client_support::{
-    Relay, SCHEMES, TestServer, connect, kick, messages, options, state, url, within,
+    Relay, SCHEMES, TestServer, connect, kick, messages, next_matching, options, state, url, within,
 };
 use enchufe::client::{ConnState, Event};
 use enchufe_core::ErrorCode;
@@ -211,4 +211,49 @@ async fn udp_heartbeat_keeps_the_session_and_detects_a_dead_path() {
     subject.close().await;
     other.close().await;
     server.stop().await;
+}
+
+/// The server restarts (its history is in memory) while the client is held offline, and the new
+/// server numbers more messages than the client had seen before: the client learns that the
+/// room was numbered anew (a new epoch) and gets every new message, from seq 1, exactly once.
+#[tokio::test]
+async fn tcp_server_restart_while_offline_renumbers_the_room() {
+    let first = TestServer::start(|_| {}).await;
+    let tcp = first.addr("tcp");
+    let relay = Relay::start("tcp", tcp).await;
+    let subject = connect(&url("tcp", relay.addr), options("subject")).await;
+    within("join", subject.join("r", None)).await.expect("join");
+    let publisher = connect(&first.url("tcp"), options("before")).await;
+    for n in 1..=3 {
+        within("publish", publisher.publish_json("r", &format!("old {n}"))).await.expect("ack");
+    }
+    assert_eq!(messages(&subject, 3).await.last().map(|m| m.seq), Some(3));
+    publisher.close().await;
+
+    // Offline across the restart; the new server listens where the old one did.
+    relay.block(true);
+    first.stop().await;
+    state(&subject, |s| matches!(s, ConnState::Waiting { .. })).await;
+    let second = TestServer::start(|config| config.tcp = Some(tcp)).await;
+    let publisher = connect(&second.url("tcp"), options("after")).await;
+    for n in 1..=5 {
+        within("publish", publisher.publish_json("r", &format!("new {n}"))).await.expect("ack");
+    }
+    relay.block(false);
+
+    let reset = next_matching(&subject, |event| match event {
+        Event::Reset { room, .. } => Some(room),
+        Event::Message(m) => panic!("a message before the reset: {m:?}"),
+        Event::Gap { from, to, .. } => panic!("gap {from}..={to}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reset.as_str(), "r");
+    let got = messages(&subject, 5).await;
+    let texts: Vec<&str> = got.iter().map(client_support::text).collect();
+    assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(texts, ["\"new 1\"", "\"new 2\"", "\"new 3\"", "\"new 4\"", "\"new 5\""]);
+    subject.close().await;
+    publisher.close().await;
+    second.stop().await;
 }
