@@ -73,19 +73,25 @@ pub(crate) fn member(member: &Member) -> JsValue {
     out
 }
 
-/// A `JoinInfo` object.
+/// A `JoinInfo` object. `epoch` is the room's numbering the `joined` announced (the state
+/// machine keeps it, the core's `Joined` event does not carry it).
 pub(crate) fn join_info(
     room_name: &RoomName,
     seq: u64,
     members: &[Member],
     recovered: bool,
+    epoch: Option<&str>,
 ) -> JsValue {
-    object(&[
+    let out = object(&[
         ("room", room(room_name)),
         ("seq", number(seq)),
         ("members", members.iter().map(member).collect::<Array>().into()),
         ("recovered", JsValue::from_bool(recovered)),
-    ])
+    ]);
+    if let Some(epoch) = epoch {
+        set(&out, "epoch", &JsValue::from_str(epoch));
+    }
+    out
 }
 
 /// A `Presence` object.
@@ -104,6 +110,11 @@ pub(crate) fn presence(presence: &Presence) -> JsValue {
 /// A `Gap` object.
 pub(crate) fn gap(room_name: &RoomName, from: u64, to: u64) -> JsValue {
     object(&[("room", room(room_name)), ("from", number(from)), ("to", number(to))])
+}
+
+/// A `RoomReset` object.
+pub(crate) fn reset(room_name: &RoomName, epoch: &str) -> JsValue {
+    object(&[("room", room(room_name)), ("epoch", JsValue::from_str(epoch))])
 }
 
 /// A `ConnectionState` object; `now` turns a retry deadline into a countdown.

@@ -148,7 +148,10 @@ impl Driver {
                 self.listeners.push(EventKind::State, convert::state(&state, now))
             }
             Event::Joined { id, room, seq, members, recovered } => {
-                let info = convert::join_info(&room, seq, &members, recovered);
+                // The machine has just taken the epoch from this `joined`: nothing else ran
+                // since (each input is followed by a drive that empties the outputs).
+                let epoch = self.read(|m| m.epoch(&room).map(str::to_owned));
+                let info = convert::join_info(&room, seq, &members, recovered, epoch.as_deref());
                 let waiting = self.pending.borrow_mut().take_join(&room, id);
                 waiting.iter().for_each(|s| s.resolve(&info));
                 self.listeners.push(EventKind::Joined, info);
@@ -163,13 +166,8 @@ impl Driver {
             Event::Gap { room, from, to } => {
                 self.listeners.push(EventKind::Gap, convert::gap(&room, from, to));
             }
-            // The room was numbered anew (a server restart): forwarded as a gap of unknown
-            // extent (`from`/`to` 0) marked `reset: true` with the new `epoch`, for now.
             Event::Reset { room, epoch } => {
-                let gap = convert::gap(&room, 0, 0);
-                let _ = js_sys::Reflect::set(&gap, &"reset".into(), &JsValue::TRUE);
-                let _ = js_sys::Reflect::set(&gap, &"epoch".into(), &JsValue::from_str(&epoch));
-                self.listeners.push(EventKind::Gap, gap);
+                self.listeners.push(EventKind::Reset, convert::reset(&room, &epoch));
             }
             Event::Presence(presence) => {
                 self.listeners.push(EventKind::Presence, convert::presence(&presence));

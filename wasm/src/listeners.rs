@@ -19,16 +19,18 @@ pub(crate) enum EventKind {
     Message,
     Presence,
     Gap,
+    Reset,
     State,
     Joined,
     Error,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 6] = [
+    const ALL: [EventKind; 7] = [
         EventKind::Message,
         EventKind::Presence,
         EventKind::Gap,
+        EventKind::Reset,
         EventKind::State,
         EventKind::Joined,
         EventKind::Error,
@@ -40,6 +42,7 @@ impl EventKind {
             EventKind::Message => "message",
             EventKind::Presence => "presence",
             EventKind::Gap => "gap",
+            EventKind::Reset => "reset",
             EventKind::State => "state",
             EventKind::Joined => "joined",
             EventKind::Error => "error",

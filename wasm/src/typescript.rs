@@ -76,9 +76,14 @@ export interface JoinInfo {
   members: Member[];
   /**
    * False when the server's history no longer reached back to what you had seen: a `gap`
-   * event with the lost range follows.
+   * event with the lost range follows (or a `reset` event, when the room was numbered anew).
    */
   recovered: boolean;
+  /**
+   * The room's epoch: the id of its numbering. It changes when the server restarts or
+   * re-creates the room, and seqs then start again from 1 (a `reset` event says so).
+   */
+  epoch: string;
 }
 
 /** A message of a room. */
@@ -117,6 +122,20 @@ export interface Gap {
   from: number;
   /** The last missing seq. */
   to: number;
+}
+
+/**
+ * The room was numbered anew (`reset` event): the server restarted or re-created it, so its
+ * seqs start again from 1 under a new `epoch`. Comes right after the `joined` that revealed it,
+ * before any message of the new numbering; those messages then follow in full (what the new
+ * server's history no longer holds is a `gap`). Messages you kept from before are not
+ * comparable by seq with the new ones: start a new view of the room, or key them by epoch.
+ */
+export interface RoomReset {
+  /** The room. */
+  room: string;
+  /** The room's new epoch (as in {@link JoinInfo.epoch}). */
+  epoch: string;
 }
 
 /** The name of a connection state; see {@link ConnectionState}. */
@@ -160,12 +179,17 @@ export interface EnchufeError extends Error {
 
 /** Each event's name and the type its listeners receive. */
 export interface ClientEventMap {
-  /** A message of a joined room, in seq order, each at most once (also across reconnects). */
+  /**
+   * A message of a joined room, in seq order, each at most once (also across reconnects;
+   * after a `reset` event the room's seqs start again from 1).
+   */
   message: Message;
   /** Someone joined or left a joined room. */
   presence: Presence;
   /** Messages that will not be delivered (see {@link Gap}). */
   gap: Gap;
+  /** A room's numbering started again after a server restart (see {@link RoomReset}). */
+  reset: RoomReset;
   /** The connection state changed (every change, including each retry countdown). */
   state: ConnectionState;
   /** A join was confirmed: after {@link Client.join}, and again after every reconnect. */

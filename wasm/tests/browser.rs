@@ -34,6 +34,8 @@ async fn connects_joins_publishes_and_receives_its_own_message() {
     assert_eq!(text(&info, "room"), room);
     assert_eq!(num(&info, "seq"), 0.0);
     assert_eq!(get(&info, "recovered"), JsValue::TRUE);
+    let epoch = text(&info, "epoch");
+    assert!(epoch.len() == 16 && epoch.chars().all(|c| c.is_ascii_hexdigit()), "epoch {epoch:?}");
     let members = json(&get(&info, "members"));
     assert!(members.contains(&session) && members.contains("\"ana\""), "{members}");
 
@@ -209,6 +211,10 @@ async fn recovers_without_loss_or_duplicate_after_the_server_cuts_the_connection
     let rejoins = reader_events.of("joined");
     assert!(rejoins.len() >= 2, "joined again after the cut: {rejoins:?}");
     assert!(rejoins.iter().all(|j| get(j, "recovered") == JsValue::TRUE));
+    // The same server: the room keeps its numbering, so no reset.
+    let epochs: Vec<String> = rejoins.iter().map(|j| text(j, "epoch")).collect();
+    assert!(epochs.iter().all(|e| !e.is_empty() && *e == epochs[0]), "one epoch: {epochs:?}");
+    assert!(reader_events.of("reset").is_empty(), "no reset: {:?}", reader_events.of("reset"));
     reader.close();
     writer.close();
 }

@@ -139,7 +139,7 @@ impl Recorder {
         let events = Rc::new(RefCell::new(Vec::new()));
         let wake: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
         let mut listeners = Vec::new();
-        for kind in ["message", "presence", "gap", "state", "joined", "error"] {
+        for kind in ["message", "presence", "gap", "reset", "state", "joined", "error"] {
             let (events, wake) = (events.clone(), wake.clone());
             let listener = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
                 events.borrow_mut().push((kind.to_owned(), event));
@@ -158,6 +158,11 @@ impl Recorder {
     /// The payloads of the `kind` events so far.
     pub fn of(&self, kind: &str) -> Vec<JsValue> {
         self.events.borrow().iter().filter(|(k, _)| k == kind).map(|(_, e)| e.clone()).collect()
+    }
+
+    /// Every event so far, in the order the listeners saw them, as (kind, payload).
+    pub fn all(&self) -> Vec<(String, JsValue)> {
+        self.events.borrow().clone()
     }
 
     /// The states of the `state` events so far (`"online"`, `"waiting"`, …).
