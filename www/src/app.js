@@ -118,6 +118,7 @@ export class App {
         message: (m) => m.room === this.room && this.log.apply(this.timeline.live(m)),
         presence: (p) => p.room === this.room && this.presence(p),
         gap: (g) => g.room === this.room && this.gap(g.from, g.to),
+        reset: (r) => r.room === this.room && this.log.apply(this.timeline.reset()),
         joined: (j) => j.room === this.room && this.setMembers(j.members),
         status: (s) => this.setStatus(s),
         error: (e) => this.alert(connection.errorText(e)),
@@ -194,8 +195,7 @@ export class App {
   }
 
   async gap(from, to) {
-    const { changes, fill } = this.timeline.gap(from, to);
-    this.log.apply(changes);
+    const { fill } = this.timeline.gap(from, to);
     if (!fill) return;
     const room = this.room;
     const timeline = this.timeline;

@@ -40,7 +40,7 @@ export function status(event) {
 
 /**
  * Opens a client.
- * @param {{name: string, on: {message: Function, presence: Function, gap: Function, joined: Function, status: Function, error: Function}}} options
+ * @param {{name: string, on: {message: Function, presence: Function, gap: Function, reset: Function, joined: Function, status: Function, error: Function}}} options
  */
 export function open(location, { name, on }) {
   const client = new Client(serverUrl(location), {
@@ -51,6 +51,9 @@ export function open(location, { name, on }) {
   client.on("message", (m) => on.message(m));
   client.on("presence", (p) => on.presence(p));
   client.on("gap", (g) => on.gap(g));
+  // The server restarted (or re-created the room): its seqs start again from 1, delivered in
+  // full after this; the one signal the timeline starts a new epoch on.
+  client.on("reset", (r) => on.reset(r));
   // After every reconnect too: the member list of the fresh join replaces the stale one.
   client.on("joined", (j) => on.joined(j));
   client.on("state", (s) => on.status(status(s)));

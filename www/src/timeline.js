@@ -3,11 +3,11 @@
 // (test/timeline.test.js) and the view only mirrors the changes this returns.
 //
 // Ordering. Messages sort by (epoch, seq). An epoch is one life of the room's sequence on the
-// server: the hub keeps history in memory, so a restarted server numbers a room from 1 again.
-// The client state machine never delivers a seq twice within one connection's view of the room
-// and reports a restart as a gap starting at 1 (or, when nothing was published yet, simply
-// delivers seq 1 again), so a live message or gap at or below the highest seq seen starts a new
-// epoch rather than being taken for a duplicate.
+// server: the hub keeps history in memory, so a restarted server numbers a room from 1 again
+// under a new epoch. The client says so with a `reset` event (right after the re-join, before
+// any message of the new numbering), and that is the one signal that starts a new epoch here:
+// within an epoch the client delivers each seq at most once and in order, so a seq already
+// shown is the same message (a history answer overlapping live ones), never a new one.
 //
 // Pending publishes sit after every message, in the order they were written, until the server
 // acknowledges them; the acknowledged message then takes its place in seq order.
@@ -18,7 +18,7 @@ const PENDING_EPOCH = Number.POSITIVE_INFINITY;
 
 /**
  * One line of the log. `kind` is "message", "pending" (sending or failed), "notice" (presence,
- * gaps) or "divider" (a new epoch).
+ * gaps) or "divider" (a new epoch, after a `reset`).
  * @typedef {object} Item
  * @property {string} key unique within the timeline, also the DOM id suffix
  * @property {"message"|"pending"|"notice"|"divider"} kind
@@ -55,7 +55,6 @@ export class Timeline {
 
   /** A message the server delivered live (in seq order). */
   live(message) {
-    const changes = [];
     const existing = this.byKey.get(messageKey(this.epoch, message.seq));
     if (existing?.provisional) {
       // The server's copy of a message first shown from its ack.
@@ -64,9 +63,27 @@ export class Timeline {
       this.maxSeq = Math.max(this.maxSeq, message.seq);
       return [{ op: "update", item: existing }];
     }
-    if (message.seq <= this.maxSeq) changes.push(...this.newEpoch());
-    changes.push(...this.addMessage(message));
-    return changes;
+    if (existing) return [];
+    return this.addMessage(message);
+  }
+
+  /**
+   * The client reported that the room was numbered anew (`reset` event: the server restarted
+   * or re-created it): what follows starts a new epoch, after a divider when anything of the
+   * old numbering is shown.
+   */
+  reset() {
+    const shown = this.items.some((i) => i.kind !== "pending");
+    this.epoch += 1;
+    this.maxSeq = 0;
+    if (!shown) return [];
+    const item = {
+      key: `d${this.epoch}`,
+      kind: "divider",
+      sort: [this.epoch, 0, 0],
+      text: "The server restarted: the room's numbering starts again",
+    };
+    return [this.insert(item)];
   }
 
   /**
@@ -90,12 +107,11 @@ export class Timeline {
   }
 
   /**
-   * The client reported that seqs `from..=to` will not arrive live. Returns the changes and
-   * whether a history request should fill the range (the caller tags it with `this.epoch`).
+   * The client reported that seqs `from..=to` will not arrive live: whether a history request
+   * should fill the range (the caller tags it with `this.epoch`; the answer lands in this epoch).
    */
   gap(from, to) {
-    const changes = from <= this.maxSeq ? this.newEpoch() : [];
-    return { changes, fill: to >= from };
+    return { fill: to >= from };
   }
 
   /** A publish written by this user, shown until its ack. */
@@ -158,18 +174,6 @@ export class Timeline {
   /** The delivered messages in display order (for tests and for the view's checks). */
   messages() {
     return this.items.filter((i) => i.kind === "message").map((i) => i.message);
-  }
-
-  newEpoch() {
-    this.epoch += 1;
-    this.maxSeq = 0;
-    const item = {
-      key: `d${this.epoch}`,
-      kind: "divider",
-      sort: [this.epoch, 0, 0],
-      text: "The server restarted: the room's numbering starts again",
-    };
-    return [this.insert(item)];
   }
 
   addMessage(message, provisional = false) {

@@ -54,18 +54,52 @@ test("pending publishes stay after every message, failed ones can be retried", (
   assert.equal(a.status, "sending");
 });
 
-test("a live seq at or below the highest one seen starts a new epoch (server restarted)", () => {
+test("a reset starts a new epoch after a divider; the new numbering shows in full, past the old last seq", () => {
   const t = new Timeline();
   t.live(msg(1, "before-1"));
   t.live(msg(2, "before-2"));
-  t.live(msg(1, "after-1"));
-  t.live(msg(2, "after-2"));
-  assert.deepEqual(shown(t), ["1:before-1", "2:before-2", "divider", "1:after-1", "2:after-2"]);
+  const changes = t.reset();
+  assert.deepEqual(changes.map((c) => [c.op, c.item.kind, c.before]), [["add", "divider", null]]);
+  for (const seq of [1, 2, 3, 4]) t.live(msg(seq, `after-${seq}`));
+  assert.deepEqual(shown(t), ["1:before-1", "2:before-2", "divider", "1:after-1", "2:after-2", "3:after-3", "4:after-4"]);
 });
 
-test("a gap reaching back into what was seen starts an epoch; its fill lands there", () => {
+test("without a reset a seq already shown is the same message, not a restart", () => {
+  const t = new Timeline();
+  t.live(msg(1));
+  t.live(msg(2));
+  t.history([msg(1), msg(2), msg(3)]);
+  assert.deepEqual(t.live(msg(3)), []);
+  assert.deepEqual(t.live(msg(2)), []);
+  assert.deepEqual(shown(t), ["1:m1", "2:m2", "3:m3"]);
+  assert.equal(t.epoch, 0);
+});
+
+test("a reset before anything was shown starts the epoch without a divider", () => {
+  const t = new Timeline();
+  t.pending("waiting");
+  assert.deepEqual(t.reset(), []);
+  t.live(msg(1));
+  assert.deepEqual(shown(t), ["1:m1", "pending"]);
+});
+
+test("a pending publish acknowledged after a reset lands in the new numbering", () => {
+  const t = new Timeline();
+  for (const seq of [1, 2, 3]) t.live(msg(seq));
+  const { item } = t.pending("offline");
+  t.reset();
+  t.live(msg(1, "new"));
+  t.acked(item.key, 2, msg(2, "offline"));
+  t.live(msg(2, "offline"));
+  t.live(msg(3, "new-3"));
+  t.live(msg(4, "new-4"));
+  assert.deepEqual(shown(t), ["1:m1", "2:m2", "3:m3", "divider", "1:new", "2:offline", "3:new-3", "4:new-4"]);
+});
+
+test("a gap is filled by history in the epoch it was reported in", () => {
   const t = new Timeline();
   t.live(msg(7));
+  t.reset();
   const { fill } = t.gap(1, 2);
   assert.equal(fill, true);
   const epoch = t.epoch;
@@ -77,19 +111,21 @@ test("a gap reaching back into what was seen starts an epoch; its fill lands the
 test("a gap ahead of what was seen is filled in the same epoch", () => {
   const t = new Timeline();
   t.live(msg(1));
-  const { changes, fill } = t.gap(2, 3);
+  const { fill } = t.gap(2, 3);
   assert.equal(fill, true);
-  assert.deepEqual(changes, []);
   t.live(msg(4));
   t.history([msg(2), msg(3)]);
   assert.deepEqual(shown(t), ["1:m1", "2:m2", "3:m3", "4:m4"]);
 });
 
-test("a history answer from an earlier epoch is dropped", () => {
+test("a history answer from before a reset is dropped", () => {
   const t = new Timeline();
   t.live(msg(2));
+  const epoch = t.epoch;
+  t.reset();
   t.live(msg(1, "new"));
-  assert.deepEqual(t.history([msg(1, "old")], 0), []);
+  assert.deepEqual(t.history([msg(1, "old"), msg(2, "old")], epoch), []);
+  assert.deepEqual(shown(t), ["2:m2", "divider", "1:new"]);
 });
 
 test("notices follow the messages shown when they happened", () => {
