@@ -75,6 +75,6 @@ mod tests;
 pub use config::HubConfig;
 pub use outbox::{End, Outbox, Push};
 pub use outgoing::Outgoing;
-pub use room::Published;
+pub use room::{Page, Published};
 pub use session::{Session, Transport};
 pub use state::{Hub, RoomInfo};

@@ -20,7 +20,7 @@ pub(crate) struct Room {
     name: RoomName,
     /// This numbering of the room (`joined.epoch`): a room created again after the hub forgot it,
     /// or by a restarted server, starts from seq 1 under a new epoch.
-    epoch: String,
+    epoch: Arc<str>,
     state: Mutex<State>,
 }
 
@@ -40,12 +40,26 @@ struct Subscriber {
 }
 
 /// The result of a publish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Published {
     /// The message's seq (the original one for a repeated publish id).
     pub seq: u64,
     /// True when the publish id was seen before: nothing was delivered this time.
     pub duplicate: bool,
+    /// The epoch `seq` counts in (the room's numbering, as in `joined.epoch`).
+    pub epoch: Arc<str>,
+}
+
+/// A page of stored messages for a reader that saw `since` in some epoch (REST).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    /// The room's epoch; `None` when the room does not exist (no numbering yet).
+    pub epoch: Option<Arc<str>>,
+    /// True when `since` counted in another numbering of the room (another epoch, or without
+    /// one a seq above the room's): the page starts at the room's start instead.
+    pub reset: bool,
+    /// The messages, the oldest first.
+    pub messages: Vec<Message>,
 }
 
 /// Sessions whose queue overflowed during an operation, with how many frames each dropped; the
@@ -65,7 +79,25 @@ impl Room {
     /// A room numbered from 1 under `epoch`, which must differ from every earlier room's of
     /// that name (on this server and any earlier run of it).
     pub(crate) fn new(name: RoomName, epoch: String) -> Self {
-        Room { name, epoch, state: Mutex::default() }
+        Room { name, epoch: epoch.into(), state: Mutex::default() }
+    }
+
+    /// This numbering's epoch.
+    pub(crate) fn epoch(&self) -> &Arc<str> {
+        &self.epoch
+    }
+
+    /// Whether a reader's `since` counts in another numbering of this room (whose seq is `seq`):
+    /// another epoch, or (a reader that sent none) a seq this numbering never reached — the hub
+    /// forgot the room or the server restarted. Such a `since` means nothing here, so everything
+    /// stored is new to the reader.
+    pub(crate) fn counts_elsewhere(
+        &self,
+        seq: u64,
+        since: Option<u64>,
+        epoch: Option<&str>,
+    ) -> bool {
+        epoch.is_some_and(|e| *e != *self.epoch) || since.is_some_and(|since| since > seq)
     }
 
     pub(crate) fn name(&self) -> &RoomName {
@@ -90,7 +122,7 @@ impl Room {
         }
         state.history.expire(now.checked_sub(config.history_age()));
         if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
-            return Ok(Published { seq, duplicate: true });
+            return Ok(Published { seq, duplicate: true, epoch: self.epoch.clone() });
         }
         state.seq += 1;
         let seq = state.seq;
@@ -105,7 +137,7 @@ impl Room {
             deliver(sub, &message, overflowed);
         }
         state.history.push(seq, message, now, key, config.history_len);
-        Ok(Published { seq, duplicate: false })
+        Ok(Published { seq, duplicate: false, epoch: self.epoch.clone() })
     }
 
     /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, the
@@ -138,11 +170,7 @@ impl Room {
             }
             state.members.push(Subscriber { member: member.clone(), outbox: outbox.clone() });
         }
-        // `since` counts in another numbering of this room — another epoch, or (a client that
-        // sent none) a seq this numbering never reached — when the hub forgot the room or the
-        // server restarted: it means nothing here, so everything stored is new to the client.
-        let other_numbering = join.epoch.as_ref().is_some_and(|e| *e != self.epoch)
-            || join.since.is_some_and(|since| since > state.seq);
+        let other_numbering = self.counts_elsewhere(state.seq, join.since, join.epoch.as_deref());
         let (since, recovered) = match join.since {
             _ if other_numbering => (Some(0), false),
             None => (None, true),
@@ -157,7 +185,7 @@ impl Room {
             members: state.members.iter().map(|s| s.member.clone()).collect(),
             recovered,
             id: join.id,
-            epoch: self.epoch.clone(),
+            epoch: self.epoch.to_string(),
         }));
         let mut push = outbox.push(&joined);
         if let Some(since) = since {
@@ -200,6 +228,23 @@ impl Room {
         state.history.expire(Instant::now().checked_sub(config.history_age()));
         // Half the outbound queue: the answer fits in a queue with room to spare for live traffic.
         state.history.messages(since.unwrap_or(0), limit, config.queue_bytes / 2)
+    }
+
+    /// Up to `limit` stored messages after `since`, unless `since` counts in another numbering
+    /// ([`Room::counts_elsewhere`]): then from the room's start, with `reset` set.
+    pub(crate) fn page(
+        &self,
+        since: Option<u64>,
+        epoch: Option<&str>,
+        limit: usize,
+        config: &HubConfig,
+    ) -> Page {
+        let mut state = self.lock();
+        state.history.expire(Instant::now().checked_sub(config.history_age()));
+        let reset = self.counts_elsewhere(state.seq, since, epoch);
+        let since = if reset { 0 } else { since.unwrap_or(0) };
+        let messages = state.history.messages(since, limit, config.queue_bytes / 2);
+        Page { epoch: Some(self.epoch.clone()), reset, messages }
     }
 
     /// The room's current seq and member count.

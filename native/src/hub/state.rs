@@ -13,7 +13,7 @@ use std::{
 use enchufe_core::{Body, ErrorCode, Message, RoomName};
 
 use super::{
-    End, HubConfig, Outbox, Published, Session, Transport,
+    End, HubConfig, Outbox, Page, Published, Session, Transport,
     history::DedupeKey,
     room::{Gone, Overflowed, Room},
 };
@@ -56,6 +56,8 @@ pub struct RoomInfo {
     pub room: RoomName,
     /// Its current (last assigned) seq.
     pub seq: u64,
+    /// The numbering `seq` counts in (`joined.epoch`).
+    pub epoch: String,
     /// How many sessions are joined to it.
     pub members: usize,
 }
@@ -142,14 +144,36 @@ impl Hub {
         room.map(|r| r.messages(since, limit, &self.0.config)).unwrap_or_default()
     }
 
-    /// Every room with its seq and member count, sorted by name.
+    /// Like [`Hub::history`] for a reader that saw `since` in `epoch` (REST): with the room's
+    /// epoch, and from the room's start (`reset`) when `since` counts in another numbering — as a
+    /// `join` with a stale epoch. A room that does not exist has no epoch and no messages; any
+    /// `since` above 0 or `epoch` was then of another numbering.
+    pub fn page(
+        &self,
+        room: &RoomName,
+        since: Option<u64>,
+        epoch: Option<&str>,
+        limit: Option<usize>,
+    ) -> Page {
+        let limit = limit.unwrap_or(self.0.config.max_history).min(self.0.config.max_history);
+        match read(&self.0.rooms).get(room).cloned() {
+            Some(room) => room.page(since, epoch, limit, &self.0.config),
+            None => Page {
+                epoch: None,
+                reset: epoch.is_some() || since.is_some_and(|s| s > 0),
+                messages: Vec::new(),
+            },
+        }
+    }
+
+    /// Every room with its seq, epoch and member count, sorted by name.
     pub fn rooms(&self) -> Vec<RoomInfo> {
         let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
         let mut infos: Vec<RoomInfo> = rooms
             .iter()
             .map(|r| {
                 let (seq, members) = r.info();
-                RoomInfo { room: r.name().clone(), seq, members }
+                RoomInfo { room: r.name().clone(), seq, epoch: r.epoch().to_string(), members }
             })
             .collect();
         infos.sort_by(|a, b| a.room.cmp(&b.room));
