@@ -12,7 +12,9 @@ async fn rest_publish_read_and_list() {
     let created =
         post_json(addr, "/api/rooms/news/messages?from=bot", r#"{"headline": "hola"}"#).await;
     assert_eq!(created.status, 201);
-    assert_eq!(created.json(), json!({"room":"news","seq":1}));
+    let epoch = created.json()["epoch"].as_str().unwrap().to_owned();
+    assert!(epoch.len() == 16 && epoch.chars().all(|c| c.is_ascii_hexdigit()), "{epoch}");
+    assert_eq!(created.json(), json!({"room":"news","seq":1,"epoch":epoch}));
     let bytes = http(
         addr,
         "POST",
@@ -26,6 +28,10 @@ async fn rest_publish_read_and_list() {
     let read = get(addr, "/api/rooms/news/messages?since=0&limit=10").await;
     assert_eq!(read.status, 200);
     let body = read.json();
+    assert_eq!(
+        (&body["room"], &body["epoch"], &body["reset"]),
+        (&json!("news"), &json!(epoch), &json!(false))
+    );
     let messages = body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0]["from"], "bot");
@@ -41,8 +47,62 @@ async fn rest_publish_read_and_list() {
     let mut member = TcpClient::connect(server.tcp()).await;
     member.join("news", None).await;
     let rooms = get(addr, "/api/rooms").await.json();
-    assert_eq!(rooms, json!({"rooms":[{"room":"news","seq":2,"members":1}]}));
+    assert_eq!(rooms, json!({"rooms":[{"room":"news","seq":2,"epoch":epoch,"members":1}]}));
     server.stop().await;
+}
+
+/// A poller that keeps `since` and `epoch` notices a restarted server (history is in memory, so
+/// the room is numbered from 1 again): its next page starts at the room's start, says `reset`,
+/// and carries the new epoch, even though the new seq has passed the old one.
+#[tokio::test]
+async fn a_history_page_after_a_restart_starts_the_room_over() {
+    let first = TestServer::start(|_| {}).await;
+    for i in 1..=2 {
+        post_json(first.http(), "/api/rooms/feed/messages", &format!("\"old {i}\"")).await;
+    }
+    let page = get(first.http(), "/api/rooms/feed/messages?since=0").await.json();
+    let old_epoch = page["epoch"].as_str().unwrap().to_owned();
+    let since = page["messages"][1]["seq"].as_u64().unwrap();
+    first.stop().await;
+
+    let second = TestServer::start(|_| {}).await;
+    let addr = second.http();
+    let stale_path = format!("/api/rooms/feed/messages?since={since}&epoch={old_epoch}");
+    assert_eq!(
+        get(addr, &stale_path).await.json(),
+        json!({"room":"feed","epoch":null,"reset":true,"messages":[]}),
+        "no numbering of the room yet"
+    );
+    let mut new_epoch = String::new();
+    for i in 1..=4 {
+        let created = post_json(addr, "/api/rooms/feed/messages", &format!("\"new {i}\"")).await;
+        new_epoch = created.json()["epoch"].as_str().unwrap().to_owned();
+    }
+    assert_ne!(new_epoch, old_epoch);
+
+    let stale = get(addr, &stale_path).await.json();
+    assert_eq!((&stale["epoch"], &stale["reset"]), (&json!(new_epoch), &json!(true)));
+    let bodies: Vec<&str> =
+        stale["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["new 1", "new 2", "new 3", "new 4"], "from the room's start");
+
+    let current_path = format!("/api/rooms/feed/messages?since=2&epoch={new_epoch}");
+    let current = get(addr, &current_path).await.json();
+    assert_eq!(current["reset"], false);
+    let seqs: Vec<u64> = current["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [3, 4], "the current epoch pages on from since");
+
+    // Without an epoch, only a since the room never reached gives the restart away.
+    let beyond = get(addr, "/api/rooms/feed/messages?since=9").await.json();
+    assert_eq!((&beyond["reset"], beyond["messages"].as_array().unwrap().len()), (&json!(true), 4));
+    let rooms = get(addr, "/api/rooms").await.json();
+    assert_eq!(rooms["rooms"][0]["epoch"], json!(new_epoch));
+    second.stop().await;
 }
 
 #[tokio::test]
@@ -73,6 +133,8 @@ async fn http_errors_are_typed_json() {
         ),
         (get(addr, "/api/rooms/r/messages?limit=0").await, 400, 4008),
         (get(addr, "/api/rooms/r/messages?since=-1").await, 400, 4008),
+        (get(addr, "/api/rooms/r/messages?epoch=0123456789abcdef").await, 400, 4008),
+        (get(addr, "/api/rooms/r/messages?since=1&epoch=").await, 400, 4008),
         (
             http(addr, "POST", "/api/rooms/r/messages", &[("Idempotency-Key", "abc")], b"1").await,
             400,

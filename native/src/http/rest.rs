@@ -24,10 +24,11 @@ pub(crate) struct PublishQuery {
     from: Option<String>,
 }
 
-/// `?since=&limit=` of a history read.
+/// `?since=&epoch=&limit=` of a history read.
 #[derive(Debug, Deserialize)]
 pub(crate) struct HistoryQuery {
     since: Option<u64>,
+    epoch: Option<String>,
     limit: Option<usize>,
 }
 
@@ -35,11 +36,16 @@ pub(crate) struct HistoryQuery {
 struct Published<'a> {
     room: &'a RoomName,
     seq: u64,
+    epoch: &'a str,
 }
 
+/// A history page. `epoch` is the numbering its seqs count in (`null`: no such room yet);
+/// `reset` says that `since` counted in another numbering, so the page starts at the room's start.
 #[derive(Serialize)]
-struct Messages {
+struct Messages<'a> {
     room: RoomName,
+    epoch: Option<&'a str>,
+    reset: bool,
     messages: Vec<Message>,
 }
 
@@ -50,8 +56,8 @@ struct Rooms {
 
 /// `POST /api/rooms/{room}/messages`: the request body is the message body (JSON, or bytes with
 /// `Content-Type: application/octet-stream`). `Idempotency-Key: <u64>` de-duplicates like a
-/// publish id, with the client key `http:<from>`. `201 {"room","seq"}`, or `200` with the
-/// original seq for a repeated key.
+/// publish id, with the client key `http:<from>`. `201 {"room","seq","epoch"}`, or `200` with
+/// the original seq for a repeated key.
 pub(crate) async fn publish(
     State(ctx): State<Context>,
     Path(room): Path<String>,
@@ -106,26 +112,47 @@ pub(crate) async fn publish(
     };
     let published = ctx.hub.publish(&room, &from, body, key);
     let status = if published.duplicate { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(Published { room: &room, seq: published.seq })).into_response())
+    let published = Published { room: &room, seq: published.seq, epoch: &published.epoch };
+    Ok((status, Json(published)).into_response())
 }
 
-/// `GET /api/rooms/{room}/messages?since=&limit=`: stored messages, the oldest first (message
-/// frames without `type`).
+/// `GET /api/rooms/{room}/messages?since=&epoch=&limit=`: stored messages, the oldest first
+/// (message frames without `type`), with the room's epoch. `epoch` is the one `since` counts in;
+/// when it is not the room's (or, without it, `since` is above the room's seq) the page starts at
+/// the room's start and says `"reset": true`, like a `join` with a stale epoch.
 pub(crate) async fn history(
     State(ctx): State<Context>,
     Path(room): Path<String>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<impl Serialize>, ApiError> {
+) -> Result<Response, ApiError> {
     let room = room_name(&room)?;
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
     if query.limit == Some(0) {
         return Err(ApiError::code(ErrorCode::InvalidField, "limit must be at least 1"));
     }
-    let messages = ctx.hub.history(&room, query.since, query.limit);
-    Ok(Json(Messages { room, messages }))
+    let epoch = since_epoch(query.since, query.epoch.as_deref())?;
+    let page = ctx.hub.page(&room, query.since, epoch, query.limit);
+    let messages =
+        Messages { room, epoch: page.epoch.as_deref(), reset: page.reset, messages: page.messages };
+    Ok(Json(messages).into_response())
 }
 
-/// `GET /api/rooms`: every room with its seq and member count.
+/// Checks an `?epoch=` given with `since`: the epoch a `since` counts in means nothing alone.
+pub(crate) fn since_epoch(
+    since: Option<u64>,
+    epoch: Option<&str>,
+) -> Result<Option<&str>, ApiError> {
+    match epoch {
+        Some("") => Err(ApiError::code(ErrorCode::InvalidField, "epoch must not be empty")),
+        Some(_) if since.is_none() => Err(ApiError::code(
+            ErrorCode::InvalidField,
+            "epoch is the numbering since counts in: give since too",
+        )),
+        epoch => Ok(epoch),
+    }
+}
+
+/// `GET /api/rooms`: every room with its seq, epoch and member count.
 pub(crate) async fn rooms(State(ctx): State<Context>) -> Json<impl Serialize> {
     Json(Rooms { rooms: ctx.hub.rooms() })
 }
