@@ -33,7 +33,7 @@ async fn every_transport_sees_the_same_sequence() {
     while !matches!(bin_sub.recv().await, ServerFrame::Joined(_)) {}
     let mut sse_sub =
         SseClient::connect(server.http(), &format!("/api/rooms/{ROOM}/events"), &[]).await;
-    sse_sub.next_kind("joined").await;
+    let sse_epoch = sse_sub.next_kind("joined").await.json()["epoch"].clone();
 
     let mut tcp_pub = TcpClient::connect(server.tcp()).await;
     let mut ws_pub = WsClient::connect(server.http()).await;
@@ -75,7 +75,10 @@ async fn every_transport_sees_the_same_sequence() {
     }
     while sse_got.len() < expected.len() {
         let event = sse_sub.next_kind("message").await;
-        assert_eq!(event.id, Some(event.json()["seq"].to_string()));
+        assert_eq!(
+            event.id,
+            Some(format!("{}:{}", sse_epoch.as_str().unwrap(), event.json()["seq"]))
+        );
         sse_got.push(pair(&event.json()));
     }
     assert_eq!(tcp_got, expected, "TCP JSON subscriber");

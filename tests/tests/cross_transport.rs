@@ -92,7 +92,7 @@ async fn every_transport_sees_one_order() {
         let (event, id, data) = sse.next().await;
         if event == "message" {
             let message: Value = serde_json::from_str(&data).expect("message JSON");
-            assert_eq!(id, message["seq"].as_u64(), "the SSE id is the seq");
+            assert_eq!(id, message["seq"].as_u64(), "the SSE id ends with the seq");
             seen.push((message["seq"].as_u64().expect("seq"), message["body"].clone()));
         }
     }
@@ -228,7 +228,8 @@ impl Sse {
                     if let Some(v) = line.strip_prefix("event: ") {
                         event = v.to_owned();
                     } else if let Some(v) = line.strip_prefix("id: ") {
-                        id = v.parse().ok();
+                        // `<epoch>:<seq>`; the seq is what this test compares.
+                        id = v.rsplit(':').next().and_then(|seq| seq.parse().ok());
                     } else if let Some(v) = line.strip_prefix("data: ") {
                         data.push(v);
                     }

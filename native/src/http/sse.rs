@@ -1,12 +1,16 @@
 //! `GET /api/rooms/{room}/events`: Server-Sent Events, a read-only transport.
 //!
 //! The handler opens a hub [`Session`] like any other transport, joins the room (with `since`
-//! from `Last-Event-ID` or `?since=`), and streams what the session's outbox yields:
+//! and `epoch` from `Last-Event-ID`, or `?since=&epoch=`), and streams what the session's outbox
+//! yields:
 //!
 //! ```text
-//! event: joined            data: the joined frame (seq, members, recovered)
-//! id: 7 / event: message   data: the message frame JSON; the id is its seq, so a browser's
-//!                          automatic reconnect resumes with Last-Event-ID
+//! event: joined            data: the joined frame (seq, members, recovered, epoch)
+//! id: 9c0f…:7              data: the message frame JSON; the id is `<epoch>:<seq>`, so a
+//! event: message           browser's automatic reconnect resumes with Last-Event-ID, and
+//!                          after a restart (a new epoch) gets the room replayed from its start
+//!                          (`recovered: false`) instead of missing what the new numbering has
+//!                          below the old seq
 //! event: presence          data: the presence frame JSON
 //! event: error             data: the error frame JSON; the stream then ends
 //! : keep-alive             a comment every heartbeat, so proxies keep the stream open
@@ -27,17 +31,21 @@ use bytes::Bytes;
 use enchufe_core::{ClientFrame, ErrorCode, Hello, Join, PROTOCOL_VERSION, ServerFrame};
 use serde::Deserialize;
 
-use super::{ApiError, rest::room_name};
+use super::{
+    ApiError,
+    rest::{room_name, since_epoch},
+};
 use crate::{
     hub::{Outbox, Outgoing, Session, Transport},
     metrics::Metrics,
     server::Context,
 };
 
-/// `?since=` (overridden by a `Last-Event-ID` header) and `?name=`.
+/// `?since=&epoch=` (both overridden by a `Last-Event-ID` header) and `?name=`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct EventsQuery {
     since: Option<u64>,
+    epoch: Option<String>,
     name: Option<String>,
 }
 
@@ -50,25 +58,28 @@ pub(crate) async fn events(
 ) -> Result<Response, ApiError> {
     let room = room_name(&room)?;
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
-    let last_event_id = match headers.get("last-event-id") {
-        None => None,
-        Some(value) => Some(
-            value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
+    let (since, epoch) = match headers.get("last-event-id") {
+        Some(value) => {
+            let (epoch, seq) = value.to_str().ok().and_then(parse_event_id).ok_or_else(|| {
                 ApiError::code(
                     ErrorCode::InvalidField,
-                    "Last-Event-ID must be a seq (an unsigned integer)",
+                    "Last-Event-ID must be <epoch>:<seq> or a seq (an unsigned integer)",
                 )
-            })?,
-        ),
+            })?;
+            (Some(seq), epoch.map(str::to_owned))
+        }
+        None => {
+            since_epoch(query.since, query.epoch.as_deref())?;
+            (query.since, query.epoch)
+        }
     };
-    let since = last_event_id.or(query.since);
     let mut session = ctx.hub.open(Transport::Sse);
     session.handle(ClientFrame::Hello(Hello {
         v: PROTOCOL_VERSION,
         name: query.name,
         ..Hello::default()
     }));
-    session.handle(ClientFrame::Join(Join { room, since, id: None, epoch: None }));
+    session.handle(ClientFrame::Join(Join { room, since, id: None, epoch }));
     let stream = EventStream {
         outbox: session.outbox().clone(),
         _session: session,
@@ -78,6 +89,7 @@ pub(crate) async fn events(
             ctx.config.hub.heartbeat(),
         ),
         metrics: ctx.hub.metrics().clone(),
+        epoch: None,
         done: false,
     };
     let body = futures_util::stream::unfold(stream, EventStream::next);
@@ -97,6 +109,9 @@ struct EventStream {
     batch: Vec<Arc<Outgoing>>,
     keep_alive: tokio::time::Interval,
     metrics: Arc<Metrics>,
+    /// The room's epoch, from the stream's `joined` (which comes first): the prefix of message
+    /// ids. The session is a member, so the room, and its numbering, outlives the stream.
+    epoch: Option<String>,
     done: bool,
 }
 
@@ -117,7 +132,7 @@ impl EventStream {
             let mut chunk = Vec::new();
             Metrics::add(&self.metrics.frames_out, self.batch.len());
             for frame in self.batch.drain(..) {
-                write_event(&frame, &mut chunk);
+                write_event(&frame, &mut self.epoch, &mut chunk);
             }
             if !chunk.is_empty() {
                 self.keep_alive.reset();
@@ -127,15 +142,33 @@ impl EventStream {
     }
 }
 
+/// `Last-Event-ID`: `<epoch>:<seq>` as this server writes it, or a bare seq (no epoch known, as
+/// servers before epochs wrote it). `None` when it is neither.
+fn parse_event_id(value: &str) -> Option<(Option<&str>, u64)> {
+    let value = value.trim();
+    match value.rsplit_once(':') {
+        Some((epoch, seq)) if !epoch.is_empty() => Some((Some(epoch), seq.parse().ok()?)),
+        Some(_) => None,
+        None => Some((None, value.parse().ok()?)),
+    }
+}
+
 /// Appends one frame as an SSE event; frames SSE clients do not need (`welcome`) are skipped.
-fn write_event(frame: &Outgoing, out: &mut Vec<u8>) {
+/// `epoch` is set from `joined` and prefixes the ids of the messages after it.
+fn write_event(frame: &Outgoing, epoch: &mut Option<String>, out: &mut Vec<u8>) {
     let event = match frame.frame() {
         ServerFrame::Message(message) => {
-            let _ = writeln!(out, "id: {}", message.seq);
+            let _ = match epoch {
+                Some(epoch) => writeln!(out, "id: {epoch}:{}", message.seq),
+                None => writeln!(out, "id: {}", message.seq),
+            };
             "message"
         }
         ServerFrame::Presence(_) => "presence",
-        ServerFrame::Joined(_) => "joined",
+        ServerFrame::Joined(joined) => {
+            *epoch = Some(joined.epoch.clone());
+            "joined"
+        }
         ServerFrame::Error(_) => "error",
         _ => return,
     };
@@ -148,4 +181,18 @@ fn write_event(frame: &Outgoing, out: &mut Vec<u8>) {
         out.push(b'\n');
     }
     out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_event_id;
+
+    #[test]
+    fn event_ids_are_epoch_and_seq_or_a_bare_seq() {
+        assert_eq!(parse_event_id("9c0f5e2a7b13d846:7"), Some((Some("9c0f5e2a7b13d846"), 7)));
+        assert_eq!(parse_event_id(" 12 "), Some((None, 12)));
+        for bad in ["", "x", ":7", "e:", "e:x", "e:-1", "-1"] {
+            assert_eq!(parse_event_id(bad), None, "{bad:?}");
+        }
+    }
 }
