@@ -153,7 +153,7 @@ async fn seqs(sse: &mut SseClient, n: usize) -> Vec<u64> {
     let mut seqs = Vec::new();
     for _ in 0..n {
         let event: SseEvent = sse.next_kind("message").await;
-        seqs.push(event.json()["seq"].as_u64().unwrap());
+        seqs.push(event.json()["seq"].as_u64().expect("a message has a seq"));
     }
     seqs
 }
