@@ -165,3 +165,44 @@ async fn chat_shows_recent_messages_and_publishes_typed_lines() {
     ana.close().await;
     server.stop().await;
 }
+
+/// `sub` stopped by SIGTERM (a service manager, `timeout`) leaves its rooms at once: over UDP,
+/// which has no stream end, its member would otherwise linger until the idle expiry (45 s).
+#[tokio::test]
+async fn sub_stopped_by_sigterm_leaves_the_room_at_once() {
+    use enchufe::client::{Event, PresenceAction};
+
+    let server = TestServer::start(|_| {}).await;
+    let watcher = connect(&server.url("ws"), options("watcher")).await;
+    within("watcher joins", watcher.join("bye", None)).await.expect("join");
+    let (mut sub, _out) =
+        start_sub(&["bye", "--url", &server.url("udp"), "--name", "leaver"]).await;
+    let presence = |want: PresenceAction| {
+        move |event: Event| match event {
+            Event::Presence(p)
+                if p.action == want && p.member.name.as_deref() == Some("leaver") =>
+            {
+                Some(())
+            }
+            _ => None,
+        }
+    };
+    client_support::next_matching(&watcher, presence(PresenceAction::Join)).await;
+
+    let pid = sub.0.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(kill.success());
+    client_support::next_matching(&watcher, presence(PresenceAction::Leave)).await;
+    let status = within("sub to exit", async {
+        loop {
+            if let Some(status) = sub.0.try_wait().expect("try_wait") {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(status.success(), "sub exited with {status}");
+    watcher.close().await;
+    server.stop().await;
+}

@@ -63,6 +63,8 @@ pub async fn run(args: ChatArgs, log: Option<String>) -> ExitCode {
         }
     });
     let mut stdin = stdin_lines();
+    let stop = super::stop_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             line = stdin.recv() => match line {
@@ -79,14 +81,14 @@ pub async fn run(args: ChatArgs, log: Option<String>) -> ExitCode {
                 Some(event) => describe(&event),
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => break,
+            () = &mut stop => break,
         }
     }
     drop(lines);
     // What was typed is sent before leaving (unless interrupted again).
     tokio::select! {
         _ = publisher => {}
-        _ = tokio::signal::ctrl_c() => {}
+        () = super::stop_signal() => {}
     }
     client.close().await;
     ExitCode::SUCCESS

@@ -146,7 +146,7 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
     }
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
-        signal().await;
+        super::stop_signal().await;
         tracing::info!("signal received");
         shutdown.trigger();
     });
@@ -156,29 +156,5 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
             eprintln!("enchufe: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

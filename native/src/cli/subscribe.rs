@@ -28,7 +28,7 @@ pub struct SubArgs {
     pub client: ClientArgs,
 }
 
-/// Runs `enchufe sub` until Ctrl-C, `--count` messages, or the client is closed.
+/// Runs `enchufe sub` until Ctrl-C or SIGTERM, `--count` messages, or the client is closed.
 pub async fn run(args: SubArgs, log: Option<String>) -> ExitCode {
     super::init_logging(log.as_deref(), "warn");
     let Some(client) = args.client.connect().await else { return ExitCode::FAILURE };
@@ -44,13 +44,15 @@ pub async fn run(args: SubArgs, log: Option<String>) -> ExitCode {
     }
     let mut printed = 0;
     let mut stdout = io::stdout().lock();
+    let stop = super::stop_signal();
+    tokio::pin!(stop);
     let code = loop {
         if args.count.is_some_and(|count| printed >= count) {
             break ExitCode::SUCCESS;
         }
         let event = tokio::select! {
             event = client.next_event() => event,
-            _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
+            () = &mut stop => break ExitCode::SUCCESS,
         };
         match event {
             None => break ExitCode::FAILURE,
