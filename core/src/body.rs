@@ -124,14 +124,7 @@ impl TryFrom<BodyFields> for Body {
     }
 }
 
-impl From<&Body> for BodyFields {
-    fn from(body: &Body) -> Self {
-        match body {
-            Body::Json(json) => BodyFields { body: Some(json.clone()), bytes: None },
-            Body::Bytes(bytes) => BodyFields {
-                body: None,
-                bytes: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-            },
-        }
-    }
+/// The JSON encoding of a bytes body: standard base64 with padding.
+pub(crate) fn to_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

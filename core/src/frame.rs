@@ -370,10 +370,9 @@ impl ErrorFrame {
 
 impl Serialize for Publish {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let fields = BodyFields::from(&self.body);
         let mut s = serializer.serialize_struct("Publish", 3)?;
         s.serialize_field("room", &self.room)?;
-        serialize_body(&mut s, &fields)?;
+        serialize_body(&mut s, &self.body)?;
         if let Some(id) = self.id {
             s.serialize_field("id", &id)?;
         }
@@ -383,28 +382,26 @@ impl Serialize for Publish {
 
 impl Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let fields = BodyFields::from(&self.body);
         let mut s = serializer.serialize_struct("Message", 5)?;
         s.serialize_field("room", &self.room)?;
         s.serialize_field("seq", &self.seq)?;
         s.serialize_field("from", &self.from)?;
         s.serialize_field("ts", &self.ts)?;
-        serialize_body(&mut s, &fields)?;
+        serialize_body(&mut s, &self.body)?;
         s.end()
     }
 }
 
-fn serialize_body<S: SerializeStruct>(s: &mut S, fields: &BodyFields) -> Result<(), S::Error> {
-    if let Some(body) = &fields.body {
-        match crate::body::on_one_line(body) {
-            Some(one_line) => s.serialize_field("body", &one_line)?,
-            None => s.serialize_field("body", body)?,
-        }
+fn serialize_body<S: SerializeStruct>(s: &mut S, body: &Body) -> Result<(), S::Error> {
+    // Straight from the body, without an intermediate copy: a message is encoded once per
+    // encoding, but that once is on every publish's path.
+    match body {
+        Body::Json(json) => match crate::body::on_one_line(json) {
+            Some(one_line) => s.serialize_field("body", &one_line),
+            None => s.serialize_field("body", json),
+        },
+        Body::Bytes(bytes) => s.serialize_field("bytes", &crate::body::to_base64(bytes)),
     }
-    if let Some(bytes) = &fields.bytes {
-        s.serialize_field("bytes", bytes)?;
-    }
-    Ok(())
 }
 
 /// `publish` as it appears in JSON, before the body fields are checked. (Not `#[serde(flatten)]`:
