@@ -27,6 +27,10 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How long shutdown (and a closing connection) may take to flush queues.
     pub shutdown_timeout: Duration,
+    /// Origins whose pages may call the REST API and open SSE streams (CORS), e.g.
+    /// `https://dashboard.example`, or `*` for any; empty: only the server's own pages.
+    /// (WebSocket needs no CORS; the admin endpoint never allows other origins.)
+    pub cors_origins: Vec<String>,
     /// The hub's limits.
     pub hub: HubConfig,
 }
@@ -41,6 +45,7 @@ impl Default for Config {
             www: PathBuf::from("www/dist"),
             admin_token: None,
             shutdown_timeout: Duration::from_secs(5),
+            cors_origins: Vec::new(),
             hub: HubConfig::default(),
         }
     }
@@ -124,6 +129,7 @@ impl<'de> Deserialize<'de> for Listen {
 /// www = "/srv/enchufe/www"
 /// admin_token = "change-me"
 /// shutdown_timeout_secs = 10
+/// cors = ["https://dashboard.example"]
 /// log = "info,enchufe=debug"
 ///
 /// [hub]
@@ -147,6 +153,8 @@ pub struct FileConfig {
     pub admin_token: Option<String>,
     /// The shutdown deadline, in seconds.
     pub shutdown_timeout_secs: Option<f64>,
+    /// Origins allowed to call the REST API and SSE (`["*"]` for any).
+    pub cors: Option<Vec<String>>,
     /// The log filter (`RUST_LOG` syntax).
     pub log: Option<String>,
     /// Hub limits; keys left out keep their defaults.

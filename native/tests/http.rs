@@ -271,3 +271,64 @@ async fn admin_disconnect() {
     assert_eq!(off.status, 404, "without a configured token the endpoint does not exist");
     server.stop().await;
 }
+
+/// `--cors` lets pages of the named origins use REST and SSE; others, the admin endpoint, and a
+/// server without `--cors` get no `Access-Control-Allow-Origin`, so browsers refuse the answer.
+#[tokio::test]
+async fn cors_opens_rest_and_sse_to_the_configured_origins_only() {
+    const DASH: &str = "https://dash.example";
+    let allow =
+        |r: &common::HttpResponse| r.header("access-control-allow-origin").map(str::to_owned);
+    let server = TestServer::start(|c| {
+        c.cors_origins = vec![DASH.into()];
+        c.admin_token = Some("secret".into());
+    })
+    .await;
+    let addr = server.http();
+
+    let rooms = http(addr, "GET", "/api/rooms", &[("Origin", DASH)], b"").await;
+    assert_eq!((rooms.status, allow(&rooms).as_deref()), (200, Some(DASH)));
+    let preflight = http(
+        addr,
+        "OPTIONS",
+        "/api/rooms/news/messages",
+        &[
+            ("Origin", DASH),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type, idempotency-key"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!((preflight.status, allow(&preflight).as_deref()), (200, Some(DASH)));
+    let methods = preflight.header("access-control-allow-methods").unwrap_or_default();
+    assert!(methods.contains("POST"), "{methods}");
+    let posted = http(
+        addr,
+        "POST",
+        "/api/rooms/news/messages",
+        &[("Origin", DASH), ("Content-Type", "application/json")],
+        b"\"hi\"",
+    )
+    .await;
+    assert_eq!((posted.status, allow(&posted).as_deref()), (201, Some(DASH)));
+
+    let stranger =
+        http(addr, "GET", "/api/rooms", &[("Origin", "https://evil.example")], b"").await;
+    assert_eq!(allow(&stranger), None);
+    let admin = http(
+        addr,
+        "OPTIONS",
+        "/api/sessions/s-1",
+        &[("Origin", DASH), ("Access-Control-Request-Method", "DELETE")],
+        b"",
+    )
+    .await;
+    assert_eq!(allow(&admin), None, "the admin endpoint is never cross-origin");
+    server.stop().await;
+
+    let closed = TestServer::start(|_| {}).await;
+    let rooms = http(closed.http(), "GET", "/api/rooms", &[("Origin", DASH)], b"").await;
+    assert_eq!((rooms.status, allow(&rooms)), (200, None));
+    closed.stop().await;
+}

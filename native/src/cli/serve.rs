@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Bearer token for `DELETE /api/sessions/{session}` (the endpoint is off without one).
     #[arg(long, env = "ENCHUFE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Origins whose pages may call the REST API and SSE (CORS), comma-separated, or `*`.
+    #[arg(long, env = "ENCHUFE_CORS", value_name = "ORIGIN,…|*", value_delimiter = ',')]
+    pub cors: Vec<String>,
     /// Seconds to flush queues at shutdown [default: 5].
     #[arg(long, env = "ENCHUFE_SHUTDOWN_TIMEOUT", value_name = "SECS")]
     pub shutdown_timeout: Option<f64>,
@@ -93,6 +96,13 @@ impl ServeArgs {
         }
         config.admin_token =
             self.admin_token.clone().or(file.admin_token).filter(|t| !t.is_empty());
+        config.cors_origins =
+            if self.cors.is_empty() { file.cors.unwrap_or_default() } else { self.cors.clone() };
+        if !config.cors_origins.iter().all(|o| crate::http::is_cors_origin(o)) {
+            return Err(ConfigError::Invalid(
+                "a CORS origin is `*` or scheme://host[:port] (http or https, no path)",
+            ));
+        }
         if let Some(secs) = self.shutdown_timeout.or(file.shutdown_timeout_secs) {
             config.shutdown_timeout = Duration::try_from_secs_f64(secs).map_err(|_| {
                 ConfigError::Invalid("shutdown timeout must be a positive number of seconds")

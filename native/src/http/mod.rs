@@ -1,6 +1,7 @@
 //! The HTTP listener: one axum router for the web app, REST, SSE, WebSocket, admin and ops.
 //!
 //! - `router.rs`: the routes and the serve loop (graceful shutdown).
+//! - `cors.rs`: cross-origin access to REST and SSE when `--cors` names origins.
 //! - `error.rs`: HTTP errors as `{"code","name","message"}` JSON.
 //! - `rest.rs`: `POST/GET /api/rooms/{room}/messages`, `GET /api/rooms`.
 //! - `sse.rs`: `GET /api/rooms/{room}/events`, Server-Sent Events (a read-only transport).
@@ -12,6 +13,7 @@
 //! The WebSocket endpoint `/ws` lives in [`crate::ws`].
 
 mod admin;
+mod cors;
 mod error;
 mod info;
 mod ops;
@@ -20,5 +22,6 @@ mod router;
 mod sse;
 mod static_files;
 
+pub(crate) use cors::is_cors_origin;
 pub(crate) use error::ApiError;
 pub(crate) use router::serve;

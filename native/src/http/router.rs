@@ -8,7 +8,7 @@ use axum::{
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use super::{admin, info, ops, rest, sse, static_files};
+use super::{admin, cors, info, ops, rest, sse, static_files};
 use crate::server::Context;
 
 /// Serves HTTP until shutdown begins, then lets open requests (SSE streams end when the hub
@@ -27,12 +27,18 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
 /// Every route of the HTTP port.
 pub(crate) fn router(ctx: Context) -> Router {
     let max_body = ctx.config.hub.max_frame;
-    Router::new()
-        .route("/ws", any(crate::ws::upgrade))
+    // The routes other origins may call when `--cors` allows them.
+    let mut public_api = Router::new()
         .route("/api/info", get(info::info))
         .route("/api/rooms", get(rest::rooms))
         .route("/api/rooms/{room}/messages", get(rest::history).post(rest::publish))
-        .route("/api/rooms/{room}/events", get(sse::events))
+        .route("/api/rooms/{room}/events", get(sse::events));
+    if let Some(cors) = cors::layer(&ctx.config.cors_origins) {
+        public_api = public_api.layer(cors);
+    }
+    Router::new()
+        .route("/ws", any(crate::ws::upgrade))
+        .merge(public_api)
         .route("/api/sessions/{session}", delete(admin::kick))
         .route("/api/{*rest}", any(rest::not_found))
         .route("/healthz", get(ops::healthz))
