@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use common::{SseClient, SseEvent, TcpClient, TestServer, WAIT, post_json};
-use enchufe::{config::Config, server::Server};
+use enchufe::server::Server;
 use serde_json::json;
 
 #[tokio::test]
@@ -163,10 +163,9 @@ async fn seqs(sse: &mut SseClient, n: usize) -> Vec<u64> {
 async fn restart_on(http: SocketAddr) -> TestServer {
     let deadline = tokio::time::Instant::now() + WAIT;
     let server = loop {
-        let mut config = Config::ephemeral();
+        let mut config = TestServer::config();
         config.udp = None;
         config.http = Some(http);
-        config.www = PathBuf::from("/nonexistent/enchufe-www");
         match Server::bind(config).await {
             Ok(server) => break server,
             Err(error) if tokio::time::Instant::now() < deadline => {
@@ -176,11 +175,7 @@ async fn restart_on(http: SocketAddr) -> TestServer {
             Err(error) => panic!("binding {http} again: {error}"),
         }
     };
-    let addrs = server.addrs();
-    let shutdown = server.shutdown_handle();
-    let hub = server.hub().clone();
-    let task = tokio::spawn(server.run());
-    TestServer { addrs, shutdown, task, hub }
+    TestServer::spawn(server)
 }
 
 #[tokio::test]

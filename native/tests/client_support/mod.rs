@@ -6,7 +6,6 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -17,8 +16,6 @@ use std::{
 use enchufe::{
     client::{Client, ConnState, Event, Message, Options},
     config::Config,
-    hub::Hub,
-    server::{Addrs, Server, Shutdown},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -35,37 +32,17 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The transports the client speaks, by URL scheme.
 pub const SCHEMES: [&str; 3] = ["ws", "tcp", "udp"];
 
-pub struct TestServer {
-    pub addrs: Addrs,
-    pub shutdown: Shutdown,
-    pub task: JoinHandle<std::io::Result<()>>,
-    pub hub: Hub,
-}
+#[path = "../support/server.rs"]
+mod server;
+pub use server::TestServer;
 
 impl TestServer {
     /// Every listener (HTTP+WS, TCP, UDP) on port 0, with an admin token.
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = Config::ephemeral();
-        config.www = PathBuf::from("/nonexistent/enchufe-www");
+        let mut config = TestServer::config();
         config.admin_token = Some(ADMIN_TOKEN.into());
         tweak(&mut config);
-        let server = Server::bind(config).await.expect("bind");
-        let addrs = server.addrs();
-        let shutdown = server.shutdown_handle();
-        let hub = server.hub().clone();
-        let task = tokio::spawn(server.run());
-        TestServer { addrs, shutdown, task, hub }
-    }
-
-    /// The address of the listener for `scheme` (`ws`, `tcp`, `udp`, `http`).
-    pub fn addr(&self, scheme: &str) -> SocketAddr {
-        match scheme {
-            "ws" | "http" => self.addrs.http,
-            "tcp" => self.addrs.tcp,
-            "udp" => self.addrs.udp,
-            other => panic!("no listener for {other}"),
-        }
-        .unwrap_or_else(|| panic!("{scheme} listener is off"))
+        TestServer::bind(config).await
     }
 
     /// The client URL for `scheme`.
@@ -74,16 +51,8 @@ impl TestServer {
     }
 
     /// Shuts down and waits for `run` to return.
-    pub async fn stop(mut self) {
-        self.shutdown.trigger();
-        let task = &mut self.task;
-        within("server stop", task).await.expect("server task").expect("server run");
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
+    pub async fn stop(self) {
+        self.stop_within(WAIT).await;
     }
 }
 

@@ -2,66 +2,41 @@
 //! small clients for each transport. Every wait is bounded by [`WAIT`].
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use async_tungstenite::{
     WebSocketStream,
     tokio::{ConnectStream, connect_async},
     tungstenite::Message,
 };
-use enchufe::{
-    config::Config,
-    server::{Addrs, Server, Shutdown},
-};
+use enchufe::config::Config;
 use enchufe_core::{ClientFrame, ServerFrame, codec::Frame};
 use futures_util::StreamExt as _;
 use serde_json::Value;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::TcpStream,
-    task::JoinHandle,
 };
 
 /// The longest any single wait in a test may take.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-pub struct TestServer {
-    pub addrs: Addrs,
-    pub shutdown: Shutdown,
-    pub task: JoinHandle<std::io::Result<()>>,
-    pub hub: enchufe::hub::Hub,
-}
+#[path = "../support/server.rs"]
+mod server;
+pub use server::TestServer;
 
 impl TestServer {
+    /// HTTP+WS and TCP on port 0 (UDP off: these tests do not speak it).
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = Config::ephemeral();
+        let mut config = TestServer::config();
         config.udp = None;
-        config.www = PathBuf::from("/nonexistent/enchufe-www");
         tweak(&mut config);
-        let server = Server::bind(config).await.expect("bind");
-        let addrs = server.addrs();
-        let shutdown = server.shutdown_handle();
-        let hub = server.hub().clone();
-        let task = tokio::spawn(server.run());
-        TestServer { addrs, shutdown, task, hub }
-    }
-
-    pub fn http(&self) -> SocketAddr {
-        self.addrs.http.expect("http listener")
-    }
-
-    pub fn tcp(&self) -> SocketAddr {
-        self.addrs.tcp.expect("tcp listener")
+        TestServer::bind(config).await
     }
 
     /// Shuts down and waits for `run` to return.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        tokio::time::timeout(WAIT * 2, self.task)
-            .await
-            .expect("server stops within the deadline")
-            .expect("server task")
-            .expect("server run");
+        self.stop_within(WAIT * 2).await;
     }
 }
 
