@@ -1,12 +1,14 @@
 //! `cargo xtask …`: the project's two commands and their helpers.
 //!
 //! - `cargo xtask test`: installs what a fresh machine lacks, then runs every check and test.
+//! - `cargo xtask bench [--quick]`: enchufe against NATS, written into docs/PERFORMANCE.md.
 //! - `cargo xtask serve [ARGS…]`: builds what the server needs and runs it (ARGS go to
 //!   `enchufe serve`).
 //!
-//! Written with the standard library only, so that the first `cargo xtask` on a fresh clone
-//! compiles in seconds.
+//! Written with the standard library (and serde_json, to read the load tool's output) only, so
+//! that the first `cargo xtask` on a fresh clone compiles in seconds.
 
+mod bench;
 mod browser;
 mod control;
 mod e2e;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("serve") => serve::run(&args[1..]),
         Some("setup") => setup::run(),
         Some("e2e") => setup::run().and_then(|()| e2e::run()),
@@ -37,7 +40,10 @@ fn main() -> ExitCode {
                  setup   only install what is missing\n  \
                  e2e     only the web app's tests (unit, and end to end in headless Chromium)\n  \
                  browser only the browser client's tests (wasm in headless Chromium, npm consumer)\n  \
-                 pack    build the npm package `enchufe` into target/npm/enchufe-VERSION.tgz"
+                 pack    build the npm package `enchufe` into target/npm/enchufe-VERSION.tgz\n  \
+                 bench   enchufe against NATS (installs nats-server): tables into docs/PERFORMANCE.md,\n          \
+                 raw runs into target/bench/results.jsonl (about 10 minutes)\n  \
+                 bench --quick  the same, one short repetition at 100 subscribers (a smoke check)"
             );
             return ExitCode::from(2);
         }

@@ -1,0 +1,268 @@
+//! `cargo xtask bench`: enchufe against NATS on this machine, in one command.
+//!
+//! Installs nats-server (Debian's) if missing, builds the release server, then for each server
+//! (enchufe, NATS) and transport (TCP, WebSocket) runs `enchufe bench` (docs: BENCH_SPEC) —
+//! saturation fan-out, fan-out paced at half of that saturation, round trips, idle memory —
+//! with the server pinned to CPU 0 and the load to CPU 1. Every run's JSON line goes to
+//! target/bench/results.jsonl; the tables go between the `bench` markers of
+//! docs/PERFORMANCE.md.
+//!
+//! Servers: one fresh server per (server, transport) for the fan-out and round-trip runs, which
+//! leave nothing behind but the room; a fresh server for every idle run, because the memory
+//! a previous run freed would be reused by the idle connections and hide their cost.
+//!
+//! `--quick`: one repetition, short runs, 100 subscribers only — a smoke check of the whole
+//! pipeline, not numbers to quote.
+
+mod load;
+mod nats;
+mod report;
+mod server;
+
+use std::{
+    fmt,
+    fs::{self, File},
+    io::Write as _,
+    path::PathBuf,
+    time::Instant,
+};
+
+use crate::sh::{Failed, Result, cmd, root, step};
+
+use load::{Load, Slots};
+use report::Sample;
+use server::Running;
+
+/// The servers compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Enchufe,
+    Nats,
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Server::Enchufe => "enchufe",
+            Server::Nats => "NATS",
+        })
+    }
+}
+
+/// The transports both servers speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Ws,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Ws => "ws",
+        })
+    }
+}
+
+const SERVERS: [Server; 2] = [Server::Enchufe, Server::Nats];
+const TRANSPORTS: [Transport; 2] = [Transport::Tcp, Transport::Ws];
+
+/// How much to run: the full comparison or the smoke check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Plan {
+    quick: bool,
+    /// Repetitions of every measurement.
+    reps: usize,
+    /// Subscriber counts of the fan-out runs.
+    subs: Vec<u32>,
+    /// Seconds each fan-out run publishes for (`--duration`).
+    duration: u32,
+    /// Round trips per rtt run (`--count`); `None` keeps the tool's default.
+    rtt_count: Option<u32>,
+    /// Connections of an idle run (`--conns`).
+    idle_conns: u32,
+}
+
+impl Plan {
+    fn from_args(args: &[String]) -> Result<Plan> {
+        match args {
+            [] => Ok(Plan {
+                quick: false,
+                reps: 3,
+                subs: vec![100, 1000],
+                duration: 5,
+                rtt_count: None,
+                idle_conns: 1000,
+            }),
+            [flag] if flag == "--quick" => Ok(Plan {
+                quick: true,
+                reps: 1,
+                subs: vec![100],
+                duration: 2,
+                rtt_count: Some(2000),
+                idle_conns: 1000,
+            }),
+            _ => Err(Failed(format!("usage: cargo xtask bench [--quick], got {args:?}"))),
+        }
+    }
+
+    /// How many load runs the plan makes (for the progress counter).
+    fn runs(&self) -> usize {
+        let per_group = self.subs.len() * 2 * self.reps + self.reps + self.reps;
+        per_group * SERVERS.len() * TRANSPORTS.len()
+    }
+}
+
+/// Runs `cargo xtask bench [--quick]`.
+pub(crate) fn run(args: &[String]) -> Result {
+    let plan = Plan::from_args(args)?;
+    nats::install()?;
+    step(cmd("cargo", &["build", "--release", "--locked", "--package", "enchufe"]))?;
+    let dir = out_dir();
+    fs::create_dir_all(&dir)
+        .map_err(|e| Failed(format!("cannot create {}: {e}", dir.display())))?;
+
+    let started = Instant::now();
+    let meta = report::Meta::collect(&plan);
+    let mut bench = Bench::new(&plan)?;
+    for server in SERVERS {
+        for transport in TRANSPORTS {
+            bench.group(server, transport)?;
+        }
+    }
+    let elapsed = started.elapsed();
+    eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
+
+    let generated = report::render(&meta, &plan, &bench.samples, &bench.failures, elapsed);
+    let doc = root().join("docs/PERFORMANCE.md");
+    report::write_doc(&doc, &generated)?;
+    eprintln!("bench: wrote {} and {}", doc.display(), bench.jsonl_path.display());
+    eprintln!("\n{generated}");
+    Ok(())
+}
+
+/// Where the run's files go: target/bench/.
+fn out_dir() -> PathBuf {
+    root().join("target/bench")
+}
+
+/// The run in progress: its samples, failures and the raw results file.
+struct Bench<'p> {
+    plan: &'p Plan,
+    binary: PathBuf,
+    samples: Vec<Sample>,
+    failures: Vec<String>,
+    jsonl: File,
+    jsonl_path: PathBuf,
+    done: usize,
+}
+
+impl<'p> Bench<'p> {
+    fn new(plan: &'p Plan) -> Result<Bench<'p>> {
+        let jsonl_path = out_dir().join("results.jsonl");
+        let jsonl = File::create(&jsonl_path)
+            .map_err(|e| Failed(format!("cannot create {}: {e}", jsonl_path.display())))?;
+        Ok(Bench {
+            plan,
+            binary: root().join("target/release/enchufe"),
+            samples: Vec::new(),
+            failures: Vec::new(),
+            jsonl,
+            jsonl_path,
+            done: 0,
+        })
+    }
+
+    /// Every measurement of one server on one transport.
+    fn group(&mut self, server: Server, transport: Transport) -> Result {
+        eprintln!("\n==> {server} over {transport}");
+        {
+            let running = Running::start(server, &self.binary)?;
+            let url = running.url(transport);
+            for &subs in &self.plan.subs.clone() {
+                let slots = Slots::new(&url).subs(subs);
+                for rep in 0..self.plan.reps {
+                    self.measure(server, transport, Load::Saturation, &slots, rep);
+                }
+                let saturated = report::median(
+                    self.samples
+                        .iter()
+                        .filter(|s| s.is(server, transport, Load::Saturation, Some(subs)))
+                        .filter_map(|s| s.number("/messages_per_sec")),
+                );
+                let Some(saturated) = saturated else {
+                    self.fail(format!(
+                        "{server} {transport} paced S={subs}: skipped, no saturation run succeeded"
+                    ));
+                    continue;
+                };
+                let slots = slots.rate((saturated / 2.0).round().max(1.0) as u64);
+                for rep in 0..self.plan.reps {
+                    self.measure(server, transport, Load::Paced, &slots, rep);
+                }
+            }
+            for rep in 0..self.plan.reps {
+                self.measure(server, transport, Load::Rtt, &Slots::new(&url), rep);
+            }
+        }
+        for rep in 0..self.plan.reps {
+            let running = Running::start(server, &self.binary)?;
+            let slots = Slots::new(&running.url(transport)).pid(running.pid());
+            self.measure(server, transport, Load::Idle, &slots, rep);
+        }
+        Ok(())
+    }
+
+    /// One load run: records its sample, or its failure (the run goes on without it).
+    fn measure(
+        &mut self,
+        server: Server,
+        transport: Transport,
+        load: Load,
+        slots: &Slots,
+        rep: usize,
+    ) {
+        self.done += 1;
+        let label = format!(
+            "[{}/{}] {server} {transport} {}, rep {}/{}",
+            self.done,
+            self.plan.runs(),
+            load.describe(slots),
+            rep + 1,
+            self.plan.reps
+        );
+        let args = load.args(self.plan, slots);
+        match load::run(&self.binary, &args, load.time_limit(self.plan)) {
+            Ok(outcome) => {
+                let _ = writeln!(self.jsonl, "{}", outcome.line);
+                let sample =
+                    Sample { server, transport, load, cpu: outcome.cpu, json: outcome.json };
+                eprintln!("{label}: {}", sample.summary());
+                self.samples.push(sample);
+            }
+            Err(Failed(error)) => self.fail(format!("{label}: {error}")),
+        }
+    }
+
+    fn fail(&mut self, failure: String) {
+        eprintln!("{failure}");
+        self.failures.push(failure);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+
+    #[test]
+    fn quick_plan_is_one_short_repetition_at_100_subscribers() {
+        let quick = Plan::from_args(&["--quick".to_owned()]).unwrap();
+        assert_eq!((quick.reps, quick.subs.as_slice()), (1, &[100][..]));
+        assert_eq!(quick.runs(), 4 * (2 + 1 + 1));
+        let full = Plan::from_args(&[]).unwrap();
+        assert_eq!((full.reps, full.subs.as_slice()), (3, &[100, 1000][..]));
+        assert_eq!(full.runs(), 4 * (2 * 2 * 3 + 3 + 3));
+        assert!(Plan::from_args(&["--fast".to_owned()]).is_err());
+    }
+}

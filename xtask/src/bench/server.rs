@@ -1,0 +1,202 @@
+//! A server under test, pinned to CPU 0 (`taskset -c 0`, which execs, so the child's PID is
+//! the server's), on free loopback ports; dropping it kills it.
+
+use std::{
+    fs::File,
+    io::{BufRead as _, BufReader},
+    net::TcpStream,
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use super::{Server, Transport, nats, out_dir};
+use crate::sh::{Failed, Result, root};
+
+/// The CPU the servers run on (the load runs on CPU 1).
+pub(super) const SERVER_CPU: &str = "0";
+
+/// How long a server may take to listen.
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// The arguments of `enchufe` for the server under test: port 0 everywhere, the
+/// per-connection rate limit off (it would cap the publisher), nothing else changed.
+pub(super) const ENCHUFE_ARGS: &[&str] = &[
+    "serve",
+    "--rate",
+    "0",
+    "--http",
+    "127.0.0.1:0",
+    "--tcp",
+    "127.0.0.1:0",
+    "--udp",
+    "127.0.0.1:0",
+];
+
+/// A running server; dropping it kills the process.
+pub(super) struct Running {
+    server: Server,
+    child: Child,
+    /// `host:port` of the TCP listener.
+    tcp: String,
+    /// `host:port` of the WebSocket listener.
+    ws: String,
+}
+
+impl Running {
+    /// Starts `server` (enchufe from `binary`) and waits until it accepts connections.
+    pub(super) fn start(server: Server, binary: &Path) -> Result<Running> {
+        match server {
+            Server::Enchufe => start_enchufe(binary),
+            Server::Nats => start_nats(),
+        }
+    }
+
+    /// The URL the load tool connects to for `transport`.
+    pub(super) fn url(&self, transport: Transport) -> String {
+        match (self.server, transport) {
+            (Server::Enchufe, Transport::Tcp) => format!("tcp://{}", self.tcp),
+            (Server::Enchufe, Transport::Ws) => format!("ws://{}/ws", self.ws),
+            (Server::Nats, Transport::Tcp) => format!("nats://{}", self.tcp),
+            (Server::Nats, Transport::Ws) => format!("nats+ws://{}", self.ws),
+        }
+    }
+
+    /// The server's PID (taskset execs into it).
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `taskset -c 0 PROGRAM ARGS…` in the workspace root, stderr appended to target/bench/LOG.
+fn pinned(program: &Path, args: &[&str], log: &str) -> Result<Command> {
+    let path = out_dir().join(log);
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Failed(format!("cannot open {}: {e}", path.display())))?;
+    let mut command = Command::new("taskset");
+    command
+        .current_dir(root())
+        .args(["-c", SERVER_CPU])
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(log);
+    Ok(command)
+}
+
+/// enchufe on port 0: the addresses come from its `enchufe: … listening on …` lines.
+fn start_enchufe(binary: &Path) -> Result<Running> {
+    let mut command = pinned(binary, ENCHUFE_ARGS, "enchufe.log")?;
+    command.stdout(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| Failed(format!("could not start {}: {e}", binary.display())))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (found, addresses) = mpsc::channel();
+    // Reads the startup lines, then keeps draining stdout so the server never blocks on it.
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
+            if let Some(listener) = listening(&line) {
+                let _ = found.send(listener);
+            }
+        }
+    });
+    let mut running =
+        Running { server: Server::Enchufe, child, tcp: String::new(), ws: String::new() };
+    let deadline = Instant::now() + STARTUP;
+    while running.tcp.is_empty() || running.ws.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match addresses.recv_timeout(left) {
+            Ok((name, addr)) if name == "tcp" => running.tcp = addr,
+            Ok((name, addr)) if name == "http" => running.ws = addr,
+            Ok(_) => {}
+            Err(_) => {
+                let status = running.child.try_wait().ok().flatten();
+                return Err(Failed(match status {
+                    Some(status) => format!(
+                        "enchufe exited before listening: {status} (see target/bench/enchufe.log)"
+                    ),
+                    None => format!("enchufe did not print its addresses within {STARTUP:?}"),
+                }));
+            }
+        }
+    }
+    Ok(running)
+}
+
+/// Parses `enchufe: NAME listening on NAME://ADDR` into (NAME, ADDR).
+fn listening(line: &str) -> Option<(String, String)> {
+    let rest = line.strip_prefix("enchufe: ")?;
+    let (name, url) = rest.split_once(" listening on ")?;
+    let addr = url.trim().strip_prefix(name)?.strip_prefix("://")?;
+    Some((name.to_owned(), addr.to_owned()))
+}
+
+/// nats-server with a generated config on free ports; ready once both ports accept.
+fn start_nats() -> Result<Running> {
+    let (tcp, ws) = (free_port()?, free_port()?);
+    let config = out_dir().join("nats.conf");
+    std::fs::write(&config, nats::config(&tcp, &ws))
+        .map_err(|e| Failed(format!("cannot write {}: {e}", config.display())))?;
+    let config = config.to_string_lossy().into_owned();
+    let mut command = pinned(Path::new(nats::PROGRAM), &["-c", &config], "nats.log")?;
+    command.stdout(Stdio::null());
+    let child =
+        command.spawn().map_err(|e| Failed(format!("could not start {}: {e}", nats::PROGRAM)))?;
+    let mut running = Running { server: Server::Nats, child, tcp, ws };
+    let deadline = Instant::now() + STARTUP;
+    for addr in [running.tcp.clone(), running.ws.clone()] {
+        while TcpStream::connect(&addr).is_err() {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                return Err(Failed(format!(
+                    "nats-server exited before listening on {addr}: {status} (see target/bench/nats.log)"
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(Failed(format!(
+                    "nats-server did not listen on {addr} within {STARTUP:?}"
+                )));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(running)
+}
+
+/// A loopback `host:port` that is free now (bound to port 0, then released).
+fn free_port() -> Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Failed(format!("cannot bind a free port: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| Failed(format!("no local address: {e}")))?;
+    Ok(addr.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening;
+
+    #[test]
+    fn reads_the_listening_lines() {
+        assert_eq!(
+            listening("enchufe: tcp listening on tcp://127.0.0.1:40001"),
+            Some(("tcp".into(), "127.0.0.1:40001".into()))
+        );
+        assert_eq!(
+            listening("enchufe: http listening on http://127.0.0.1:40002"),
+            Some(("http".into(), "127.0.0.1:40002".into()))
+        );
+        assert_eq!(listening("something else"), None);
+    }
+}
