@@ -23,6 +23,7 @@
 //! | `metrics.rs` | counters and gauges as atomics, rendered for `/metrics` |
 //! | `client/` | the native client library: [`client::connect`], a tokio driver of the core state machine |
 //! | `cli/` | the `enchufe` command line (one file per subcommand) |
+//! | `bench/` | the load tool behind `enchufe bench` (fan-out, rtt, idle; enchufe or NATS) |
 //!
 //! Patterns, mini-redis style: the accept loop and graceful shutdown are in `server.rs` and
 //! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
@@ -32,6 +33,7 @@
 //! A panic is a bug. Nothing a client sends panics the server; an `expect` outside tests names
 //! the invariant that makes it safe.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod chat;
 pub mod client_args;
 pub mod publish;
@@ -37,6 +38,8 @@ pub enum Command {
     Sub(subscribe::SubArgs),
     /// Chat in a room: stdin lines are published, messages printed as `[seq] name: text`.
     Chat(chat::ChatArgs),
+    /// Load a server (enchufe or NATS): fan-out throughput, latency, memory per connection.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs the subcommand (the whole of `main`).
@@ -59,6 +62,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Pub(args) => publish::run(args, cli.log).await,
         Command::Sub(args) => subscribe::run(args, cli.log).await,
         Command::Chat(args) => chat::run(args, cli.log).await,
+        Command::Bench(args) => bench::run(args, cli.log).await,
     }
 }
 

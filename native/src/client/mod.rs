@@ -39,7 +39,7 @@ mod event;
 mod handle;
 mod options;
 mod seed;
-mod transport;
+pub(crate) mod transport;
 
 pub use endpoint::Endpoint;
 pub use error::{Error, TransportError};

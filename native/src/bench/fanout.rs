@@ -1,0 +1,264 @@
+//! `fanout`: S subscribers in one room, one publisher, every delivery timed.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use enchufe_core::RoomName;
+use hdrhistogram::Histogram;
+use tokio::{sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    BenchError, FanoutReport, Latency, Target,
+    payload::{self, now_ns},
+    report::histogram,
+    wire::{self, Conn, Event},
+};
+
+/// Subscribers connecting at the same time.
+const CONNECT_AT_ONCE: usize = 32;
+/// Publishes written together when publishing as fast as possible.
+const PUBLISH_BATCH: u64 = 64;
+/// Errors kept for the report.
+const MAX_ERRORS: usize = 5;
+
+/// What `fanout` runs.
+#[derive(Clone, Debug)]
+pub struct FanoutOptions {
+    /// Subscribers.
+    pub subs: usize,
+    /// Payload bytes (at least [`payload::MIN_SIZE`]).
+    pub size: usize,
+    /// Messages per second, or `None` for as fast as the in-flight bound allows.
+    pub rate: Option<f64>,
+    /// Deliveries in flight (published, not yet received) at most, when not paced.
+    pub inflight: u64,
+    /// Messages to publish at most.
+    pub messages: u64,
+    /// How long to publish at most.
+    pub duration: Duration,
+    /// How long to wait for the last deliveries.
+    pub drain: Duration,
+    /// The room (NATS subject).
+    pub room: RoomName,
+}
+
+/// What the subscribers share with the publisher.
+#[derive(Default)]
+struct Shared {
+    delivered: AtomicU64,
+    /// The publisher waits for deliveries (the in-flight bound, or the drain).
+    waiting: AtomicBool,
+    wake: Notify,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn delivered(&self, n: u64) {
+        self.delivered.fetch_add(n, Ordering::Relaxed);
+        if self.waiting.load(Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
+    }
+
+    fn error(&self, error: String) {
+        let mut errors = self.errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if errors.len() < MAX_ERRORS {
+            errors.push(error);
+        }
+    }
+
+    /// Waits until `done(delivered)` holds, or `deadline` passes (then false).
+    async fn wait_until(&self, done: impl Fn(u64) -> bool, deadline: tokio::time::Instant) -> bool {
+        loop {
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            self.waiting.store(true, Ordering::Relaxed);
+            if done(self.delivered.load(Ordering::Relaxed)) {
+                self.waiting.store(false, Ordering::Relaxed);
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                self.waiting.store(false, Ordering::Relaxed);
+                return done(self.delivered.load(Ordering::Relaxed));
+            }
+        }
+    }
+}
+
+/// What one subscriber measured.
+struct Tally {
+    latency: Histogram<u64>,
+    last_ns: u64,
+}
+
+/// Runs `fanout` against `target`.
+pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, BenchError> {
+    let size = o.size.max(payload::MIN_SIZE);
+    let shared = Arc::new(Shared::default());
+    let stop = CancellationToken::new();
+    let mut subscribers = JoinSet::new();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(o.subs.max(1));
+    let connecting = Arc::new(tokio::sync::Semaphore::new(CONNECT_AT_ONCE));
+    for _ in 0..o.subs {
+        let (target, room, shared, stop) = (target.clone(), o.room.clone(), shared.clone(), stop.clone());
+        let (ready, connecting) = (ready_tx.clone(), connecting.clone());
+        subscribers.spawn(async move {
+            let conn = async {
+                let _permit = connecting.acquire().await;
+                let mut conn = wire::connect(&target).await?;
+                conn.subscribe(&room).await?;
+                Ok::<_, BenchError>(conn)
+            }
+            .await;
+            match conn {
+                Ok(conn) => {
+                    let _ = ready.send(Ok(())).await;
+                    Some(subscribe(conn, &shared, &stop).await)
+                }
+                Err(error) => {
+                    let _ = ready.send(Err(error)).await;
+                    None
+                }
+            }
+        });
+    }
+    drop(ready_tx);
+    for _ in 0..o.subs {
+        match ready_rx.recv().await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return Err(error),
+            None => return Err(BenchError::Closed),
+        }
+    }
+
+    let mut publisher = wire::connect(target).await?;
+    publisher.sync().await?;
+    publisher.tx.prepare(&o.room, size);
+    let subs = o.subs as u64;
+    let mut payload = vec![b'x'; size];
+    let started_ns = now_ns();
+    let started = tokio::time::Instant::now();
+    let publish_until = started + o.duration;
+    let mut published = 0u64;
+    while published < o.messages && tokio::time::Instant::now() < publish_until {
+        let batch = match o.rate {
+            None => {
+                let window = o.inflight.max(subs);
+                let fits = |delivered: u64| (published + 1) * subs <= delivered + window;
+                if !shared.wait_until(fits, publish_until).await {
+                    break;
+                }
+                let delivered = shared.delivered.load(Ordering::Relaxed);
+                let room = (delivered + window - published * subs) / subs.max(1);
+                room.clamp(1, PUBLISH_BATCH)
+            }
+            Some(rate) => {
+                // Every message whose time has come, stamped with the moment it is written.
+                let due = (started.elapsed().as_secs_f64() * rate) as u64;
+                if due <= published {
+                    let next = started + Duration::from_secs_f64((published + 1) as f64 / rate);
+                    tokio::time::sleep_until(next).await;
+                    continue;
+                }
+                due - published
+            }
+        };
+        let batch = batch.min(o.messages - published);
+        let sent = now_ns();
+        for _ in 0..batch {
+            payload::stamp(&mut payload, sent, published);
+            publisher.tx.publish(&payload).await?;
+            published += 1;
+        }
+        publisher.tx.flush().await?;
+    }
+
+    let expected = published * subs;
+    let drained = tokio::time::Instant::now() + o.drain;
+    shared.wait_until(|delivered| delivered >= expected, drained).await;
+    stop.cancel();
+    let mut latency = histogram();
+    let mut last_ns = started_ns;
+    while let Some(done) = subscribers.join_next().await {
+        if let Ok(Some(tally)) = done {
+            let _ = latency.add(&tally.latency);
+            last_ns = last_ns.max(tally.last_ns);
+        }
+    }
+    let delivered = shared.delivered.load(Ordering::Relaxed);
+    let seconds = (last_ns.saturating_sub(started_ns)) as f64 / 1e9;
+    let per_sec = |n: u64| if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+    let errors = std::mem::take(&mut *shared.errors.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(FanoutReport {
+        workload: "fanout",
+        url: target.url.clone(),
+        server: target.server.to_string(),
+        transport: target.link.to_string(),
+        subs: o.subs,
+        size,
+        rate: o.rate,
+        published,
+        expected,
+        delivered,
+        lost: expected.saturating_sub(delivered),
+        seconds,
+        messages_per_sec: per_sec(published),
+        deliveries_per_sec: per_sec(delivered),
+        latency_us: Latency::of(&latency),
+        errors,
+    })
+}
+
+/// One subscriber: reads until told to stop, timing every delivery.
+async fn subscribe(mut conn: Conn, shared: &Shared, stop: &CancellationToken) -> Tally {
+    let mut tally = Tally { latency: histogram(), last_ns: 0 };
+    loop {
+        let mut got = 0u64;
+        let mut now = 0;
+        let mut ping = false;
+        let mut failed = None;
+        let mut on = |event: Event<'_>| match event {
+            Event::Payload(bytes) => {
+                if let Some((sent, _)) = payload::read(bytes) {
+                    // One clock reading per read: everything in it arrived together.
+                    if got == 0 {
+                        now = now_ns();
+                    }
+                    got += 1;
+                    let _ = tally.latency.record(now.saturating_sub(sent).max(1));
+                }
+            }
+            Event::Ping => ping = true,
+            Event::Error(error) => failed = Some(error),
+            Event::Ready | Event::Other => {}
+        };
+        let read = tokio::select! {
+            () = stop.cancelled() => break,
+            read = conn.rx.read(&mut on) => read,
+        };
+        if got > 0 {
+            tally.last_ns = now;
+            shared.delivered(got);
+        }
+        if let Some(error) = failed {
+            shared.error(error);
+        }
+        if ping && conn.tx.pong().await.is_err() {
+            break;
+        }
+        if let Err(error) = read {
+            if !stop.is_cancelled() {
+                shared.error(error.to_string());
+            }
+            break;
+        }
+    }
+    tally
+}
