@@ -14,6 +14,7 @@
 //! `--quick`: one repetition, short runs, 100 subscribers only — a smoke check of the whole
 //! pipeline, not numbers to quote.
 
+mod cpu;
 mod load;
 mod nats;
 mod report;
@@ -183,7 +184,7 @@ impl<'p> Bench<'p> {
             for &subs in &self.plan.subs.clone() {
                 let slots = Slots::new(&url).subs(subs);
                 for rep in 0..self.plan.reps {
-                    self.measure(server, transport, Load::Saturation, &slots, rep);
+                    self.measure(&running, transport, Load::Saturation, &slots, rep);
                 }
                 let saturated = report::median(
                     self.samples
@@ -199,17 +200,17 @@ impl<'p> Bench<'p> {
                 };
                 let slots = slots.rate((saturated / 2.0).round().max(1.0) as u64);
                 for rep in 0..self.plan.reps {
-                    self.measure(server, transport, Load::Paced, &slots, rep);
+                    self.measure(&running, transport, Load::Paced, &slots, rep);
                 }
             }
             for rep in 0..self.plan.reps {
-                self.measure(server, transport, Load::Rtt, &Slots::new(&url), rep);
+                self.measure(&running, transport, Load::Rtt, &Slots::new(&url), rep);
             }
         }
         for rep in 0..self.plan.reps {
             let running = Running::start(server, &self.binary)?;
             let slots = Slots::new(&running.url(transport)).pid(running.pid());
-            self.measure(server, transport, Load::Idle, &slots, rep);
+            self.measure(&running, transport, Load::Idle, &slots, rep);
         }
         Ok(())
     }
@@ -217,13 +218,14 @@ impl<'p> Bench<'p> {
     /// One load run: records its sample, or its failure (the run goes on without it).
     fn measure(
         &mut self,
-        server: Server,
+        running: &Running,
         transport: Transport,
         load: Load,
         slots: &Slots,
         rep: usize,
     ) {
         self.done += 1;
+        let server = running.server();
         let label = format!(
             "[{}/{}] {server} {transport} {}, rep {}/{}",
             self.done,
@@ -233,7 +235,7 @@ impl<'p> Bench<'p> {
             self.plan.reps
         );
         let args = load.args(self.plan, slots);
-        match load::run(&self.binary, &args, load.time_limit(self.plan)) {
+        match load::run(&self.binary, &args, running.pid(), load.time_limit(self.plan)) {
             Ok(outcome) => {
                 let _ = writeln!(self.jsonl, "{}", outcome.line);
                 let sample =

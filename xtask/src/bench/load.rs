@@ -11,7 +11,10 @@ use std::{
 
 use serde_json::Value;
 
-use super::Plan;
+use super::{
+    Plan,
+    cpu::{CpuUse, Snapshot},
+};
 use crate::sh::{Failed, Result, root};
 
 /// The CPU the load runs on (the servers run on CPU 0).
@@ -130,12 +133,18 @@ pub(super) struct Outcome {
     /// The JSON object exactly as printed.
     pub(super) line: String,
     pub(super) json: Value,
-    /// Busy fraction of CPU 0 and CPU 1 over the run (`None` if /proc/stat is unreadable).
-    pub(super) cpu: Option<[f64; 2]>,
+    /// The CPU the server and the load used (`None` if /proc could not be read).
+    pub(super) cpu: Option<CpuUse>,
 }
 
-/// Runs `taskset -c 1 binary args…`, killing it after `limit`; parses its stdout.
-pub(super) fn run(binary: &Path, args: &[String], limit: Duration) -> Result<Outcome> {
+/// Runs `taskset -c 1 binary args…` against the server `server_pid`, killing it after `limit`;
+/// parses its stdout.
+pub(super) fn run(
+    binary: &Path,
+    args: &[String],
+    server_pid: u32,
+    limit: Duration,
+) -> Result<Outcome> {
     let mut command = Command::new("taskset");
     command
         .current_dir(root())
@@ -145,7 +154,7 @@ pub(super) fn run(binary: &Path, args: &[String], limit: Duration) -> Result<Out
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let before = CpuTimes::read();
+    let before = Snapshot::take(server_pid);
     let mut child = command.spawn().map_err(|e| Failed(format!("cannot start taskset: {e}")))?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -171,7 +180,7 @@ pub(super) fn run(binary: &Path, args: &[String], limit: Duration) -> Result<Out
             Err(e) => return Err(Failed(format!("waiting for the load: {e}"))),
         }
     };
-    let cpu = CpuTimes::read().zip(before).map(|(after, before)| after.busy_since(&before));
+    let cpu = Snapshot::take(server_pid).zip(before).map(|(after, before)| after.since(&before));
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     if !status.success() {
@@ -190,42 +199,9 @@ fn last_line(text: &str) -> &str {
     text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no message)")
 }
 
-/// Jiffies of CPU 0 and CPU 1 from /proc/stat: (busy, total).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct CpuTimes([(u64, u64); 2]);
-
-impl CpuTimes {
-    fn read() -> Option<CpuTimes> {
-        CpuTimes::parse(&std::fs::read_to_string("/proc/stat").ok()?)
-    }
-
-    fn parse(stat: &str) -> Option<CpuTimes> {
-        let cpu = |name: &str| {
-            let line = stat.lines().find(|l| l.split_whitespace().next() == Some(name))?;
-            let fields: Vec<u64> =
-                line.split_whitespace().skip(1).map_while(|f| f.parse().ok()).collect();
-            // user nice system idle iowait irq softirq steal (guest time is inside user).
-            let total: u64 = fields.iter().take(8).sum();
-            let idle = fields.get(3)? + fields.get(4).unwrap_or(&0);
-            Some((total - idle, total))
-        };
-        Some(CpuTimes([cpu("cpu0")?, cpu("cpu1")?]))
-    }
-
-    fn busy_since(&self, before: &CpuTimes) -> [f64; 2] {
-        let share = |i: usize| {
-            let (busy, total) = self.0[i];
-            let (busy0, total0) = before.0[i];
-            let total = total.saturating_sub(total0);
-            if total == 0 { 0.0 } else { busy.saturating_sub(busy0) as f64 / total as f64 }
-        };
-        [share(0), share(1)]
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{CpuTimes, Load, Slots};
+    use super::{Load, Slots};
     use crate::bench::Plan;
 
     #[test]
@@ -244,14 +220,5 @@ mod tests {
             Load::Rtt.shown(&plan),
             "taskset -c 1 target/release/enchufe bench rtt --url URL --size 64 --json"
         );
-    }
-
-    #[test]
-    fn cpu_busy_share_comes_from_proc_stat_deltas() {
-        let before = "cpu  1 2 3 4\ncpu0 100 0 0 100 0 0 0 0\ncpu1 0 0 0 200 0 0 0 0\n";
-        let after = "cpu  1 2 3 4\ncpu0 175 0 25 100 0 0 0 0\ncpu1 0 0 50 350 0 0 0 0\n";
-        let (before, after) = (CpuTimes::parse(before).unwrap(), CpuTimes::parse(after).unwrap());
-        assert_eq!(after.busy_since(&before), [1.0, 0.25]);
-        assert_eq!(CpuTimes::parse("cpu0 1 2 3 4\n"), None);
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{
     Plan, SERVERS, Server, TRANSPORTS, Transport,
+    cpu::CpuUse,
     load::{LOAD_CPU, Load},
     nats,
     server::{ENCHUFE_ARGS, SERVER_CPU},
@@ -26,8 +27,8 @@ pub(super) struct Sample {
     pub(super) server: Server,
     pub(super) transport: Transport,
     pub(super) load: Load,
-    /// Busy share of CPU 0 (server) and CPU 1 (load) during the run.
-    pub(super) cpu: Option<[f64; 2]>,
+    /// The CPU the server and the load used during the run.
+    pub(super) cpu: Option<CpuUse>,
     /// The load tool's JSON object.
     pub(super) json: Value,
 }
@@ -52,18 +53,38 @@ impl Sample {
         self.json.pointer(pointer).and_then(Value::as_f64)
     }
 
+    /// The errors the load tool reported (a subscriber the server disconnected, …).
+    pub(super) fn errors(&self) -> Vec<&str> {
+        let errors = self.json.get("errors").and_then(Value::as_array);
+        errors.map_or_else(Vec::new, |e| e.iter().filter_map(Value::as_str).collect())
+    }
+
+    /// The cell this sample belongs to, e.g. `enchufe tcp fanout S=100 unpaced`.
+    fn cell(&self) -> String {
+        let subs = self.number("/subs").map_or_else(String::new, |s| format!(" S={s}"));
+        let load = match self.load {
+            Load::Saturation => format!("fanout{subs} unpaced"),
+            Load::Paced => format!("fanout{subs} paced"),
+            Load::Rtt => "rtt".into(),
+            Load::Idle => "idle".into(),
+        };
+        format!("{} {} {load}", self.server, self.transport)
+    }
+
     /// One line for the progress output.
     pub(super) fn summary(&self) -> String {
         let n = |p: &str| self.number(p).map_or_else(|| "?".to_owned(), rate);
         let us = |p: &str| self.number(p).map_or_else(|| "?".to_owned(), |v| format!("{v:.0}"));
-        let cpu = self.cpu.map_or_else(String::new, |[server, load]| {
+        let cpu = self.cpu.map_or_else(String::new, |c| {
             format!(
-                ", CPU {SERVER_CPU} {:.0}% / CPU {LOAD_CPU} {:.0}%",
-                server * 100.0,
-                load * 100.0
+                "; CPU: server {:.0}% of CPU {SERVER_CPU} ({:.0}% busy), load {:.0}% of CPU {LOAD_CPU} ({:.0}% busy)",
+                c.server * 100.0,
+                c.server_core * 100.0,
+                c.load * 100.0,
+                c.load_core * 100.0,
             )
         });
-        match self.load {
+        let line = match self.load {
             Load::Saturation | Load::Paced => format!(
                 "{} deliveries/s ({} msg/s), p50 {} µs, p99 {} µs, lost {}{cpu}",
                 n("/deliveries_per_sec"),
@@ -80,6 +101,10 @@ impl Sample {
                 us("/lost"),
             ),
             Load::Idle => format!("{} B per idle connection", us("/rss_per_conn")),
+        };
+        match self.errors().as_slice() {
+            [] => line,
+            errors => format!("{line}; errors: {}", errors.join("; ")),
         }
     }
 }
@@ -268,20 +293,31 @@ impl Tables<'_> {
         }
     }
 
-    /// Median busy share of CPU 0 and CPU 1.
+    /// Median CPU shares: `server / load (server's core / load's core busy)`.
     fn cpu(&self, server: Server, transport: Transport, load: Load, subs: Option<u32>) -> String {
-        let cells: Vec<&Sample> =
-            self.samples.iter().filter(|s| s.is(server, transport, load, subs)).collect();
-        let share = |i: usize| median(cells.iter().filter_map(|s| s.cpu.map(|c| c[i] * 100.0)));
-        match (share(0), share(1)) {
-            (Some(server), Some(load)) => format!("{server:.0}% / {load:.0}%"),
+        let uses: Vec<CpuUse> = self
+            .samples
+            .iter()
+            .filter(|s| s.is(server, transport, load, subs))
+            .filter_map(|s| s.cpu)
+            .collect();
+        let share = |part: fn(&CpuUse) -> f64| median(uses.iter().map(|c| part(c) * 100.0));
+        match (
+            share(|c| c.server),
+            share(|c| c.load),
+            share(|c| c.server_core),
+            share(|c| c.load_core),
+        ) {
+            (Some(server), Some(load), Some(server_core), Some(load_core)) => {
+                format!("{server:.0}% / {load:.0}% ({server_core:.0}% / {load_core:.0}%)")
+            }
             _ => "—".into(),
         }
     }
 
     fn saturation(&self, out: &mut String, subs: &[u32]) {
         let load = Load::Saturation;
-        out.push_str("| subscribers | transport | server | deliveries/s | messages/s | lost (all reps) | CPU 0 / CPU 1 busy |\n");
+        out.push_str("| subscribers | transport | server | deliveries/s | messages/s | lost (all reps) | CPU server / load (cores busy) |\n");
         out.push_str("|---|---|---|---|---|---|---|\n");
         for &s in subs {
             for transport in TRANSPORTS {
@@ -307,7 +343,7 @@ impl Tables<'_> {
 
     fn paced(&self, out: &mut String, subs: &[u32]) {
         let load = Load::Paced;
-        out.push_str("| subscribers | transport | server | rate msg/s | p50 µs | p99 µs | p999 µs | lost (all reps) | CPU 0 / CPU 1 busy |\n");
+        out.push_str("| subscribers | transport | server | rate msg/s | p50 µs | p99 µs | p999 µs | lost (all reps) | CPU server / load (cores busy) |\n");
         out.push_str("|---|---|---|---|---|---|---|---|---|\n");
         for &s in subs {
             for transport in TRANSPORTS {
@@ -420,7 +456,11 @@ pub(super) fn render(
          of its own capacity.\n\
          - One fresh server per (server, transport) serves that pair's fan-out and rtt runs; every \
          idle run gets a fresh server, so that memory freed by earlier runs does not hide the idle \
-         connections' cost. Raw results, one JSON object per run: `target/bench/results.jsonl`.\n",
+         connections' cost. Raw results, one JSON object per run: `target/bench/results.jsonl`.\n\
+         - The CPU column: the share of its own core that the server process and the load tool \
+         used (/proc/PID/stat), then in parentheses how busy the two cores were with anything (the \
+         gap is other processes on the machine). A load at 100% beside a server below 100% means \
+         the load tool, not the server, set the pace.\n",
         meta.cpu,
         meta.cores,
         meta.ram,
@@ -467,6 +507,23 @@ pub(super) fn render(
     );
     out.push_str("(RSS after all joined − RSS before) / connections, from /proc/PID/status.\n\n");
     tables.idle(&mut out);
+    let mut errors: Vec<(String, usize)> = Vec::new();
+    for sample in samples {
+        for error in sample.errors() {
+            let line = format!("{}: {error}", sample.cell());
+            match errors.iter_mut().find(|(seen, _)| *seen == line) {
+                Some((_, count)) => *count += 1,
+                None => errors.push((line, 1)),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        out.push_str("\n### Errors the load tool reported\n\n");
+        for (error, count) in errors {
+            let times = if count > 1 { format!(" (×{count})") } else { String::new() };
+            let _ = writeln!(out, "- {error}{times}");
+        }
+    }
     if !failures.is_empty() {
         out.push_str("\n### Runs that failed\n\n");
         for failure in failures {
@@ -522,7 +579,7 @@ mod tests {
     use serde_json::json;
 
     use super::{Meta, Sample, Spread, median, rate, render, splice, whole};
-    use crate::bench::{Plan, Server, Transport, load::Load};
+    use crate::bench::{Plan, Server, Transport, cpu::CpuUse, load::Load};
 
     #[test]
     fn median_and_spread_over_repetitions() {
@@ -563,9 +620,9 @@ mod tests {
             server,
             transport: Transport::Tcp,
             load,
-            cpu: Some([1.0, 0.5]),
+            cpu: Some(CpuUse { server: 0.9, load: 0.5, server_core: 1.0, load_core: 0.6 }),
             json: json!({"workload": "fanout", "subs": 100, "rate": null, "expected": 1000,
-                "lost": 1, "messages_per_sec": deliveries / 100.0, "deliveries_per_sec": deliveries,
+                "lost": 1, "errors": ["4011 slow"], "messages_per_sec": deliveries / 100.0, "deliveries_per_sec": deliveries,
                 "latency_us": {"p50": 10, "p99": p99, "p999": 300}}),
         }
     }
@@ -583,9 +640,11 @@ mod tests {
         ];
         let text =
             render(&Meta::default(), &plan, &samples, &["a run failed".into()], Duration::ZERO);
-        assert!(text.contains("| 100 | tcp | enchufe | 3.00 M (2.00 M–4.00 M) | 30.0 k (20.0 k–40.0 k) | 3 of 3.0 k | 100% / 50% |"), "{text}");
+        assert!(text.contains("| 100 | tcp | enchufe | 3.00 M (2.00 M–4.00 M) | 30.0 k (20.0 k–40.0 k) | 3 of 3.0 k | 90% / 50% (100% / 60%) |"), "{text}");
         assert!(
-            text.contains("| 100 | tcp | NATS | 1.50 M | 15.0 k | 1 of 1.0 k | 100% / 50% |"),
+            text.contains(
+                "| 100 | tcp | NATS | 1.50 M | 15.0 k | 1 of 1.0 k | 90% / 50% (100% / 60%) |"
+            ),
             "{text}"
         );
         assert!(
@@ -600,6 +659,7 @@ mod tests {
         );
         assert!(text.contains("| 1000 | ws | enchufe | — |"), "{text}");
         assert!(text.contains("- a run failed"), "{text}");
+        assert!(text.contains("- enchufe tcp fanout S=100 unpaced: 4011 slow (×3)"), "{text}");
         assert!(text.contains("bench fanout --url URL --subs S --size 64 --rate R"), "{text}");
     }
 

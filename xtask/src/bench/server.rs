@@ -64,6 +64,11 @@ impl Running {
         }
     }
 
+    /// Which server this is.
+    pub(super) fn server(&self) -> Server {
+        self.server
+    }
+
     /// The server's PID (taskset execs into it).
     pub(super) fn pid(&self) -> u32 {
         self.child.id()
