@@ -41,6 +41,7 @@ mod http;
 pub mod hub;
 pub mod metrics;
 pub mod server;
+mod stream_writer;
 mod tcp;
 mod udp;
 mod ws;

@@ -107,7 +107,8 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(o.subs.max(1));
     let connecting = Arc::new(tokio::sync::Semaphore::new(CONNECT_AT_ONCE));
     for _ in 0..o.subs {
-        let (target, room, shared, stop) = (target.clone(), o.room.clone(), shared.clone(), stop.clone());
+        let (target, room, shared, stop) =
+            (target.clone(), o.room.clone(), shared.clone(), stop.clone());
         let (ready, connecting) = (ready_tx.clone(), connecting.clone());
         subscribers.spawn(async move {
             let conn = async {

@@ -184,5 +184,9 @@ fn latency_text(l: &Latency) -> String {
 }
 
 fn errors_text(errors: &[String]) -> String {
-    if errors.is_empty() { String::new() } else { format!("\nserver errors: {}", errors.join("; ")) }
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!("\nserver errors: {}", errors.join("; "))
+    }
 }

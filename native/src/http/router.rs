@@ -4,6 +4,7 @@ use axum::{
     Router,
     extract::DefaultBodyLimit,
     routing::{any, delete, get},
+    serve::ListenerExt as _,
 };
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -16,6 +17,10 @@ use crate::server::Context;
 pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
     let stop = ctx.stop.clone();
     let app = router(ctx);
+    // No Nagle delay: WebSocket frames and SSE events are small and must go out at once.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;

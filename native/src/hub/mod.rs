@@ -74,7 +74,8 @@ mod tests;
 
 pub use config::HubConfig;
 pub use outbox::{End, Outbox, Push};
-pub use outgoing::Outgoing;
+pub(crate) use outgoing::ws_frame;
+pub use outgoing::{Form, Outgoing};
 pub use room::{Page, Published};
 pub use session::{Session, Transport};
 pub use state::{Hub, RoomInfo};

@@ -14,16 +14,18 @@ use tokio::{
 
 use super::framing::Framing;
 use crate::{
-    hub::{End, HubConfig, Outbox, Session, Transport},
+    hub::{End, Form, HubConfig, Outbox, Session, Transport},
     metrics::Metrics,
     server::Context,
+    stream_writer::write_batch,
 };
 
-/// Spare room kept in the read buffer before a read; the buffer starts empty and grows only as
-/// far as the frames a client actually sends (at most one maximum frame plus this).
-const READ_CHUNK: usize = 1024;
-/// A read or write buffer larger than this is given back once it empties.
-const KEEP_BUFFER: usize = 64 * 1024;
+/// Room made in the read buffer for a read, once the socket is readable. The buffer is freed
+/// whenever it holds no partial frame, so it grows only as far as the frames a client actually
+/// sends (at most one maximum frame plus this), and only while it sends.
+const READ_CHUNK: usize = 4096;
+/// A batch list longer than this is freed once the queue is drained.
+const IDLE_BATCH: usize = 16;
 /// How long input is still read (and discarded) after the server closes a connection with an
 /// error, so that unread input does not turn the close into a reset that loses the error frame.
 const LINGER: Duration = Duration::from_secs(1);
@@ -110,11 +112,11 @@ async fn read_loop(rd: &mut OwnedReadHalf, session: &mut Session, config: &HubCo
                 return;
             }
         }
-        if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+        if buf.is_empty() {
+            // Nothing half-read: an idle connection holds no buffer at all.
             buf = BytesMut::new();
         }
-        buf.reserve(READ_CHUNK);
-        match tokio::time::timeout(config.idle_timeout(), rd.read_buf(&mut buf)).await {
+        match tokio::time::timeout(config.idle_timeout(), read_some(rd, &mut buf)).await {
             Err(_) => {
                 let message = format!("nothing received for {:?}", config.idle_timeout());
                 session.close(ErrorCode::IdleTimeout, &message);
@@ -126,27 +128,32 @@ async fn read_loop(rd: &mut OwnedReadHalf, session: &mut Session, config: &HubCo
     }
 }
 
-/// Drains the outbox: every queued frame is framed into one buffer, written, and flushed once.
-/// Returns how the queue ended, or `None` if the connection broke.
+/// Waits until the socket is readable, and only then makes room in `buf` and reads.
+async fn read_some(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> std::io::Result<usize> {
+    loop {
+        rd.readable().await?;
+        buf.reserve(READ_CHUNK);
+        match rd.try_read_buf(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            read => return read,
+        }
+    }
+}
+
+/// Drains the outbox: every queued frame, in the connection's framing, goes out in one
+/// vectored write. Returns how the queue ended, or `None` if the connection broke.
 async fn write_loop(mut wr: OwnedWriteHalf, outbox: Outbox, metrics: Arc<Metrics>) -> Option<End> {
     let mut batch = Vec::new();
-    let mut buf = Vec::new();
     loop {
         let end = outbox.next_batch(&mut batch).await;
-        let encoding = outbox.encoding();
-        let framing = match encoding {
-            Encoding::Json => Framing::Lines,
-            Encoding::Binary => Framing::Prefixed,
-        };
         Metrics::add(&metrics.frames_out, batch.len());
-        for frame in batch.drain(..) {
-            framing.write(frame.encoded(encoding), &mut buf);
-        }
-        if !buf.is_empty() && (wr.write_all(&buf).await.is_err() || wr.flush().await.is_err()) {
+        if write_batch(&mut wr, &batch, Form::tcp(outbox.encoding())).await.is_err() {
             return None;
         }
-        buf.clear();
-        buf.shrink_to(KEEP_BUFFER);
+        batch.clear();
+        if batch.capacity() > IDLE_BATCH && outbox.is_empty() {
+            batch = Vec::new(); // the burst is over: keep nothing while idle
+        }
         if let Some(end) = end {
             let _ = wr.shutdown().await;
             return Some(end);

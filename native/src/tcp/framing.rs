@@ -29,23 +29,6 @@ impl Framing {
             })),
         }
     }
-
-    /// Appends one encoded frame with its framing to `out`. (The bytes are already encoded and
-    /// shared among subscribers, so this prefixes them rather than calling
-    /// `binary::encode_prefixed`.)
-    pub(crate) fn write(self, frame: &[u8], out: &mut Vec<u8>) {
-        match self {
-            Framing::Lines => {
-                out.extend_from_slice(frame);
-                line::terminate(out);
-            }
-            Framing::Prefixed => {
-                let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-                out.extend_from_slice(&len.to_be_bytes());
-                out.extend_from_slice(frame);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -54,9 +37,7 @@ mod tests {
 
     #[test]
     fn prefixed_frames_split_and_round_trip() {
-        let mut out = Vec::new();
-        Framing::Prefixed.write(b"abc", &mut out);
-        Framing::Prefixed.write(b"", &mut out);
+        let out = [0, 0, 0, 3, b'a', b'b', b'c', 0, 0, 0, 0];
         assert_eq!(Framing::Prefixed.split(&out[..5], 10), Ok(None));
         assert_eq!(Framing::Prefixed.split(&out, 10), Ok(Some((4..7, 7))));
         assert_eq!(Framing::Prefixed.split(&out[7..], 10), Ok(Some((4..4, 4))));

@@ -1,41 +1,77 @@
-//! One WebSocket connection: a reader feeding the session, a writer draining its outbox.
+//! One WebSocket connection: tungstenite reads and feeds the session; the writer drains the
+//! outbox straight to the socket, in frames built once and shared by every subscriber.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context as TaskContext, Poll},
+    time::Duration,
+};
 
 use async_tungstenite::{
-    WebSocketReceiver, WebSocketSender, WebSocketStream,
+    WebSocketStream,
+    tokio::TokioAdapter,
     tungstenite::{
         Error as WsError, Message,
-        protocol::{CloseFrame, frame::coding::CloseCode},
+        protocol::{
+            CloseFrame, Role, WebSocketConfig,
+            frame::{Frame as WsFrame, coding::CloseCode},
+        },
     },
 };
 use bytes::Bytes;
 use enchufe_core::{ClientFrame, Encoding, ErrorCode, codec::Frame};
-use futures_util::{SinkExt, StreamExt};
-
-use crate::{
-    hub::{End, HubConfig, Outbox, Session, Transport},
-    metrics::Metrics,
-    server::Context,
+use futures_util::StreamExt;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::{
+    io::{
+        AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf, ReadHalf, WriteHalf,
+    },
+    sync::Notify,
 };
 
-/// The upgraded HTTP connection, as async-tungstenite reads it.
-pub(crate) type Stream =
-    async_tungstenite::tokio::TokioAdapter<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
+use crate::{
+    hub::{End, Form, HubConfig, Outbox, Session, Transport, ws_frame},
+    metrics::Metrics,
+    server::Context,
+    stream_writer::write_batch,
+};
 
 /// How long the server waits for the client's answer to its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// A ping with no payload: the server's heartbeat.
+const PING: [u8; 2] = [0x89, 0x00];
+/// A batch list longer than this is freed once the queue is drained.
+const IDLE_BATCH: usize = 16;
+
+/// The upgraded HTTP connection (hyper keeps any bytes it read past the request in front).
+pub(crate) type Stream = TokioIo<Upgraded>;
+/// The messages of one connection, as tungstenite reads them.
+type Reader = WebSocketStream<TokioAdapter<ReadSide>>;
 
 /// Serves one WebSocket until the client leaves, the hub ends the session, or shutdown aborts.
-pub(crate) async fn run(ws: WebSocketStream<Stream>, ctx: Context) {
-    let (mut tx, mut rx) = ws.split();
+pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
+    let (rd, mut wr) = tokio::io::split(stream);
+    let mut rx = WebSocketStream::from_raw_socket(
+        TokioAdapter::new(ReadSide(rd)),
+        Role::Server,
+        Some(config),
+    )
+    .await;
     let mut session = ctx.hub.open(Transport::Ws);
     let outbox = session.outbox().clone();
     tracing::debug!(session = session.id(), "ws connected");
     let hub_config = &ctx.config.hub;
+    let pongs = Pongs::default();
     let end = {
-        let writer =
-            write_loop(&mut tx, outbox.clone(), ctx.hub.metrics().clone(), hub_config.heartbeat());
+        let writer = write_loop(
+            &mut wr,
+            outbox.clone(),
+            ctx.hub.metrics().clone(),
+            hub_config.heartbeat(),
+            &pongs,
+        );
         tokio::pin!(writer);
         let mut ended = None;
         tokio::select! {
@@ -43,7 +79,7 @@ pub(crate) async fn run(ws: WebSocketStream<Stream>, ctx: Context) {
             () = ctx.abort.cancelled() => return,
             end = &mut writer => ended = Some(end),
             () = outbox.closed() => {}
-            () = read_loop(&mut rx, &mut session, hub_config) => {}
+            () = read_loop(&mut rx, &mut session, hub_config, &pongs) => {}
         }
         drop(session);
         match ended {
@@ -65,11 +101,9 @@ pub(crate) async fn run(ws: WebSocketStream<Stream>, ctx: Context) {
     // unread input does not turn the close into a reset that loses the close frame.
     let linger = async {
         while let Some(Ok(_)) = rx.next().await {}
-        if let Ok(ws) = WebSocketStream::reunite(tx, rx) {
-            let mut io = ws.into_inner().into_inner();
-            let mut sink = [0u8; 2048];
-            while let Ok(1..) = tokio::io::AsyncReadExt::read(&mut io, &mut sink).await {}
-        }
+        let mut io = rx.into_inner().into_inner().0;
+        let mut sink = [0u8; 2048];
+        while let Ok(1..) = io.read(&mut sink).await {}
     };
     tokio::select! {
         () = ctx.abort.cancelled() => {}
@@ -78,8 +112,8 @@ pub(crate) async fn run(ws: WebSocketStream<Stream>, ctx: Context) {
 }
 
 /// Decodes messages into the session until the client closes, an error, an idle timeout, or the
-/// session closing.
-async fn read_loop(rx: &mut WebSocketReceiver<Stream>, session: &mut Session, config: &HubConfig) {
+/// session closing. A client's ping is handed to the writer, which answers it.
+async fn read_loop(rx: &mut Reader, session: &mut Session, config: &HubConfig, pongs: &Pongs) {
     loop {
         let message = match tokio::time::timeout(config.idle_timeout(), rx.next()).await {
             Err(_) => {
@@ -105,8 +139,9 @@ async fn read_loop(rx: &mut WebSocketReceiver<Stream>, session: &mut Session, co
                     Err(error) => session.reject(&error),
                 }
             }
+            Ok(Message::Ping(payload)) => pongs.answer(payload),
             Ok(Message::Close(_)) => return,
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
+            Ok(Message::Pong(_) | Message::Frame(_)) => {}
             Err(WsError::Capacity(error)) => {
                 session.close(ErrorCode::TooLarge, &error.to_string());
                 return;
@@ -122,13 +157,15 @@ async fn read_loop(rx: &mut WebSocketReceiver<Stream>, session: &mut Session, co
     }
 }
 
-/// Drains the outbox: every queued frame is fed as one message, then one flush. Pings the client
-/// every heartbeat. Ends with a close frame carrying the reason's code.
+/// Drains the outbox: every queued frame goes out in one vectored write of the frames' shared
+/// WebSocket bytes. Pings the client every heartbeat and answers its pings. Ends with a close
+/// frame carrying the reason's code. Returns `None` if the connection broke.
 async fn write_loop(
-    tx: &mut WebSocketSender<Stream>,
+    wr: &mut WriteHalf<Stream>,
     outbox: Outbox,
     metrics: Arc<Metrics>,
     heartbeat: Duration,
+    pongs: &Pongs,
 ) -> Option<End> {
     let mut batch = Vec::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -137,25 +174,19 @@ async fn write_loop(
         let end = tokio::select! {
             end = outbox.next_batch(&mut batch) => end,
             _ = ping.tick() => {
-                if tx.send(Message::Ping(Bytes::new())).await.is_err() {
-                    return None;
-                }
+                wr.write_all(&PING).await.ok()?;
+                continue;
+            }
+            payload = pongs.next() => {
+                wr.write_all(&ws_frame(WsFrame::pong(payload))).await.ok()?;
                 continue;
             }
         };
-        let encoding = outbox.encoding();
         Metrics::add(&metrics.frames_out, batch.len());
-        for frame in batch.drain(..) {
-            let message = match encoding {
-                Encoding::Json => Message::Text(frame.json_text().clone()),
-                Encoding::Binary => Message::Binary(frame.encoded(Encoding::Binary).clone()),
-            };
-            if tx.feed(message).await.is_err() {
-                return None;
-            }
-        }
-        if tx.flush().await.is_err() {
-            return None;
+        write_batch(wr, &batch, Form::ws(outbox.encoding())).await.ok()?;
+        batch.clear();
+        if batch.capacity() > IDLE_BATCH && outbox.is_empty() {
+            batch = Vec::new(); // the burst is over: keep nothing while idle
         }
         if let Some(end) = end {
             let close = match end {
@@ -164,8 +195,68 @@ async fn write_loop(
                     CloseFrame { code: CloseCode::from(code.code()), reason: code.name().into() }
                 }
             };
-            let _ = tx.send(Message::Close(Some(close))).await;
+            let _ = wr.write_all(&ws_frame(WsFrame::close(Some(close)))).await;
             return Some(end);
         }
+    }
+}
+
+/// The payload of the client's latest ping, waiting for the writer to answer it (RFC 6455 lets
+/// an endpoint answer only the most recent of several pings, so one slot bounds a ping flood).
+#[derive(Default)]
+struct Pongs {
+    latest: Mutex<Option<Bytes>>,
+    ready: Notify,
+}
+
+impl Pongs {
+    fn answer(&self, payload: Bytes) {
+        *self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(payload);
+        self.ready.notify_one();
+    }
+
+    async fn next(&self) -> Bytes {
+        loop {
+            if let Some(payload) =
+                self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+            {
+                return payload;
+            }
+            // notify_one leaves a permit when nobody waits: an answer() in between is not lost.
+            self.ready.notified().await;
+        }
+    }
+}
+
+/// The socket's read half, as tungstenite's stream. tungstenite wants to write too — its
+/// automatic pong and close replies — but this connection's writer sends those itself, so what
+/// tungstenite writes is dropped here.
+struct ReadSide(ReadHalf<Stream>);
+
+impl AsyncRead for ReadSide {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ReadSide {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }

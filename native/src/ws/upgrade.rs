@@ -1,13 +1,6 @@
 //! The WebSocket upgrade, done by hand on hyper's upgrade so that the stream is async-tungstenite's.
 
-use async_tungstenite::{
-    WebSocketStream,
-    tokio::TokioAdapter,
-    tungstenite::{
-        handshake::derive_accept_key,
-        protocol::{Role, WebSocketConfig},
-    },
-};
+use async_tungstenite::tungstenite::{handshake::derive_accept_key, protocol::WebSocketConfig};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -18,11 +11,9 @@ use hyper_util::rt::TokioIo;
 
 use crate::{http::ApiError, hub::HubConfig, server::Context};
 
-/// Write buffering threshold: frames of a batch collect up to this before a socket write.
-const WRITE_BUFFER: usize = 16 * 1024;
-/// tungstenite's read buffer, allocated per connection (its 128 KiB default would cost that much
-/// per idle client).
-const READ_BUFFER: usize = 4 * 1024;
+/// tungstenite's read buffer, allocated up front per connection (its 128 KiB default would cost
+/// that much per idle client). Client messages are small; a larger one takes a few reads.
+const READ_BUFFER: usize = 1024;
 
 /// `GET /ws`: checks the upgrade request, answers `101 Switching Protocols`, and runs the
 /// connection in a tracked task once hyper hands the stream over.
@@ -56,11 +47,7 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     let tracker = ctx.tracker.clone();
     tracker.spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => {
-                let io = TokioAdapter::new(TokioIo::new(upgraded));
-                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                super::connection::run(ws, ctx).await;
-            }
+            Ok(upgraded) => super::connection::run(TokioIo::new(upgraded), config, ctx).await,
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
     });
@@ -75,17 +62,11 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     response
 }
 
-/// Small buffers, and the hub's frame limit as tungstenite's message and frame limit.
+/// A small read buffer, and the hub's frame limit as tungstenite's message and frame limit.
+/// (tungstenite only reads: the connection writes its frames itself.)
 fn ws_config(hub: &HubConfig) -> WebSocketConfig {
-    // The outbox bounds what is fed to tungstenite: one batch (at most the queue's bytes) plus one
-    // frame over it. The write buffer only grows past WRITE_BUFFER while the socket is full.
-    let max_write = WRITE_BUFFER
-        .saturating_add(hub.queue_bytes.saturating_mul(2))
-        .saturating_add(hub.max_frame.saturating_mul(2));
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(max_write)
         .max_message_size(Some(hub.max_frame))
         .max_frame_size(Some(hub.max_frame))
 }

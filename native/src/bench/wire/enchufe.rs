@@ -16,7 +16,8 @@ pub(super) const TCP_HELLO: &[u8] = b"{\"type\":\"hello\",\"v\":1,\"encoding\":\
 
 /// `hello` in the binary encoding (WebSocket, UDP after the challenge).
 pub(super) fn hello(cookie: Option<String>) -> Vec<u8> {
-    let hello = Hello { v: PROTOCOL_VERSION, encoding: Encoding::Binary, cookie, ..Hello::default() };
+    let hello =
+        Hello { v: PROTOCOL_VERSION, encoding: Encoding::Binary, cookie, ..Hello::default() };
     ClientFrame::Hello(hello).encode_binary_vec()
 }
 
@@ -49,8 +50,8 @@ pub(super) fn publish(room: &RoomName, size: usize, prefixed: bool) -> PublishTe
 /// Splits length-prefixed frames off `buf`, handing each to [`frame`]; returns the bytes used.
 pub(super) fn stream(buf: &[u8], on: &mut impl FnMut(Event<'_>)) -> Result<usize, BenchError> {
     let mut used = 0;
-    while let Some((one, n)) = binary::split(&buf[used..], MAX_FRAME)
-        .map_err(|e| BenchError::Protocol(e.to_string()))?
+    while let Some((one, n)) =
+        binary::split(&buf[used..], MAX_FRAME).map_err(|e| BenchError::Protocol(e.to_string()))?
     {
         frame(one, on);
         used += n;
@@ -161,6 +162,9 @@ mod tests {
         };
         assert!(matches!(p.body, Body::Bytes(b) if b == vec![7; 64]));
         let t = publish(&room, 64, true);
-        assert_eq!(u32::from_be_bytes(t.bytes[..4].try_into().unwrap()) as usize, t.bytes.len() - 4);
+        assert_eq!(
+            u32::from_be_bytes(t.bytes[..4].try_into().unwrap()) as usize,
+            t.bytes.len() - 4
+        );
     }
 }

@@ -107,7 +107,11 @@ pub async fn connect(target: &Target) -> Result<Conn, BenchError> {
                 stream.set_nodelay(true)?;
                 let (rd, wr) = stream.into_split();
                 let mut conn = Conn {
-                    rx: Receiver { server: target.server, source: Source::Tcp(rd), buf: BytesMut::new() },
+                    rx: Receiver {
+                        server: target.server,
+                        source: Source::Tcp(rd),
+                        buf: BytesMut::new(),
+                    },
                     tx: Sender::new(target.server, Sink::Tcp(wr)),
                 };
                 let hello = match target.server {
@@ -122,12 +126,7 @@ pub async fn connect(target: &Target) -> Result<Conn, BenchError> {
                 stream.set_nodelay(true)?;
                 let url = format!("ws://{}{}", target.addr, target.path);
                 let config = WebSocketConfig::default().write_buffer_size(WRITE_CHUNK);
-                let (ws, _) = client_async_with_config(
-                    url,
-                    stream,
-                    Some(config),
-                )
-                .await?;
+                let (ws, _) = client_async_with_config(url, stream, Some(config)).await?;
                 let (tx, rx) = ws.split();
                 let mut conn = Conn {
                     rx: Receiver {
@@ -174,7 +173,11 @@ async fn udp_handshake(target: &Target) -> Result<Conn, BenchError> {
         other => return Err(BenchError::Protocol(format!("expected welcome, got {other:?}"))),
     }
     Ok(Conn {
-        rx: Receiver { server: Server::Enchufe, source: Source::Udp(socket.clone()), buf: BytesMut::new() },
+        rx: Receiver {
+            server: Server::Enchufe,
+            source: Source::Udp(socket.clone()),
+            buf: BytesMut::new(),
+        },
         tx: Sender::new(Server::Enchufe, Sink::Udp(socket)),
     })
 }
