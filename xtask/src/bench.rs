@@ -7,9 +7,11 @@
 //! target/bench/results.jsonl; the tables go between the `bench` markers of
 //! docs/PERFORMANCE.md.
 //!
-//! Servers: one fresh server per (server, transport) for the fan-out and round-trip runs, which
-//! leave nothing behind but the room; a fresh server for every idle run, because the memory
-//! a previous run freed would be reused by the idle connections and hide their cost.
+//! Servers: per transport, both servers are started once and serve its fan-out and round-trip
+//! runs, which leave nothing behind but the room; the repetitions alternate (enchufe, NATS,
+//! enchufe, …) so that whatever else loads the machine falls on both alike. Every idle run gets
+//! a fresh server, because the memory a previous run freed would be reused by the idle
+//! connections and hide their cost.
 //!
 //! `--quick`: one repetition, short runs, 100 subscribers only — a smoke check of the whole
 //! pipeline, not numbers to quote.
@@ -127,10 +129,8 @@ pub(crate) fn run(args: &[String]) -> Result {
     let started = Instant::now();
     let meta = report::Meta::collect(&plan);
     let mut bench = Bench::new(&plan)?;
-    for server in SERVERS {
-        for transport in TRANSPORTS {
-            bench.group(server, transport)?;
-        }
+    for transport in TRANSPORTS {
+        bench.transport(transport)?;
     }
     let elapsed = started.elapsed();
     eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
@@ -175,44 +175,64 @@ impl<'p> Bench<'p> {
         })
     }
 
-    /// Every measurement of one server on one transport.
-    fn group(&mut self, server: Server, transport: Transport) -> Result {
-        eprintln!("\n==> {server} over {transport}");
+    /// Every measurement on one transport, enchufe's and NATS's repetitions alternating.
+    fn transport(&mut self, transport: Transport) -> Result {
+        eprintln!("\n==> {transport}: enchufe and NATS, alternating");
         {
-            let running = Running::start(server, &self.binary)?;
-            let url = running.url(transport);
+            let running = [
+                Running::start(Server::Enchufe, &self.binary)?,
+                Running::start(Server::Nats, &self.binary)?,
+            ];
             for &subs in &self.plan.subs.clone() {
-                let slots = Slots::new(&url).subs(subs);
-                for rep in 0..self.plan.reps {
-                    self.measure(&running, transport, Load::Saturation, &slots, rep);
+                let saturation =
+                    running.each_ref().map(|r| Slots::new(&r.url(transport)).subs(subs));
+                self.alternate(&running, transport, Load::Saturation, &saturation);
+                let mut paced = Vec::new();
+                for (server, slots) in running.iter().zip(saturation) {
+                    let server = server.server();
+                    let saturated = report::median(
+                        self.samples
+                            .iter()
+                            .filter(|s| s.is(server, transport, Load::Saturation, Some(subs)))
+                            .filter_map(|s| s.number("/messages_per_sec")),
+                    );
+                    match saturated {
+                        Some(rate) => paced.push(slots.rate((rate / 2.0).round().max(1.0) as u64)),
+                        None => self.fail(format!(
+                            "{server} {transport} paced S={subs}: skipped, no saturation run succeeded"
+                        )),
+                    }
                 }
-                let saturated = report::median(
-                    self.samples
-                        .iter()
-                        .filter(|s| s.is(server, transport, Load::Saturation, Some(subs)))
-                        .filter_map(|s| s.number("/messages_per_sec")),
-                );
-                let Some(saturated) = saturated else {
-                    self.fail(format!(
-                        "{server} {transport} paced S={subs}: skipped, no saturation run succeeded"
-                    ));
-                    continue;
-                };
-                let slots = slots.rate((saturated / 2.0).round().max(1.0) as u64);
-                for rep in 0..self.plan.reps {
-                    self.measure(&running, transport, Load::Paced, &slots, rep);
+                if let Ok(paced) = <[Slots; 2]>::try_from(paced) {
+                    self.alternate(&running, transport, Load::Paced, &paced);
                 }
             }
-            for rep in 0..self.plan.reps {
-                self.measure(&running, transport, Load::Rtt, &Slots::new(&url), rep);
-            }
+            let rtt = running.each_ref().map(|r| Slots::new(&r.url(transport)));
+            self.alternate(&running, transport, Load::Rtt, &rtt);
         }
         for rep in 0..self.plan.reps {
-            let running = Running::start(server, &self.binary)?;
-            let slots = Slots::new(&running.url(transport)).pid(running.pid());
-            self.measure(&running, transport, Load::Idle, &slots, rep);
+            for server in SERVERS {
+                let running = Running::start(server, &self.binary)?;
+                let slots = Slots::new(&running.url(transport)).pid(running.pid());
+                self.measure(&running, transport, Load::Idle, &slots, rep);
+            }
         }
         Ok(())
+    }
+
+    /// The repetitions of one load against both servers: enchufe, NATS, enchufe, NATS, …
+    fn alternate(
+        &mut self,
+        running: &[Running; 2],
+        transport: Transport,
+        load: Load,
+        slots: &[Slots; 2],
+    ) {
+        for rep in 0..self.plan.reps {
+            for (server, slots) in running.iter().zip(slots) {
+                self.measure(server, transport, load, slots, rep);
+            }
+        }
     }
 
     /// One load run: records its sample, or its failure (the run goes on without it).

@@ -446,7 +446,7 @@ pub(super) fn render(
         out,
         "- Machine: {}, {} CPUs, {} RAM, Linux {}.\n\
          - Versions: {}; {}; {}.\n\
-         - Each server runs alone on CPU {SERVER_CPU} and the load tool on CPU {LOAD_CPU} (`taskset`). \
+         - Each server is pinned to CPU {SERVER_CPU} and the load tool to CPU {LOAD_CPU} (`taskset`). \
          {} repetition(s) per cell: a cell shows the median and, in parentheses, the min–max over them. \
          The **enchufe/NATS** rows divide enchufe's median by NATS's: for throughput higher favours \
          enchufe, for latency and memory lower does.\n\
@@ -454,9 +454,10 @@ pub(super) fn render(
          default 3 s); the paced runs publish at R = half of that server's own median saturation \
          messages/s for the same transport and subscriber count, so each server is measured at 50% \
          of its own capacity.\n\
-         - One fresh server per (server, transport) serves that pair's fan-out and rtt runs; every \
-         idle run gets a fresh server, so that memory freed by earlier runs does not hide the idle \
-         connections' cost. Raw results, one JSON object per run: `target/bench/results.jsonl`.\n\
+         - Per transport, both servers are started once and serve its fan-out and rtt runs, each \
+         idle while the other is measured; the repetitions alternate enchufe, NATS, enchufe, … so \
+         that whatever else loads the machine falls on both alike. Every idle run gets a fresh \
+         server, so that memory freed by earlier runs does not hide the idle connections' cost. Raw results, one JSON object per run: `target/bench/results.jsonl`.\n\
          - The CPU column: the share of its own core that the server process and the load tool \
          used (/proc/PID/stat), then in parentheses how busy the two cores were with anything (the \
          gap is other processes on the machine). A load at 100% beside a server below 100% means \
@@ -487,8 +488,10 @@ pub(super) fn render(
     );
     let _ = writeln!(
         out,
-        "target/bench/nats.conf (free ports; max_pending, write_deadline and the rest at the \
-         defaults of {}):\n\n```\n{}```\n",
+        "target/bench/nats.conf (free ports; everything else at the defaults of {}, among them \
+         max_pending 64 MiB and write_deadline 10 s per connection, where enchufe's defaults are \
+         an outbound queue of 1024 frames / 1 MiB before a subscriber is disconnected as too \
+         slow, error 4011):\n\n```\n{}```\n",
         meta.nats,
         nats::config("127.0.0.1:PORT", "127.0.0.1:PORT2"),
     );
