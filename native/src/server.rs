@@ -49,8 +49,15 @@ pub struct Addrs {
 pub struct Shutdown(CancellationToken);
 
 /// What connection tasks share: the hub, the configuration, and the shutdown machinery.
+///
+/// One pointer, so that every connection task (and HTTP request) carries 8 bytes of it rather
+/// than a copy of every field: idle connections are counted in bytes (docs/PERFORMANCE.md).
 #[derive(Clone, Debug)]
-pub(crate) struct Context {
+pub(crate) struct Context(Arc<Shared>);
+
+/// The fields of a [`Context`].
+#[derive(Debug)]
+pub(crate) struct Shared {
     pub(crate) hub: Hub,
     pub(crate) config: Arc<Config>,
     /// The bound listener addresses (`GET /api/info` reports them).
@@ -61,6 +68,30 @@ pub(crate) struct Context {
     pub(crate) stop: CancellationToken,
     /// Cancelled when the shutdown deadline passes: connections drop what they still hold.
     pub(crate) abort: CancellationToken,
+}
+
+impl std::ops::Deref for Context {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl Context {
+    /// A context over a fresh hub with the default configuration, for unit tests.
+    pub(crate) fn for_tests() -> Context {
+        let config = Arc::new(Config::default());
+        Context(Arc::new(Shared {
+            hub: Hub::new(config.hub.clone(), Arc::new(Metrics::default())),
+            config,
+            addrs: Addrs::default(),
+            tracker: TaskTracker::new(),
+            stop: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        }))
+    }
 }
 
 impl Server {
@@ -114,14 +145,14 @@ impl Server {
     /// client (`error` 4015 `shutting_down`, WebSocket close 4015), lets connections flush their
     /// queues until the configured deadline, drops what is left, and returns.
     pub async fn run(self) -> io::Result<()> {
-        let ctx = Context {
+        let ctx = Context(Arc::new(Shared {
             hub: self.hub.clone(),
             config: self.config.clone(),
             addrs: self.addrs,
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
-        };
+        }));
         let mut listeners = Vec::new();
         if let Some(listener) = self.http {
             listeners.push(tokio::spawn(crate::http::serve(listener, ctx.clone())));

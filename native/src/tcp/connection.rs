@@ -40,9 +40,9 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Context) {
     let writer = write_loop(wr, outbox.clone(), ctx.hub.metrics().clone());
     tokio::pin!(writer);
     let mut ended = None;
+    // No abort branch here: shutdown closes every outbox before its deadline aborts anything.
     tokio::select! {
         biased;
-        () = ctx.abort.cancelled() => return,
         end = &mut writer => ended = Some(end),
         () = outbox.closed() => {}
         () = read_loop(&mut rd, &mut session, &ctx.config.hub) => {}
@@ -131,10 +131,17 @@ async fn read_loop(rd: &mut OwnedReadHalf, session: &mut Session, config: &HubCo
 /// Waits until the socket is readable, and only then makes room in `buf` and reads.
 async fn read_some(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> std::io::Result<usize> {
     loop {
-        rd.readable().await?;
+        // poll_read_ready keeps the waker in the socket's own slot; `readable()` would hold a
+        // waiter node in this (every idle connection's) task.
+        std::future::poll_fn(|cx| rd.as_ref().poll_read_ready(cx)).await?;
         buf.reserve(READ_CHUNK);
         match rd.try_read_buf(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            // Readiness was stale: give the room back before waiting again.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if buf.is_empty() {
+                    *buf = BytesMut::new();
+                }
+            }
             read => return read,
         }
     }
@@ -163,7 +170,27 @@ async fn write_loop(mut wr: OwnedWriteHalf, outbox: Outbox, metrics: Arc<Metrics
 
 /// Reads and discards input for a moment after a close, until the client closes too.
 async fn linger(rd: &mut OwnedReadHalf) {
-    let mut sink = [0u8; 2048];
+    // On the heap: an array here would make every connection's task this much larger.
+    let mut sink = vec![0u8; 2048];
     let _ = tokio::time::timeout(LINGER, async { while let Ok(1..) = rd.read(&mut sink).await {} })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle connection is one of these tasks, waiting: its size is most of what an idle
+    /// connection costs (docs/PERFORMANCE.md, "Memory per idle connection"). A change that grows
+    /// it past the bound (an array in a future, a value held across an await) fails here.
+    #[tokio::test]
+    async fn an_idle_connection_task_stays_small() {
+        const BOUND: usize = 1100; // debug build; release is smaller
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, peer) = listener.accept().await.unwrap();
+        let task = run(stream, peer, Context::for_tests());
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= BOUND, "the TCP connection task is {size} bytes (bound {BOUND})");
+    }
 }

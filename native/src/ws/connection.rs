@@ -74,9 +74,9 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
         );
         tokio::pin!(writer);
         let mut ended = None;
+        // No abort branch here: shutdown closes every outbox before its deadline aborts anything.
         tokio::select! {
             biased;
-            () = ctx.abort.cancelled() => return,
             end = &mut writer => ended = Some(end),
             () = outbox.closed() => {}
             () = read_loop(&mut rx, &mut session, hub_config, &pongs) => {}
@@ -102,7 +102,8 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     let linger = async {
         while let Some(Ok(_)) = rx.next().await {}
         let mut io = rx.into_inner().into_inner().0;
-        let mut sink = [0u8; 2048];
+        // On the heap: an array here would make every connection's task this much larger.
+        let mut sink = vec![0u8; 2048];
         while let Ok(1..) = io.read(&mut sink).await {}
     };
     tokio::select! {
