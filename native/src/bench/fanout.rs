@@ -34,10 +34,11 @@ pub struct FanoutOptions {
     pub subs: usize,
     /// Payload bytes (at least [`payload::MIN_SIZE`]).
     pub size: usize,
-    /// Messages per second, or `None` for as fast as the in-flight bound allows.
+    /// Messages per second, or `None` for as fast as the window allows.
     pub rate: Option<f64>,
-    /// Deliveries in flight (published, not yet received) at most, when not paced.
-    pub inflight: u64,
+    /// When not paced: how many messages the slowest subscriber may lag behind the publisher
+    /// (so at most `window × subs` deliveries are in flight).
+    pub window: u64,
     /// Messages to publish at most.
     pub messages: u64,
     /// How long to publish at most.
@@ -51,7 +52,10 @@ pub struct FanoutOptions {
 /// What the subscribers share with the publisher.
 #[derive(Default)]
 struct Shared {
+    /// Deliveries to all subscribers.
     delivered: AtomicU64,
+    /// Deliveries to each subscriber.
+    received: Box<[AtomicU64]>,
     /// The publisher waits for deliveries (the in-flight bound, or the drain).
     waiting: AtomicBool,
     wake: Notify,
@@ -59,7 +63,8 @@ struct Shared {
 }
 
 impl Shared {
-    fn delivered(&self, n: u64) {
+    fn delivered(&self, subscriber: usize, n: u64) {
+        self.received[subscriber].fetch_add(n, Ordering::Relaxed);
         self.delivered.fetch_add(n, Ordering::Relaxed);
         if self.waiting.load(Ordering::Relaxed) {
             self.wake.notify_one();
@@ -73,20 +78,25 @@ impl Shared {
         }
     }
 
-    /// Waits until `done(delivered)` holds, or `deadline` passes (then false).
-    async fn wait_until(&self, done: impl Fn(u64) -> bool, deadline: tokio::time::Instant) -> bool {
+    /// What the slowest subscriber received.
+    fn slowest(&self) -> u64 {
+        self.received.iter().map(|r| r.load(Ordering::Relaxed)).min().unwrap_or(0)
+    }
+
+    /// Waits until `done(self)` holds, or `deadline` passes (then false).
+    async fn wait_until(&self, done: impl Fn(&Self) -> bool, deadline: tokio::time::Instant) -> bool {
         loop {
             let woken = self.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             self.waiting.store(true, Ordering::Relaxed);
-            if done(self.delivered.load(Ordering::Relaxed)) {
+            if done(self) {
                 self.waiting.store(false, Ordering::Relaxed);
                 return true;
             }
             if tokio::time::timeout_at(deadline, woken).await.is_err() {
                 self.waiting.store(false, Ordering::Relaxed);
-                return done(self.delivered.load(Ordering::Relaxed));
+                return done(self);
             }
         }
     }
@@ -101,12 +111,15 @@ struct Tally {
 /// Runs `fanout` against `target`.
 pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, BenchError> {
     let size = o.size.max(payload::MIN_SIZE);
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        received: (0..o.subs).map(|_| AtomicU64::new(0)).collect(),
+        ..Shared::default()
+    });
     let stop = CancellationToken::new();
     let mut subscribers = JoinSet::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(o.subs.max(1));
     let connecting = Arc::new(tokio::sync::Semaphore::new(CONNECT_AT_ONCE));
-    for _ in 0..o.subs {
+    for index in 0..o.subs {
         let (target, room, shared, stop) =
             (target.clone(), o.room.clone(), shared.clone(), stop.clone());
         let (ready, connecting) = (ready_tx.clone(), connecting.clone());
@@ -121,7 +134,7 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
             match conn {
                 Ok(conn) => {
                     let _ = ready.send(Ok(())).await;
-                    Some(subscribe(conn, &shared, &stop).await)
+                    Some(subscribe(conn, index, &shared, &stop).await)
                 }
                 Err(error) => {
                     let _ = ready.send(Err(error)).await;
@@ -151,14 +164,12 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
     while published < o.messages && tokio::time::Instant::now() < publish_until {
         let batch = match o.rate {
             None => {
-                let window = o.inflight.max(subs);
-                let fits = |delivered: u64| (published + 1) * subs <= delivered + window;
+                let window = o.window.max(1);
+                let fits = |s: &Shared| published < s.slowest() + window;
                 if !shared.wait_until(fits, publish_until).await {
                     break;
                 }
-                let delivered = shared.delivered.load(Ordering::Relaxed);
-                let room = (delivered + window - published * subs) / subs.max(1);
-                room.clamp(1, PUBLISH_BATCH)
+                (shared.slowest() + window - published).clamp(1, PUBLISH_BATCH)
             }
             Some(rate) => {
                 // Every message whose time has come, stamped with the moment it is written.
@@ -183,7 +194,7 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
 
     let expected = published * subs;
     let drained = tokio::time::Instant::now() + o.drain;
-    shared.wait_until(|delivered| delivered >= expected, drained).await;
+    shared.wait_until(|s| s.delivered.load(Ordering::Relaxed) >= expected, drained).await;
     stop.cancel();
     let mut latency = histogram();
     let mut last_ns = started_ns;
@@ -218,7 +229,7 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
 }
 
 /// One subscriber: reads until told to stop, timing every delivery.
-async fn subscribe(mut conn: Conn, shared: &Shared, stop: &CancellationToken) -> Tally {
+async fn subscribe(mut conn: Conn, index: usize, shared: &Shared, stop: &CancellationToken) -> Tally {
     let mut tally = Tally { latency: histogram(), last_ns: 0 };
     loop {
         let mut got = 0u64;
@@ -246,7 +257,7 @@ async fn subscribe(mut conn: Conn, shared: &Shared, stop: &CancellationToken) ->
         };
         if got > 0 {
             tally.last_ns = now;
-            shared.delivered(got);
+            shared.delivered(index, got);
         }
         if let Some(error) = failed {
             shared.error(error);

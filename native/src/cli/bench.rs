@@ -53,12 +53,13 @@ pub struct FanoutArgs {
     /// Payload bytes (at least 16: a send time and an index).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
-    /// Messages per second; without it, as fast as `--inflight` allows.
+    /// Messages per second; without it, as fast as `--window` allows.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Deliveries in flight at most when not paced.
-    #[arg(long, default_value_t = 50_000)]
-    pub inflight: u64,
+    /// When not paced: messages the slowest subscriber may lag behind the publisher (at most
+    /// window × subs deliveries in flight; enchufe's default queue holds 1024 frames).
+    #[arg(long, default_value_t = 256)]
+    pub window: u64,
     /// Messages to publish at most.
     #[arg(long, default_value_t = 200_000)]
     pub messages: u64,
@@ -141,7 +142,7 @@ async fn fanout(a: FanoutArgs) -> Output {
         subs: a.subs,
         size: a.size,
         rate: a.rate.filter(|r| *r > 0.0),
-        inflight: a.inflight,
+        window: a.window,
         messages: a.messages,
         duration: seconds(a.duration),
         drain: seconds(a.drain),

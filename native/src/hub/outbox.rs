@@ -4,13 +4,12 @@ use std::{
     collections::VecDeque,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU8, Ordering},
+        atomic::{AtomicBool, AtomicU8, Ordering},
     },
 };
 
 use enchufe_core::{Encoding, ErrorCode};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use super::Outgoing;
 
@@ -54,11 +53,19 @@ pub enum Push {
     Closed,
 }
 
+/// A queue list longer than this is freed once drained (a burst is over; idle connections are
+/// counted in bytes).
+const IDLE_QUEUE: usize = 64;
+
 #[derive(Debug)]
 struct Inner {
     state: Mutex<State>,
+    /// Wakes the writer (one waiter: `notify_one` keeps a permit).
     ready: Notify,
-    closed: CancellationToken,
+    /// Set once, with `state.end`; read without the lock.
+    closed: AtomicBool,
+    /// Wakes everyone waiting in [`Outbox::closed`].
+    on_close: Notify,
     encoding: AtomicU8,
     max_frames: usize,
     max_bytes: usize,
@@ -77,7 +84,8 @@ impl Outbox {
         Outbox(Arc::new(Inner {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
-            closed: CancellationToken::new(),
+            closed: AtomicBool::new(false),
+            on_close: Notify::new(),
             encoding: AtomicU8::new(0),
             max_frames: max_frames.max(1),
             max_bytes,
@@ -124,8 +132,7 @@ impl Outbox {
             state.queue.push_back(Outgoing::error(ErrorCode::SlowConsumer, message, None));
             state.end = Some(End::Error(ErrorCode::SlowConsumer));
             drop(state);
-            self.0.closed.cancel();
-            self.0.ready.notify_one();
+            self.closing();
             return Push::Overflow { dropped };
         }
         state.bytes += len;
@@ -152,20 +159,35 @@ impl Outbox {
         }
         state.end = Some(end);
         drop(state);
-        self.0.closed.cancel();
-        self.0.ready.notify_one();
+        self.closing();
         true
     }
 
     /// Whether the queue is closed (the connection is ending).
     pub fn is_closed(&self) -> bool {
-        self.lock().end.is_some()
+        self.0.closed.load(Ordering::Acquire)
     }
 
     /// Completes when the queue is closed: a transport's reader stops reading then, and gives
     /// the writer a deadline to flush.
     pub async fn closed(&self) {
-        self.0.closed.cancelled().await;
+        loop {
+            let notified = self.0.on_close.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a close in between still wakes this waiter.
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Called once, after `state.end` is set: tells the writer and every `closed()` waiter.
+    fn closing(&self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.on_close.notify_waiters();
+        self.0.ready.notify_one();
     }
 
     /// How many frames are queued.
@@ -190,6 +212,9 @@ impl Outbox {
                 let had = batch.len();
                 batch.extend(state.queue.drain(..));
                 state.bytes = 0;
+                if state.queue.capacity() > IDLE_QUEUE {
+                    state.queue = VecDeque::new();
+                }
                 if state.end.is_some() || batch.len() > had {
                     return state.end;
                 }
@@ -281,5 +306,26 @@ mod tests {
         tokio::task::yield_now().await;
         let _ = outbox.push(&pong(1));
         assert_eq!(writer.await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn every_closed_waiter_wakes_on_close() {
+        let outbox = Outbox::new(8, 1024);
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let outbox = outbox.clone();
+                tokio::spawn(async move { outbox.closed().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert!(!outbox.is_closed());
+        let _ = outbox.push(&pong(1));
+        assert!(matches!(outbox.push(&pong(2)), Push::Queued));
+        assert!(outbox.close(End::Finished, "", false));
+        for waiter in waiters {
+            tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        }
+        assert!(outbox.is_closed());
+        outbox.closed().await; // and at once when already closed
     }
 }
