@@ -84,7 +84,11 @@ impl Shared {
     }
 
     /// Waits until `done(self)` holds, or `deadline` passes (then false).
-    async fn wait_until(&self, done: impl Fn(&Self) -> bool, deadline: tokio::time::Instant) -> bool {
+    async fn wait_until(
+        &self,
+        done: impl Fn(&Self) -> bool,
+        deadline: tokio::time::Instant,
+    ) -> bool {
         loop {
             let woken = self.wake.notified();
             tokio::pin!(woken);
@@ -229,7 +233,12 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
 }
 
 /// One subscriber: reads until told to stop, timing every delivery.
-async fn subscribe(mut conn: Conn, index: usize, shared: &Shared, stop: &CancellationToken) -> Tally {
+async fn subscribe(
+    mut conn: Conn,
+    index: usize,
+    shared: &Shared,
+    stop: &CancellationToken,
+) -> Tally {
     let mut tally = Tally { latency: histogram(), last_ns: 0 };
     loop {
         let mut got = 0u64;

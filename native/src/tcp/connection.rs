@@ -8,7 +8,7 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{
         TcpStream,
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
+        tcp::{ReadHalf, WriteHalf},
     },
 };
 
@@ -31,9 +31,10 @@ const IDLE_BATCH: usize = 16;
 const LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one connection until the client leaves, the hub ends the session, or shutdown aborts.
-pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Context) {
+pub(crate) async fn run(mut stream: TcpStream, peer: SocketAddr, ctx: Context) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
+    // Borrowed halves: into_split would put them in one more heap node per connection.
+    let (mut rd, wr) = stream.split();
     let mut session = ctx.hub.open(Transport::Tcp);
     let outbox = session.outbox().clone();
     tracing::debug!(%peer, session = session.id(), "tcp connected");
@@ -57,7 +58,7 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Context) {
             end = tokio::time::timeout(ctx.config.shutdown_timeout, &mut writer) => end.ok().flatten(),
         },
     };
-    tracing::debug!(%peer, ?end, "tcp closed");
+    tracing::debug!(?end, "tcp closed");
     if let Some(End::Error(_)) = end {
         tokio::select! {
             () = ctx.abort.cancelled() => {}
@@ -68,7 +69,7 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Context) {
 
 /// Reads, splits and decodes frames into the session until EOF, a read error, an idle timeout,
 /// a framing error, or the session closing.
-async fn read_loop(rd: &mut OwnedReadHalf, session: &mut Session, config: &HubConfig) {
+async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubConfig) {
     let mut buf = BytesMut::new();
     let mut framing = Framing::Lines;
     let mut first = true;
@@ -129,7 +130,7 @@ async fn read_loop(rd: &mut OwnedReadHalf, session: &mut Session, config: &HubCo
 }
 
 /// Waits until the socket is readable, and only then makes room in `buf` and reads.
-async fn read_some(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> std::io::Result<usize> {
+async fn read_some(rd: &mut ReadHalf<'_>, buf: &mut BytesMut) -> std::io::Result<usize> {
     loop {
         // poll_read_ready keeps the waker in the socket's own slot; `readable()` would hold a
         // waiter node in this (every idle connection's) task.
@@ -149,7 +150,7 @@ async fn read_some(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> std::io::Resul
 
 /// Drains the outbox: every queued frame, in the connection's framing, goes out in one
 /// vectored write. Returns how the queue ended, or `None` if the connection broke.
-async fn write_loop(mut wr: OwnedWriteHalf, outbox: Outbox, metrics: Arc<Metrics>) -> Option<End> {
+async fn write_loop(mut wr: WriteHalf<'_>, outbox: Outbox, metrics: Arc<Metrics>) -> Option<End> {
     let mut batch = Vec::new();
     loop {
         let end = outbox.next_batch(&mut batch).await;
@@ -169,7 +170,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, outbox: Outbox, metrics: Arc<Metrics
 }
 
 /// Reads and discards input for a moment after a close, until the client closes too.
-async fn linger(rd: &mut OwnedReadHalf) {
+async fn linger(rd: &mut ReadHalf<'_>) {
     // On the heap: an array here would make every connection's task this much larger.
     let mut sink = vec![0u8; 2048];
     let _ = tokio::time::timeout(LINGER, async { while let Ok(1..) = rd.read(&mut sink).await {} })
