@@ -85,6 +85,8 @@ struct Plan {
     rtt_count: Option<u32>,
     /// Connections of an idle run (`--conns`).
     idle_conns: u32,
+    /// Rooms they are spread over (`--rooms`): 100 connections per room.
+    idle_rooms: u32,
 }
 
 impl Plan {
@@ -96,7 +98,8 @@ impl Plan {
                 subs: vec![100, 1000],
                 duration: 5,
                 rtt_count: None,
-                idle_conns: 1000,
+                idle_conns: 10_000,
+                idle_rooms: 100,
             }),
             [flag] if flag == "--quick" => Ok(Plan {
                 quick: true,
@@ -105,6 +108,7 @@ impl Plan {
                 duration: 2,
                 rtt_count: Some(2000),
                 idle_conns: 1000,
+                idle_rooms: 10,
             }),
             _ => Err(Failed(format!("usage: cargo xtask bench [--quick], got {args:?}"))),
         }

@@ -94,8 +94,9 @@ impl Load {
                 }
             }
             Load::Idle => {
-                let conns = plan.idle_conns.to_string();
-                push(&["idle", "--url", &slots.url, "--conns", &conns, "--pid", &slots.pid]);
+                let (conns, rooms) = (plan.idle_conns.to_string(), plan.idle_rooms.to_string());
+                push(&["idle", "--url", &slots.url, "--conns", &conns, "--rooms", &rooms]);
+                push(&["--pid", &slots.pid]);
             }
         }
         push(&["--json"]);
@@ -215,7 +216,7 @@ mod tests {
              --duration 5 --messages 100000000 --json"
         );
         let idle = Load::Idle.args(&plan, &Slots::new("ws://h/ws").pid(42)).join(" ");
-        assert_eq!(idle, "bench idle --url ws://h/ws --conns 1000 --pid 42 --json");
+        assert_eq!(idle, "bench idle --url ws://h/ws --conns 10000 --rooms 100 --pid 42 --json");
         assert_eq!(
             Load::Rtt.shown(&plan),
             "taskset -c 1 target/release/enchufe bench rtt --url URL --size 64 --json"

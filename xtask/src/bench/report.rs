@@ -505,8 +505,8 @@ pub(super) fn render(
     tables.rtt(&mut out);
     let _ = writeln!(
         out,
-        "\n### Memory per idle connection, {} connections (lower is better)\n",
-        plan.idle_conns
+        "\n### Memory per idle connection, {} connections in {} rooms (lower is better)\n",
+        plan.idle_conns, plan.idle_rooms
     );
     out.push_str("(RSS after all joined − RSS before) / connections, from /proc/PID/status.\n\n");
     tables.idle(&mut out);
