@@ -6,6 +6,7 @@ mod common;
 use async_tungstenite::tungstenite::Message;
 use common::{RawWs, TestServer, WsClient, WsEvent, get};
 use enchufe_core::{ClientFrame, Join, Ping, PresenceAction, RoomName, ServerFrame};
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 
 #[tokio::test]
@@ -140,5 +141,43 @@ async fn presence_reports_names() {
     let presence: enchufe_core::Presence =
         serde_json::from_value(a.recv().await).expect("a presence frame");
     assert_eq!(presence.action, PresenceAction::Leave);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_ping_is_answered_with_its_payload_between_messages() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = WsClient::connect(server.http()).await;
+    c.send(json!({"type":"join","room":"pings"})).await;
+    c.recv_kind("joined").await;
+    c.ws.send(Message::Ping(b"are you there".to_vec().into())).await.unwrap();
+    c.send(json!({"type":"ping","id":9})).await;
+    let (mut pong, mut answer) = (None, None);
+    while pong.is_none() || answer.is_none() {
+        match common::within("pong", c.ws.next()).await {
+            Some(Ok(Message::Pong(payload))) => pong = Some(payload),
+            Some(Ok(Message::Text(text))) => {
+                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "pong" {
+                    answer = Some(frame);
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(&pong.unwrap()[..], b"are you there", "RFC 6455: a pong echoes the ping's payload");
+    assert_eq!(answer.unwrap()["id"], 9, "the protocol's own ping still works");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_close_is_answered_with_a_normal_close() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = WsClient::connect(server.http()).await;
+    c.send(json!({"type":"join","room":"bye"})).await;
+    c.recv_kind("joined").await;
+    c.ws.close(None).await.unwrap();
+    let (_, code) = c.until_close().await;
+    assert_eq!(code, Some(1000));
     server.stop().await;
 }
