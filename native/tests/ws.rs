@@ -6,7 +6,7 @@ mod common;
 use async_tungstenite::tungstenite::Message;
 use common::{RawWs, TestServer, WsClient, WsEvent, get};
 use enchufe_core::{ClientFrame, Join, Ping, PresenceAction, RoomName, ServerFrame};
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::StreamExt as _;
 use serde_json::json;
 
 #[tokio::test]
