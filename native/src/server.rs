@@ -164,6 +164,7 @@ impl Server {
             listeners.push(tokio::spawn(crate::udp::serve(socket, ctx.clone())));
         }
         let sweeper = tokio::spawn(sweep(ctx.hub.clone(), ctx.config.hub.history_age()));
+        let silence = tokio::spawn(close_silent(ctx.hub.clone()));
 
         self.shutdown.0.cancelled().await;
         tracing::info!(sessions = ctx.hub.session_count(), "shutting down");
@@ -186,6 +187,7 @@ impl Server {
             let _ = tokio::time::timeout(Duration::from_secs(1), ctx.tracker.wait()).await;
         }
         sweeper.abort();
+        silence.abort();
         tracing::info!("stopped");
         Ok(())
     }
@@ -215,6 +217,19 @@ impl Shutdown {
     /// Whether shutdown was triggered.
     pub fn is_triggered(&self) -> bool {
         self.0.is_cancelled()
+    }
+}
+
+/// Closes silent sessions every quarter of the idle timeout (so one is closed between 1 and
+/// 1.25 timeouts after its client was last heard).
+async fn close_silent(hub: Hub) {
+    let period =
+        (hub.config().idle_timeout() / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        hub.close_silent();
     }
 }
 

@@ -58,7 +58,8 @@ pub struct Session {
     shared: Arc<SessionShared>,
     transport: Transport,
     greeted: bool,
-    member: Member,
+    /// `hello.name` (the session id is `shared.id`): with it, the member other clients see.
+    name: Option<String>,
     /// `message.from` for this session's publishes: its name, else its id.
     from: Arc<str>,
     /// De-duplication key: `hello.client`, else the session id.
@@ -70,10 +71,9 @@ impl Session {
     pub(crate) fn new(hub: Hub, shared: Arc<SessionShared>, transport: Transport) -> Self {
         let id = shared.id.clone();
         let config = hub.config();
-        let rate = (config.rate_per_sec > 0)
-            .then(|| TokenBucket::new(config.rate_per_sec, config.rate_burst.max(1)));
+        let rate = (config.rate_per_sec > 0).then(|| TokenBucket::new(config.rate_burst.max(1)));
         Session {
-            member: Member { session: id.to_string(), name: None },
+            name: None,
             from: id.clone(),
             client_key: id,
             hub,
@@ -160,6 +160,13 @@ impl Session {
         }
     }
 
+    /// The transport received something from the client (bytes, a datagram, a WebSocket
+    /// message of any kind, pongs included): the session is not silent
+    /// ([`Hub::close_silent`](super::Hub::close_silent)).
+    pub fn heard(&self) {
+        self.shared.heard.store(self.hub.now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):
     /// the client gets `error` `code` after what is queued, then the connection closes.
     pub fn close(&self, code: ErrorCode, message: &str) {
@@ -192,14 +199,14 @@ impl Session {
         self.greeted = true;
         if let Some(name) = hello.name {
             self.from = name.as_str().into();
-            self.member.name = Some(name);
+            self.name = Some(name);
         }
         if let Some(client) = hello.client {
             self.client_key = client.into();
         }
         self.reply(ServerFrame::Welcome(Welcome {
             v: PROTOCOL_VERSION,
-            session: self.member.session.clone(),
+            session: self.shared.id.to_string(),
             heartbeat_ms: config.heartbeat_ms,
             limits: config.wire_limits(),
         }));
@@ -219,7 +226,7 @@ impl Session {
         }
         let config = self.hub.config().clone();
         let outbox = self.shared.outbox.clone();
-        let member = self.member.clone();
+        let member = Member { session: self.shared.id.to_string(), name: self.name.clone() };
         let joined = self.hub.join_room(&join.room, |room, overflowed| {
             room.join(&member, &outbox, &join, &config, overflowed)
         });
@@ -282,7 +289,8 @@ impl Session {
     /// Applies the input rate limit; a frame over it is answered with `error` 4010 and dropped.
     fn admit(&mut self, id: Option<u64>) -> bool {
         let Some(bucket) = &mut self.rate else { return true };
-        if bucket.take(Instant::now()) {
+        let config = self.hub.config();
+        if bucket.take(Instant::now(), config.rate_per_sec, config.rate_burst.max(1)) {
             return true;
         }
         let message = format!("more than {} frames per second", self.hub.config().rate_per_sec);
@@ -302,29 +310,23 @@ impl Drop for Session {
 /// The longest `hello.client`, in bytes.
 const MAX_CLIENT_KEY: usize = 128;
 
-/// A token bucket: `rate` tokens per second, at most `burst` saved up.
+/// A token bucket, full at `burst` tokens, refilled at `rate` per second. The rate and burst
+/// are the hub's (passed in, not stored: every session is counted in bytes).
 #[derive(Debug)]
 struct TokenBucket {
-    rate: f64,
-    burst: f64,
     tokens: f64,
     at: Instant,
 }
 
 impl TokenBucket {
-    fn new(rate: u32, burst: u32) -> Self {
-        TokenBucket {
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
-            at: Instant::now(),
-        }
+    fn new(burst: u32) -> Self {
+        TokenBucket { tokens: f64::from(burst), at: Instant::now() }
     }
 
-    fn take(&mut self, now: Instant) -> bool {
+    fn take(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.at = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst));
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true

@@ -331,3 +331,26 @@ fn a_room_created_again_has_a_new_epoch() {
     let restarted = super::Hub::new(HubConfig::default(), Arc::new(Metrics::default()));
     assert_ne!(epoch_of(&restarted), first, "a restarted server numbers anew");
 }
+
+#[tokio::test(start_paused = true)]
+async fn silent_sessions_are_closed_and_heard_ones_and_sse_are_not() {
+    let config = HubConfig { heartbeat_ms: 1000, ..HubConfig::default() }; // idle after 3 s
+    let hub = hub(config);
+    let silent = hub.open(Transport::Tcp);
+    let talking = hub.open(Transport::Ws);
+    let reader = hub.open(Transport::Sse);
+    tokio::time::advance(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(hub.close_silent(), 0, "not yet silent for the whole timeout");
+    talking.heard();
+    tokio::time::advance(std::time::Duration::from_millis(600)).await;
+    assert_eq!(hub.close_silent(), 1);
+    assert!(silent.is_closed());
+    assert!(!talking.is_closed() && !reader.is_closed(), "heard 0.6 s ago; SSE never speaks");
+    let mut frames = Vec::new();
+    silent.outbox().next_batch(&mut frames).await;
+    let last = frames.last().map(|f| f.frame().clone());
+    assert!(matches!(&last, Some(ServerFrame::Error(e)) if e.code == 4013), "{last:?}");
+    tokio::time::advance(std::time::Duration::from_secs(3)).await;
+    assert_eq!(hub.close_silent(), 1, "the other falls silent in turn");
+    assert!(talking.is_closed() && !reader.is_closed());
+}

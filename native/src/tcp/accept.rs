@@ -15,7 +15,8 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
         };
         match accepted {
             Ok((stream, peer)) => {
-                ctx.tracker.spawn(super::connection::run(stream, peer, ctx.clone()));
+                tracing::debug!(%peer, "tcp accepted");
+                ctx.tracker.spawn(super::connection::run(stream, ctx.clone()));
             }
             Err(error) => {
                 // Usually out of file descriptors: wait a little instead of spinning.

@@ -1,9 +1,9 @@
 //! One TCP connection: a reader feeding the session, a writer draining its outbox.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use bytes::{Buf, BytesMut};
-use enchufe_core::{ClientFrame, Encoding, ErrorCode, codec::Frame};
+use enchufe_core::{ClientFrame, Encoding, codec::Frame};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{
@@ -31,13 +31,13 @@ const IDLE_BATCH: usize = 16;
 const LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one connection until the client leaves, the hub ends the session, or shutdown aborts.
-pub(crate) async fn run(mut stream: TcpStream, peer: SocketAddr, ctx: Context) {
+pub(crate) async fn run(mut stream: TcpStream, ctx: Context) {
     let _ = stream.set_nodelay(true);
     // Borrowed halves: into_split would put them in one more heap node per connection.
     let (mut rd, wr) = stream.split();
     let mut session = ctx.hub.open(Transport::Tcp);
     let outbox = session.outbox().clone();
-    tracing::debug!(%peer, session = session.id(), "tcp connected");
+    tracing::debug!(session = session.id(), "tcp connected");
     let writer = write_loop(wr, outbox.clone(), ctx.hub.metrics().clone());
     tokio::pin!(writer);
     let mut ended = None;
@@ -67,8 +67,8 @@ pub(crate) async fn run(mut stream: TcpStream, peer: SocketAddr, ctx: Context) {
     }
 }
 
-/// Reads, splits and decodes frames into the session until EOF, a read error, an idle timeout,
-/// a framing error, or the session closing.
+/// Reads, splits and decodes frames into the session until EOF, a read error, a framing error,
+/// or the session closing (the hub closes it when the client falls silent).
 async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubConfig) {
     let mut buf = BytesMut::new();
     let mut framing = Framing::Lines;
@@ -117,14 +117,10 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
             // Nothing half-read: an idle connection holds no buffer at all.
             buf = BytesMut::new();
         }
-        match tokio::time::timeout(config.idle_timeout(), read_some(rd, &mut buf)).await {
-            Err(_) => {
-                let message = format!("nothing received for {:?}", config.idle_timeout());
-                session.close(ErrorCode::IdleTimeout, &message);
-                return;
-            }
-            Ok(Ok(0) | Err(_)) => return,
-            Ok(Ok(_)) => {}
+        match read_some(rd, &mut buf).await {
+            Ok(0) | Err(_) => return,
+            // Silence is the hub's to judge (`Hub::close_silent`): no timer per connection.
+            Ok(_) => session.heard(),
         }
     }
 }
@@ -186,11 +182,11 @@ mod tests {
     /// it past the bound (an array in a future, a value held across an await) fails here.
     #[tokio::test]
     async fn an_idle_connection_task_stays_small() {
-        const BOUND: usize = 1100; // debug build; release is smaller
+        const BOUND: usize = 900; // 776 in a debug build, 760 in release (rustc 1.95)
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (stream, peer) = listener.accept().await.unwrap();
-        let task = run(stream, peer, Context::for_tests());
+        let (stream, _) = listener.accept().await.unwrap();
+        let task = run(stream, Context::for_tests());
         let size = std::mem::size_of_val(&task);
         assert!(size <= BOUND, "the TCP connection task is {size} bytes (bound {BOUND})");
     }

@@ -94,6 +94,7 @@ impl Listener {
         }
         if let Some(known) = self.peers.get_mut(&peer) {
             known.seen = Instant::now();
+            known.session.heard();
             known.session.outbox().set_encoding(encoding);
             match decoded {
                 Ok(frame) => known.session.handle(frame),

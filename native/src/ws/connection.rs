@@ -32,7 +32,7 @@ use tokio::{
 };
 
 use crate::{
-    hub::{End, Form, HubConfig, Outbox, Session, Transport, ws_frame},
+    hub::{End, Form, Outbox, Session, Transport, ws_frame},
     metrics::Metrics,
     server::Context,
     stream_writer::write_batch,
@@ -79,7 +79,7 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
             biased;
             end = &mut writer => ended = Some(end),
             () = outbox.closed() => {}
-            () = read_loop(&mut rx, &mut session, hub_config, &pongs) => {}
+            () = read_loop(&mut rx, &mut session, &pongs) => {}
         }
         drop(session);
         match ended {
@@ -112,19 +112,14 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     }
 }
 
-/// Decodes messages into the session until the client closes, an error, an idle timeout, or the
-/// session closing. A client's ping is handed to the writer, which answers it.
-async fn read_loop(rx: &mut Reader, session: &mut Session, config: &HubConfig, pongs: &Pongs) {
+/// Decodes messages into the session until the client closes, an error, or the session closing
+/// (the hub closes it when the client falls silent). A client's ping is handed to the writer,
+/// which answers it.
+async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs) {
     loop {
-        let message = match tokio::time::timeout(config.idle_timeout(), rx.next()).await {
-            Err(_) => {
-                let message = format!("nothing received for {:?}", config.idle_timeout());
-                session.close(ErrorCode::IdleTimeout, &message);
-                return;
-            }
-            Ok(None) => return,
-            Ok(Some(message)) => message,
-        };
+        let Some(message) = rx.next().await else { return };
+        // Silence is the hub's to judge (`Hub::close_silent`): no timer per connection.
+        session.heard();
         match message {
             Ok(Message::Text(text)) => {
                 session.outbox().set_encoding(Encoding::Json);
