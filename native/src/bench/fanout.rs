@@ -10,18 +10,16 @@ use std::{
 
 use enchufe_core::RoomName;
 use hdrhistogram::Histogram;
-use tokio::{sync::Notify, task::JoinSet};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BenchError, FanoutReport, Latency, Target,
+    BenchError, FanoutReport, Latency, Target, crowd,
     payload::{self, now_ns},
     report::histogram,
     wire::{self, Conn, Event},
 };
 
-/// Subscribers connecting at the same time.
-const CONNECT_AT_ONCE: usize = 32;
 /// Publishes written together when publishing as fast as possible.
 const PUBLISH_BATCH: u64 = 64;
 /// Errors kept for the report.
@@ -120,41 +118,19 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
         ..Shared::default()
     });
     let stop = CancellationToken::new();
-    let mut subscribers = JoinSet::new();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(o.subs.max(1));
-    let connecting = Arc::new(tokio::sync::Semaphore::new(CONNECT_AT_ONCE));
-    for index in 0..o.subs {
-        let (target, room, shared, stop) =
-            (target.clone(), o.room.clone(), shared.clone(), stop.clone());
-        let (ready, connecting) = (ready_tx.clone(), connecting.clone());
-        subscribers.spawn(async move {
-            let conn = async {
-                let _permit = connecting.acquire().await;
-                let mut conn = wire::connect(&target).await?;
-                conn.subscribe(&room).await?;
-                Ok::<_, BenchError>(conn)
-            }
-            .await;
-            match conn {
-                Ok(conn) => {
-                    let _ = ready.send(Ok(())).await;
-                    Some(subscribe(conn, index, &shared, &stop).await)
-                }
-                Err(error) => {
-                    let _ = ready.send(Err(error)).await;
-                    None
-                }
-            }
-        });
-    }
-    drop(ready_tx);
-    for _ in 0..o.subs {
-        match ready_rx.recv().await {
-            Some(Ok(())) => {}
-            Some(Err(error)) => return Err(error),
-            None => return Err(BenchError::Closed),
-        }
-    }
+    let mut subscribers = {
+        let (shared, stop) = (shared.clone(), stop.clone());
+        crowd::open(
+            target,
+            o.subs,
+            |_| o.room.clone(),
+            move |index, conn| {
+                let (shared, stop) = (shared.clone(), stop.clone());
+                async move { subscribe(conn, index, &shared, &stop).await }
+            },
+        )
+        .await?
+    };
 
     let mut publisher = wire::connect(target).await?;
     publisher.sync().await?;

@@ -1,17 +1,10 @@
 //! `idle`: C connections, each joined to a room, doing nothing; what they cost the server.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use enchufe_core::RoomName;
-use tokio::task::JoinSet;
 
-use super::{
-    BenchError, IdleReport, Target,
-    wire::{self, Event},
-};
-
-/// Connections opened at the same time.
-const CONNECT_AT_ONCE: usize = 32;
+use super::{BenchError, IdleReport, Target, crowd, wire::Event};
 
 /// Opens `conns` connections spread over `rooms` rooms (`idle-0`, `idle-1`, …), waits `settle`,
 /// and reads the resident memory of the server's process `pid` before and after.
@@ -24,29 +17,15 @@ pub async fn run(
 ) -> Result<IdleReport, BenchError> {
     let rooms = rooms.max(1);
     let rss_before = pid.and_then(rss);
-    let mut held = JoinSet::new();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(conns.max(1));
-    let connecting = Arc::new(tokio::sync::Semaphore::new(CONNECT_AT_ONCE));
-    for i in 0..conns {
-        let room = RoomName::new(format!("idle-{}", i % rooms))
-            .map_err(|e| BenchError::Protocol(e.to_string()))?;
-        let (target, ready, connecting) = (target.clone(), ready_tx.clone(), connecting.clone());
-        held.spawn(async move {
-            let conn = async {
-                let _permit = connecting.acquire().await;
-                let mut conn = wire::connect(&target).await?;
-                conn.subscribe(&room).await?;
-                Ok::<_, BenchError>(conn)
-            }
-            .await;
-            let mut conn = match conn {
-                Ok(conn) => conn,
-                Err(error) => {
-                    let _ = ready.send(Err(error)).await;
-                    return;
-                }
-            };
-            let _ = ready.send(Ok(())).await;
+    let names = (0..rooms)
+        .map(|r| RoomName::new(format!("idle-{r}")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BenchError::Protocol(e.to_string()))?;
+    let mut held = crowd::open(
+        target,
+        conns,
+        |i| names[i % rooms].clone(),
+        |_, mut conn| async move {
             // Read what comes (presence of later joiners, heartbeats), as a live client does.
             loop {
                 let mut ping = false;
@@ -55,16 +34,9 @@ pub async fn run(
                     return;
                 }
             }
-        });
-    }
-    drop(ready_tx);
-    for _ in 0..conns {
-        match ready_rx.recv().await {
-            Some(Ok(())) => {}
-            Some(Err(error)) => return Err(error),
-            None => return Err(BenchError::Closed),
-        }
-    }
+        },
+    )
+    .await?;
     tokio::time::sleep(settle).await;
     let rss_after = pid.and_then(rss);
     held.abort_all();

@@ -6,6 +6,7 @@
 //! | `target.rs` | [`Target`]: which server and transport a URL names (loopback only) |
 //! | `wire/` | the adapter: connect, subscribe, publish, read payloads — lean, so the tool outruns the server |
 //! | `payload.rs` | what each message carries: its send time and index |
+//! | `crowd.rs` | opening many subscribed connections at once, a few at a time |
 //! | `fanout.rs` | S subscribers, one publisher, paced or as fast as a bound on deliveries in flight allows |
 //! | `rtt.rs` | publish and wait for your own message |
 //! | `idle.rs` | C idle connections and the server's resident memory per connection |
@@ -15,6 +16,7 @@
 //! written to the moment the read that carried it completed, on one clock (publisher and
 //! subscribers are one process). docs/PERFORMANCE.md says how the comparison run uses it.
 
+mod crowd;
 mod error;
 pub mod fanout;
 pub mod idle;
