@@ -14,7 +14,8 @@
 //! connections and hide their cost.
 //!
 //! `--quick`: one repetition, short runs, 100 subscribers only — a smoke check of the whole
-//! pipeline, not numbers to quote.
+//! pipeline, not numbers to quote: it writes target/bench/PERFORMANCE.quick.md (never the doc)
+//! and fails if a run failed or lost a message. `cargo xtask test` runs it.
 
 mod cpu;
 mod load;
@@ -140,11 +141,38 @@ pub(crate) fn run(args: &[String]) -> Result {
     eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
 
     let generated = report::render(&meta, &plan, &bench.samples, &bench.failures, elapsed);
+    if plan.quick {
+        // A smoke check (part of `cargo xtask test`): the whole pipeline must work, against a
+        // real nats-server too, and lose nothing; its numbers are not worth a document.
+        let report = dir.join("PERFORMANCE.quick.md");
+        fs::write(&report, &generated)
+            .map_err(|e| Failed(format!("cannot write {}: {e}", report.display())))?;
+        eprintln!("bench: wrote {} and {}", report.display(), bench.jsonl_path.display());
+        return smoke_verdict(&bench.samples, &bench.failures);
+    }
     let doc = root().join("docs/PERFORMANCE.md");
     report::write_doc(&doc, &generated)?;
     eprintln!("bench: wrote {} and {}", doc.display(), bench.jsonl_path.display());
     eprintln!("\n{generated}");
     Ok(())
+}
+
+/// The smoke check's verdict: every run completed, and no fan-out or round trip lost a message.
+fn smoke_verdict(samples: &[Sample], failures: &[String]) -> Result {
+    let lossy: Vec<String> = samples
+        .iter()
+        .filter(|s| s.number("/lost").is_some_and(|lost| lost > 0.0))
+        .map(Sample::summary)
+        .collect();
+    if failures.is_empty() && lossy.is_empty() {
+        return Ok(());
+    }
+    Err(Failed(format!(
+        "bench --quick: {} run(s) failed, {} lost messages:\n{}",
+        failures.len(),
+        lossy.len(),
+        failures.iter().chain(&lossy).cloned().collect::<Vec<_>>().join("\n")
+    )))
 }
 
 /// Where the run's files go: target/bench/.
@@ -279,7 +307,26 @@ impl<'p> Bench<'p> {
 
 #[cfg(test)]
 mod tests {
-    use super::Plan;
+    use super::{Plan, Sample, Server, Transport, load::Load, smoke_verdict};
+
+    fn sample(lost: u64) -> Sample {
+        Sample {
+            server: Server::Enchufe,
+            transport: Transport::Tcp,
+            load: Load::Saturation,
+            cpu: None,
+            json: serde_json::json!({"subs": 100, "lost": lost, "deliveries_per_sec": 1.0}),
+        }
+    }
+
+    #[test]
+    fn the_smoke_check_fails_on_a_lost_message_or_a_failed_run() {
+        assert!(smoke_verdict(&[sample(0), sample(0)], &[]).is_ok());
+        let lost = smoke_verdict(&[sample(0), sample(3)], &[]).unwrap_err();
+        assert!(lost.0.contains("1 lost"), "{lost}");
+        let failed = smoke_verdict(&[sample(0)], &["enchufe tcp rtt: refused".into()]).unwrap_err();
+        assert!(failed.0.contains("refused"), "{failed}");
+    }
 
     #[test]
     fn quick_plan_is_one_short_repetition_at_100_subscribers() {

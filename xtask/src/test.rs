@@ -1,4 +1,5 @@
-//! `cargo xtask test`: every check and test of the workspace, in the order that fails fastest.
+//! `cargo xtask test`: every check and test of the workspace, in the order that fails fastest,
+//! ending with the benchmark pipeline's smoke run (`cargo xtask bench --quick`).
 
 use crate::{
     setup,
@@ -37,6 +38,8 @@ pub(crate) fn run(args: &[String]) -> Result {
     step(cmd("cargo", &["test", "--workspace", "--locked"]))?;
     crate::browser::run()?;
     crate::e2e::run()?;
+    // The load tool against the release server and a real nats-server, briefly.
+    crate::bench::run(&["--quick".to_owned()])?;
     Ok(())
 }
 
