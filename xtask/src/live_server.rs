@@ -5,7 +5,7 @@
 use std::{
     io::{BufRead as _, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, ChildStdout, Command, Stdio},
     sync::mpsc,
     thread,
     time::Duration,
@@ -15,9 +15,6 @@ use crate::sh::{Failed, Result, root};
 
 /// How long the server may take to print its address.
 const STARTUP: Duration = Duration::from_secs(30);
-
-/// The line the server prints once its HTTP listener is bound.
-const LISTENING: &str = "enchufe: http listening on ";
 
 /// A running server; dropping it kills the process.
 pub(crate) struct LiveServer {
@@ -104,21 +101,15 @@ fn spawn(binary: &Path, http: &str, token: &str, extra: &[String]) -> Result<(Ch
     let mut child = command
         .spawn()
         .map_err(|e| Failed(format!("could not start {}: {e}", binary.display())))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (found, address) = mpsc::channel();
-    // Reads the startup lines, then keeps draining stdout so the server never blocks on it.
-    thread::spawn(move || {
-        let mut found = Some(found);
-        for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
-            if let Some(url) = line.strip_prefix(LISTENING) {
-                let addr = url.trim().trim_start_matches("http://").to_owned();
-                if let Some(found) = found.take() {
-                    let _ = found.send(addr);
-                }
-            }
+    let addresses = listeners(child.stdout.take().expect("stdout is piped"));
+    let bound = loop {
+        match addresses.recv_timeout(STARTUP) {
+            Ok((name, addr)) if name == "http" => break Ok(addr),
+            Ok(_) => {}
+            Err(error) => break Err(error),
         }
-    });
-    match address.recv_timeout(STARTUP) {
+    };
+    match bound {
         Ok(addr) => Ok((child, addr)),
         Err(_) => {
             let status = child.try_wait().ok().flatten();
@@ -129,6 +120,29 @@ fn spawn(binary: &Path, http: &str, token: &str, extra: &[String]) -> Result<(Ch
             }))
         }
     }
+}
+
+/// Reads the stdout of `enchufe serve` on a thread: sends `(listener, host:port)` for each of
+/// its `enchufe: NAME listening on NAME://ADDR` lines, and keeps draining the pipe afterwards
+/// so that the server never blocks on it.
+pub(crate) fn listeners(stdout: ChildStdout) -> mpsc::Receiver<(String, String)> {
+    let (found, addresses) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
+            if let Some(listener) = listening(&line) {
+                let _ = found.send(listener);
+            }
+        }
+    });
+    addresses
+}
+
+/// Parses `enchufe: NAME listening on NAME://ADDR` into (NAME, ADDR).
+fn listening(line: &str) -> Option<(String, String)> {
+    let rest = line.strip_prefix("enchufe: ")?;
+    let (name, url) = rest.split_once(" listening on ")?;
+    let addr = url.trim().strip_prefix(name)?.strip_prefix("://")?;
+    Some((name.to_owned(), addr.to_owned()))
 }
 
 fn kill(child: &mut Child) {
@@ -142,4 +156,22 @@ fn nanos() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening;
+
+    #[test]
+    fn reads_the_listening_lines() {
+        assert_eq!(
+            listening("enchufe: tcp listening on tcp://127.0.0.1:40001"),
+            Some(("tcp".into(), "127.0.0.1:40001".into()))
+        );
+        assert_eq!(
+            listening("enchufe: http listening on http://127.0.0.1:40002"),
+            Some(("http".into(), "127.0.0.1:40002".into()))
+        );
+        assert_eq!(listening("something else"), None);
+    }
 }

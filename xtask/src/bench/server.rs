@@ -3,17 +3,18 @@
 
 use std::{
     fs::File,
-    io::{BufRead as _, BufReader},
     net::TcpStream,
     path::Path,
     process::{Child, Command, Stdio},
-    sync::mpsc,
     thread,
     time::{Duration, Instant},
 };
 
 use super::{Server, Transport, nats, out_dir};
-use crate::sh::{Failed, Result, root};
+use crate::{
+    live_server::listeners,
+    sh::{Failed, Result, root},
+};
 
 /// The CPU the servers run on (the load runs on CPU 1).
 pub(super) const SERVER_CPU: &str = "0";
@@ -108,16 +109,7 @@ fn start_enchufe(binary: &Path) -> Result<Running> {
     let mut child = command
         .spawn()
         .map_err(|e| Failed(format!("could not start {}: {e}", binary.display())))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (found, addresses) = mpsc::channel();
-    // Reads the startup lines, then keeps draining stdout so the server never blocks on it.
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
-            if let Some(listener) = listening(&line) {
-                let _ = found.send(listener);
-            }
-        }
-    });
+    let addresses = listeners(child.stdout.take().expect("stdout is piped"));
     let mut running =
         Running { server: Server::Enchufe, child, tcp: String::new(), ws: String::new() };
     let deadline = Instant::now() + STARTUP;
@@ -139,14 +131,6 @@ fn start_enchufe(binary: &Path) -> Result<Running> {
         }
     }
     Ok(running)
-}
-
-/// Parses `enchufe: NAME listening on NAME://ADDR` into (NAME, ADDR).
-fn listening(line: &str) -> Option<(String, String)> {
-    let rest = line.strip_prefix("enchufe: ")?;
-    let (name, url) = rest.split_once(" listening on ")?;
-    let addr = url.trim().strip_prefix(name)?.strip_prefix("://")?;
-    Some((name.to_owned(), addr.to_owned()))
 }
 
 /// nats-server with a generated config on free ports; ready once both ports accept.
@@ -186,22 +170,4 @@ fn free_port() -> Result<String> {
         .map_err(|e| Failed(format!("cannot bind a free port: {e}")))?;
     let addr = listener.local_addr().map_err(|e| Failed(format!("no local address: {e}")))?;
     Ok(addr.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::listening;
-
-    #[test]
-    fn reads_the_listening_lines() {
-        assert_eq!(
-            listening("enchufe: tcp listening on tcp://127.0.0.1:40001"),
-            Some(("tcp".into(), "127.0.0.1:40001".into()))
-        );
-        assert_eq!(
-            listening("enchufe: http listening on http://127.0.0.1:40002"),
-            Some(("http".into(), "127.0.0.1:40002".into()))
-        );
-        assert_eq!(listening("something else"), None);
-    }
 }
