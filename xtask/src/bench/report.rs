@@ -233,12 +233,23 @@ impl Tables<'_> {
         subs: Option<u32>,
         pointer: &str,
     ) -> Option<Spread> {
-        Spread::of(
-            self.samples
-                .iter()
-                .filter(|s| s.is(server, transport, load, subs))
-                .filter_map(|s| s.number(pointer)),
-        )
+        Spread::of(self.values(server, transport, load, subs, pointer))
+    }
+
+    /// A field of every repetition of a cell.
+    fn values(
+        &self,
+        server: Server,
+        transport: Transport,
+        load: Load,
+        subs: Option<u32>,
+        pointer: &str,
+    ) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter(|s| s.is(server, transport, load, subs))
+            .filter_map(|s| s.number(pointer))
+            .collect()
     }
 
     fn cell(
@@ -272,12 +283,7 @@ impl Tables<'_> {
         subs: Option<u32>,
         pointer: &str,
     ) -> Option<f64> {
-        let values: Vec<f64> = self
-            .samples
-            .iter()
-            .filter(|s| s.is(server, transport, load, subs))
-            .filter_map(|s| s.number(pointer))
-            .collect();
+        let values = self.values(server, transport, load, subs, pointer);
         (!values.is_empty()).then(|| values.iter().sum())
     }
 
