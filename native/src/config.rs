@@ -135,7 +135,8 @@ impl<'de> Deserialize<'de> for Listen {
 /// [hub]
 /// max_frame = 65536
 /// history_len = 1000
-/// queue_frames = 1024
+/// queue_bytes = 1048576
+/// slow_after_ms = 10000
 /// ```
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,8 +207,18 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     if hub.max_frame < 64 {
         return Err(ConfigError::Invalid("hub.max_frame must be at least 64 bytes"));
     }
-    if hub.queue_frames == 0 || hub.queue_bytes == 0 {
-        return Err(ConfigError::Invalid("hub.queue_frames and hub.queue_bytes must be positive"));
+    if hub.queue_frames.is_some() {
+        return Err(ConfigError::Invalid(
+            "queue_frames (--queue-frames, ENCHUFE_QUEUE_FRAMES) was removed: outbound queues are \
+             bounded in bytes; use queue_bytes (the high-water mark), queue_max_bytes and \
+             slow_after_ms (docs/DECISIONS.md, \"Flow control\")",
+        ));
+    }
+    if hub.queue_bytes == 0 {
+        return Err(ConfigError::Invalid("hub.queue_bytes must be positive"));
+    }
+    if hub.slow_after_ms == 0 {
+        return Err(ConfigError::Invalid("hub.slow_after_ms must be positive"));
     }
     if hub.max_history == 0 {
         return Err(ConfigError::Invalid("hub.max_history must be positive"));

@@ -25,6 +25,11 @@ pub struct Metrics {
     pub dropped: AtomicU64,
     /// Connections cut off as slow consumers.
     pub slow_consumers: AtomicU64,
+    /// Frames dropped by the input rate limit (answered with 4010 at most once a second).
+    pub rate_limited: AtomicU64,
+    /// Times a connection's input was paused because its outbound queue passed the high-water
+    /// mark (flow control; docs/DECISIONS.md).
+    pub read_pauses: AtomicU64,
     /// Frames refused with an `error` (bad input, limits).
     pub errors: AtomicU64,
     /// Sessions disconnected by an administrator.
@@ -101,6 +106,17 @@ impl Metrics {
                 "enchufe_slow_consumers_total",
                 "Connections cut off because they did not read fast enough.",
                 counter(&self.slow_consumers),
+            ),
+            (
+                "enchufe_rate_limited_frames_total",
+                "Frames dropped by the input rate limit.",
+                counter(&self.rate_limited),
+            ),
+            (
+                "enchufe_read_pauses_total",
+                "Times a connection's input was paused while its outbound queue was over the \
+                 high-water mark.",
+                counter(&self.read_pauses),
             ),
             ("enchufe_errors_total", "Error frames sent for refused input.", counter(&self.errors)),
             (

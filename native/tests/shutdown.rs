@@ -59,7 +59,6 @@ async fn a_client_that_never_reads_cannot_hold_shutdown_past_the_deadline() {
     let server = TestServer::start(|c| {
         c.shutdown_timeout = Duration::from_millis(500);
         c.hub.queue_bytes = 8 << 20;
-        c.hub.queue_frames = 100_000;
         c.hub.rate_per_sec = 0;
     })
     .await;

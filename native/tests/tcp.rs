@@ -190,8 +190,8 @@ async fn a_slow_consumer_is_cut_off_and_the_others_get_everything() {
     const BATCH: u64 = 200;
     const MAX_ROUNDS: u64 = 250; // 50 000 messages of 1 KB: far more than socket buffers hold
     let server = TestServer::start(|c| {
-        c.hub.queue_frames = 256;
         c.hub.queue_bytes = 512 * 1024;
+        c.hub.slow_after_ms = 500;
         c.hub.rate_per_sec = 0;
         c.shutdown_timeout = Duration::from_secs(2);
     })

@@ -59,12 +59,25 @@ pub struct ServeArgs {
     /// Seconds a message stays in history [default: 3600].
     #[arg(long, env = "ENCHUFE_HISTORY_AGE", value_name = "SECS")]
     pub history_age: Option<u64>,
-    /// Outbound queue per connection, frames [default: 1024].
-    #[arg(long, env = "ENCHUFE_QUEUE_FRAMES", value_name = "N")]
+    /// Removed (queues are bounded in bytes): refused with an error that says so.
+    #[arg(long, env = "ENCHUFE_QUEUE_FRAMES", value_name = "N", hide = true)]
     pub queue_frames: Option<usize>,
-    /// Outbound queue per connection, bytes [default: 1048576].
+    /// Outbound queue's high-water mark per connection, bytes: over it the connection's input
+    /// is not read [default: 1048576].
     #[arg(long, env = "ENCHUFE_QUEUE_BYTES", value_name = "BYTES")]
     pub queue_bytes: Option<usize>,
+    /// Outbound queue's hard bound per connection, bytes: past it the connection is cut as a
+    /// slow consumer at once [default: 67108864].
+    #[arg(long, env = "ENCHUFE_QUEUE_MAX_BYTES", value_name = "BYTES")]
+    pub queue_max_bytes: Option<usize>,
+    /// A connection over the high-water mark that writes nothing for this long is cut as a
+    /// slow consumer, ms [default: 10000].
+    #[arg(long, env = "ENCHUFE_SLOW_AFTER_MS", value_name = "MS")]
+    pub slow_after_ms: Option<u64>,
+    /// Rooms of up to this many members get presence frames and full member lists
+    /// [default: 100].
+    #[arg(long, env = "ENCHUFE_PRESENCE_LIMIT", value_name = "N")]
+    pub presence_limit: Option<usize>,
     /// Heartbeat announced to clients, ms; silent connections close after 3× [default: 15000].
     #[arg(long, env = "ENCHUFE_HEARTBEAT_MS", value_name = "MS")]
     pub heartbeat_ms: Option<u64>,
@@ -117,8 +130,11 @@ impl ServeArgs {
             max_rooms = self.max_rooms;
             history_len = self.history_len;
             history_age_secs = self.history_age;
-            queue_frames = self.queue_frames;
+            queue_frames = self.queue_frames.map(Some);
             queue_bytes = self.queue_bytes;
+            queue_max_bytes = self.queue_max_bytes;
+            slow_after_ms = self.slow_after_ms;
+            presence_limit = self.presence_limit;
             heartbeat_ms = self.heartbeat_ms;
             rate_per_sec = self.rate;
         }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::SendLimits;
+
 /// Limits and timings the hub enforces. Every field has the default of docs/DECISIONS.md.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -19,10 +21,24 @@ pub struct HubConfig {
     pub history_age_secs: u64,
     /// The most messages one `history` answer (or REST page) holds.
     pub max_history: usize,
-    /// Outbound queue per connection, in frames.
-    pub queue_frames: usize,
-    /// Outbound queue per connection, in encoded bytes.
+    /// The high-water mark of a connection's outbound queue, in bytes: over it the server stops
+    /// reading the connection, and a connection that stays over it without draining for
+    /// `slow_after_ms` is cut as a slow consumer (4011).
     pub queue_bytes: usize,
+    /// The hard bound of a connection's outbound queue, in bytes: a connection whose queue
+    /// would pass it is cut at once (4011). What bounds server memory. Never below
+    /// `queue_bytes`.
+    pub queue_max_bytes: usize,
+    /// How long a queue may stay over `queue_bytes` with nothing written before the connection
+    /// is cut (4011), in milliseconds.
+    pub slow_after_ms: u64,
+    /// Presence is sent in rooms of up to this many members: `presence` frames on joins and
+    /// leaves, and every member in `joined.members`. Larger rooms send no presence frames and
+    /// list this many members.
+    pub presence_limit: usize,
+    /// Removed: queues are bounded in bytes. Accepted only to refuse it with a clear error.
+    #[doc(hidden)]
+    pub queue_frames: Option<usize>,
     /// The heartbeat announced in `welcome`, in milliseconds. Connections silent for three of
     /// these are closed (4013 `idle_timeout`); WebSocket connections are pinged every one.
     pub heartbeat_ms: u64,
@@ -42,8 +58,11 @@ impl Default for HubConfig {
             history_len: 1000,
             history_age_secs: 3600,
             max_history: 1000,
-            queue_frames: 1024,
             queue_bytes: 1024 * 1024,
+            queue_max_bytes: 64 * 1024 * 1024,
+            slow_after_ms: 10_000,
+            presence_limit: 100,
+            queue_frames: None,
             heartbeat_ms: 15_000,
             rate_per_sec: 1000,
             rate_burst: 2000,
@@ -66,6 +85,21 @@ impl HubConfig {
     /// How long a connection may stay silent before the server closes it: three heartbeats.
     pub fn idle_timeout(&self) -> Duration {
         self.heartbeat() * 3
+    }
+
+    /// The bounds of every connection's outbound queue.
+    pub fn send_limits(&self) -> SendLimits {
+        SendLimits {
+            high_water: self.queue_bytes,
+            max_bytes: self.queue_max_bytes.max(self.queue_bytes),
+            stall: Duration::from_millis(self.slow_after_ms),
+        }
+    }
+
+    /// The most bytes of bodies one `history` answer or REST page holds: half the high-water
+    /// mark, so that an answer never pauses the connection on its own.
+    pub fn page_bytes(&self) -> usize {
+        self.queue_bytes / 2
     }
 
     /// The limits announced in `welcome`.

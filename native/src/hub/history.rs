@@ -71,8 +71,8 @@ impl History {
         self.entries.is_empty()
     }
 
-    /// Stored messages with seq > `since`, the oldest first.
-    pub(crate) fn since(&self, since: u64) -> impl Iterator<Item = &Arc<Outgoing>> {
+    /// Stored messages with seq > `since` and their seqs, the oldest first.
+    pub(crate) fn since(&self, since: u64) -> impl Iterator<Item = (u64, &Arc<Outgoing>)> {
         // Seqs are consecutive in the deque, so the start is an index, not a search.
         let skip = match self.first_seq() {
             Some(first) if since >= first => {
@@ -80,7 +80,7 @@ impl History {
             }
             _ => 0,
         };
-        self.entries.iter().skip(skip).map(|e| &e.message)
+        self.entries.iter().skip(skip).map(|e| (e.seq, &e.message))
     }
 
     /// The messages with seq > `since` as `message` frames, at most `limit`, and no more than
@@ -88,7 +88,7 @@ impl History {
     pub(crate) fn messages(&self, since: u64, limit: usize, max_bytes: usize) -> Vec<Message> {
         let mut bytes = 0usize;
         let mut page = Vec::new();
-        for out in self.since(since).take(limit) {
+        for (_, out) in self.since(since).take(limit) {
             let ServerFrame::Message(message) = out.frame() else { continue };
             bytes = bytes.saturating_add(message.body.len());
             if bytes > max_bytes && !page.is_empty() {

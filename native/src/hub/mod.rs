@@ -73,7 +73,7 @@ mod state;
 mod tests;
 
 pub use config::HubConfig;
-pub use outbox::{End, Outbox, Push};
+pub use outbox::{End, Outbox, Push, SendLimits};
 pub(crate) use outgoing::ws_frame;
 pub use outgoing::{Form, Outgoing};
 pub use room::{Page, Published};

@@ -1,31 +1,58 @@
-//! The bounded outbound queue of one connection: the only way frames reach a transport.
+//! The outbound queue of one connection: the only way frames reach a transport.
+//!
+//! Flow control lives here (docs/DECISIONS.md, "Flow control"):
+//! - the queue is bounded in **bytes**; over its high-water mark the transport stops reading the
+//!   connection ([`Outbox::writable`]), so a client's own answers push back on its own input;
+//! - a connection is a slow consumer only when it is **stalled**: over the high-water mark with
+//!   nothing taken by its writer for the stall deadline — or, whatever the deadline, past the
+//!   hard bound that keeps server memory bounded;
+//! - a replay of history is a **cursor**, not a copy: the writer pulls the next stretch from the
+//!   room as the connection drains ([`Replay`]).
 
 use std::{
     collections::VecDeque,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, LazyLock, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicU8, Ordering},
     },
+    time::Duration,
 };
 
 use enchufe_core::{Encoding, ErrorCode};
 use tokio::sync::Notify;
 
-use super::Outgoing;
+use super::{Outgoing, room::Room};
 
-/// A connection's outbound queue, bounded in frames **and** bytes.
+/// How much the writer takes from the queue at once, in bytes (a batch always holds at least one
+/// frame). Bounded so that taking a batch is a sign of progress ([`SendLimits::stall`]) and one
+/// write never pins a whole backlog.
+pub(crate) const BATCH_BYTES: usize = 256 * 1024;
+
+/// A connection's outbound queue.
 ///
-/// The hub pushes into it (replies, fan-out, presence) and never waits: when a push would go
-/// over either bound, the queue drops everything pending, queues `error` 4011 `slow_consumer`
-/// as its last frame and closes ([`Push::Overflow`]); the hub then removes the session from its
-/// rooms. The transport's writer drains it with [`Outbox::next_batch`], writes the whole batch
-/// and flushes once. Memory per connection is therefore at most one queue plus the batch being
-/// written. A queue that is empty always accepts one frame, however large, so a single big
-/// answer (a `history` of long messages) is not mistaken for a slow reader.
+/// The hub pushes into it (replies, fan-out, presence) and never waits. The transport's writer
+/// drains it with [`Outbox::next_batch`], writes the batch and flushes once; its reader checks
+/// [`Outbox::is_paused`] between frames and waits on [`Outbox::writable`]. A push is refused, and
+/// the connection cut with `error` 4011 `slow_consumer` ([`Push::Overflow`]), only when
+/// - the queue is over [`SendLimits::high_water`] and its writer has taken nothing for
+///   [`SendLimits::stall`] (counted from when the oldest waiting data was queued), or
+/// - the push would take it past [`SendLimits::max_bytes`] (a queue that is empty always takes
+///   one frame, however large).
 ///
 /// Cloning is cheap; all clones are the same queue.
 #[derive(Clone, Debug)]
 pub struct Outbox(Arc<Inner>);
+
+/// The bounds of every connection's queue (from [`HubConfig`](super::HubConfig)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendLimits {
+    /// Queued bytes over which the connection's input is not read.
+    pub high_water: usize,
+    /// Queued bytes never exceeded: a push past it cuts the connection at once.
+    pub max_bytes: usize,
+    /// How long a queue may stay over `high_water` with nothing taken before it is cut.
+    pub stall: Duration,
+}
 
 /// How a queue ends, returned with its last batch by [`Outbox::next_batch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +70,9 @@ pub enum End {
 pub enum Push {
     /// The frame is queued.
     Queued,
-    /// The queue was full: the frame and `dropped` pending frames were discarded, `error` 4011
-    /// is queued and the queue is now closed. The caller must disconnect the session.
+    /// The connection is a slow consumer: the frame and `dropped` pending frames were
+    /// discarded, `error` 4011 is queued and the queue is now closed. The caller must
+    /// disconnect the session.
     Overflow {
         /// How many frames were discarded, this one included.
         dropped: usize,
@@ -57,6 +85,9 @@ pub enum Push {
 /// counted in bytes).
 const IDLE_QUEUE: usize = 64;
 
+/// What one queued entry is charged beyond its bytes: its slot in the queue.
+const ENTRY_COST: usize = std::mem::size_of::<Entry>();
+
 #[derive(Debug)]
 struct Inner {
     state: Mutex<State>,
@@ -64,31 +95,76 @@ struct Inner {
     ready: Notify,
     /// Set once, with `state.end`; read without the lock.
     closed: AtomicBool,
-    /// Wakes everyone waiting in [`Outbox::closed`].
-    on_close: Notify,
+    /// Wakes everyone waiting in [`Outbox::closed`], and a reader paused in
+    /// [`Outbox::writable`] when the queue drains below the high-water mark.
+    wake: Notify,
     encoding: AtomicU8,
-    max_frames: usize,
-    max_bytes: usize,
+    limits: SendLimits,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<Arc<Outgoing>>,
+    queue: VecDeque<Entry>,
+    /// Bytes charged for the queued frames (their encoding plus [`ENTRY_COST`]).
     bytes: usize,
     end: Option<End>,
+    /// Since when the writer owes progress, in ms of [`now_ms`]: the later of its last take and
+    /// the first push into an empty queue.
+    waiting_since: u64,
+    /// A reader waits in [`Outbox::writable`].
+    paused: bool,
+    /// Numbers replays, so that a pull finds its own entry again.
+    next_replay: u64,
+}
+
+/// One queued entry: a frame, or a replay the writer pulls from its room when it gets there.
+#[derive(Debug)]
+enum Entry {
+    Frame { frame: Arc<Outgoing>, cost: usize },
+    Replay(Box<Replay>),
+}
+
+/// A replay of a room's history, as a cursor: the writer pulls the messages from `next` on when
+/// the entry reaches the front of the queue, a batch at a time.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    pub(crate) room: Arc<Room>,
+    /// The seq of the next message to send.
+    pub(crate) next: u64,
+    /// The last seq to send; `None`: until the room's latest, then the subscriber goes live
+    /// (messages published from then on are pushed to it, not pulled).
+    pub(crate) until: Option<u64>,
+    id: u64,
+}
+
+impl Replay {
+    /// A replay of `room` from seq `next`, up to `until` (or until caught up, then live).
+    pub(crate) fn new(room: Arc<Room>, next: u64, until: Option<u64>) -> Self {
+        Replay { room, next, until, id: 0 }
+    }
+}
+
+/// What a pull from a room gave ([`Room::replay`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pulled {
+    /// Messages were pulled; more follow.
+    More,
+    /// The replay is complete.
+    Done,
+    /// History no longer holds the next message: the connection read too slowly to be replayed.
+    Gap,
 }
 
 impl Outbox {
-    /// An empty queue holding at most `max_frames` frames and `max_bytes` encoded bytes.
-    pub fn new(max_frames: usize, max_bytes: usize) -> Self {
+    /// An empty queue with these bounds.
+    pub fn new(limits: SendLimits) -> Self {
         Outbox(Arc::new(Inner {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
             closed: AtomicBool::new(false),
-            on_close: Notify::new(),
+            wake: Notify::new(),
             encoding: AtomicU8::new(0),
-            max_frames: max_frames.max(1),
-            max_bytes,
+            limits,
         }))
     }
 
@@ -110,33 +186,66 @@ impl Outbox {
         self.0.encoding.store(value, Ordering::Relaxed);
     }
 
-    /// Queues `frame` unless that would go over a bound (then the queue overflows and closes).
+    /// Whether `other` is this same queue.
+    pub(crate) fn same(&self, other: &Outbox) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Queues `frame`, unless the connection is a slow consumer (then the queue closes with
+    /// 4011 instead).
     pub fn push(&self, frame: &Arc<Outgoing>) -> Push {
         // Encode before taking the lock: the bytes are shared with every other subscriber.
-        let len = frame.encoded(self.encoding()).len();
+        let cost = frame.encoded(self.encoding()).len() + ENTRY_COST;
+        let now = now_ms();
+        let limits = &self.0.limits;
         let mut state = self.lock();
         if state.end.is_some() {
             return Push::Closed;
         }
-        let full = state.queue.len() >= self.0.max_frames
-            || state.bytes.saturating_add(len) > self.0.max_bytes;
-        if full && !state.queue.is_empty() {
-            let dropped = state.queue.len() + 1;
-            state.queue.clear();
-            state.bytes = 0;
-            let message = format!(
-                "the connection did not read fast enough: its queue of {} frames / {} bytes \
-                 filled up",
-                self.0.max_frames, self.0.max_bytes
-            );
-            state.queue.push_back(Outgoing::error(ErrorCode::SlowConsumer, message, None));
-            state.end = Some(End::Error(ErrorCode::SlowConsumer));
-            drop(state);
-            self.closing();
-            return Push::Overflow { dropped };
+        if !state.queue.is_empty() {
+            let stalled = state.bytes > limits.high_water
+                && now.saturating_sub(state.waiting_since) >= millis(limits.stall);
+            let over = state.bytes.saturating_add(cost) > limits.max_bytes;
+            if stalled || over {
+                let dropped = state.queue.len() + 1;
+                let message = if over {
+                    format!(
+                        "the connection's outbound queue reached its bound of {} bytes",
+                        limits.max_bytes
+                    )
+                } else {
+                    format!(
+                        "the connection read nothing for {} ms while over {} bytes waited for it",
+                        millis(limits.stall),
+                        limits.high_water
+                    )
+                };
+                self.cut(state, &message);
+                return Push::Overflow { dropped };
+            }
+        } else {
+            state.waiting_since = now;
         }
-        state.bytes += len;
-        state.queue.push_back(Arc::clone(frame));
+        state.bytes += cost;
+        state.queue.push_back(Entry::Frame { frame: Arc::clone(frame), cost });
+        drop(state);
+        self.0.ready.notify_one();
+        Push::Queued
+    }
+
+    /// Queues a replay of history: the writer pulls its messages when it gets there. It costs
+    /// the queue nothing until then.
+    pub(crate) fn push_replay(&self, mut replay: Replay) -> Push {
+        let mut state = self.lock();
+        if state.end.is_some() {
+            return Push::Closed;
+        }
+        state.next_replay += 1;
+        replay.id = state.next_replay;
+        if state.queue.is_empty() {
+            state.waiting_since = now_ms();
+        }
+        state.queue.push_back(Entry::Replay(Box::new(replay)));
         drop(state);
         self.0.ready.notify_one();
         Push::Queued
@@ -155,7 +264,7 @@ impl Outbox {
             state.bytes = 0;
         }
         if let End::Error(code) = end {
-            state.queue.push_back(Outgoing::error(code, message, None));
+            state.queue.push_back(error_entry(code, message));
         }
         state.end = Some(end);
         drop(state);
@@ -172,7 +281,7 @@ impl Outbox {
     /// the writer a deadline to flush.
     pub async fn closed(&self) {
         loop {
-            let notified = self.0.on_close.notified();
+            let notified = self.0.wake.notified();
             tokio::pin!(notified);
             // Registered before the check, so a close in between still wakes this waiter.
             notified.as_mut().enable();
@@ -183,45 +292,161 @@ impl Outbox {
         }
     }
 
+    /// Whether the queue is over its high-water mark: the transport should not read more input
+    /// from this connection until [`Outbox::writable`] completes.
+    pub fn is_paused(&self) -> bool {
+        self.lock().bytes > self.0.limits.high_water
+    }
+
+    /// Completes once the queue is at or below its high-water mark (or closed). While a reader
+    /// waits here the connection's input stays in the kernel, and TCP's own flow control slows
+    /// the client down.
+    pub async fn writable(&self) {
+        loop {
+            let notified = self.0.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if state.bytes <= self.0.limits.high_water || state.end.is_some() {
+                    state.paused = false;
+                    return;
+                }
+                state.paused = true;
+            }
+            notified.await;
+        }
+    }
+
     /// Called once, after `state.end` is set: tells the writer and every `closed()` waiter.
     fn closing(&self) {
         self.0.closed.store(true, Ordering::Release);
-        self.0.on_close.notify_waiters();
+        self.0.wake.notify_waiters();
         self.0.ready.notify_one();
     }
 
-    /// How many frames are queued.
+    /// Cuts a slow consumer: drops what is pending and closes with `error` 4011.
+    fn cut(&self, mut state: MutexGuard<'_, State>, message: &str) {
+        state.queue.clear();
+        state.bytes = 0;
+        state.queue.push_back(error_entry(ErrorCode::SlowConsumer, message));
+        state.end = Some(End::Error(ErrorCode::SlowConsumer));
+        drop(state);
+        self.closing();
+    }
+
+    /// How many entries are queued (a pending replay counts as one).
     pub fn len(&self) -> usize {
         self.lock().queue.len()
     }
 
-    /// Whether no frame is queued.
+    /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Waits until frames are queued or the queue is closed, then moves every queued frame to the
-    /// end of `batch`. Returns `Some(end)` with the last batch (possibly empty) once the queue is
-    /// closed; the writer writes the batch, then closes the connection.
+    /// Waits until something is queued or the queue is closed, then moves up to [`BATCH_BYTES`]
+    /// of frames to the end of `batch` — pulling a replay's next stretch from its room when one
+    /// is at the front. Returns `Some(end)` with the last batch (possibly empty) once the queue
+    /// is closed and drained; the writer writes the batch, then closes the connection.
     ///
     /// Only one task (the connection's writer) should call this.
     pub async fn next_batch(&self, batch: &mut Vec<Arc<Outgoing>>) -> Option<End> {
+        let had = batch.len();
         loop {
-            {
+            let replay = {
                 let mut state = self.lock();
-                let had = batch.len();
-                batch.extend(state.queue.drain(..));
-                state.bytes = 0;
-                if state.queue.capacity() > IDLE_QUEUE {
-                    state.queue = VecDeque::new();
+                let mut taken = 0;
+                let mut replay = None;
+                while taken < BATCH_BYTES {
+                    match state.queue.front() {
+                        None => break,
+                        Some(Entry::Replay(r)) => {
+                            if batch.len() == had {
+                                replay = Some((r.room.clone(), r.next, r.until, r.id));
+                            }
+                            break;
+                        }
+                        Some(Entry::Frame { .. }) => {
+                            if let Some(Entry::Frame { frame, cost }) = state.queue.pop_front() {
+                                taken += cost;
+                                batch.push(frame);
+                            }
+                        }
+                    }
                 }
-                if state.end.is_some() || batch.len() > had {
-                    return state.end;
+                if taken > 0 {
+                    self.taken(&mut state, taken);
                 }
+                if replay.is_none() {
+                    if state.queue.capacity() > IDLE_QUEUE && state.queue.is_empty() {
+                        state.queue = VecDeque::new();
+                    }
+                    let end = if state.queue.is_empty() { state.end } else { None };
+                    if end.is_some() || batch.len() > had {
+                        return end;
+                    }
+                }
+                replay
+            };
+            match replay {
+                Some((room, next, until, id)) => self.pull(&room, next, until, id, batch),
+                // notify_one stores a permit when nobody waits, so a push between the unlock
+                // above and this await is not lost.
+                None => self.0.ready.notified().await,
             }
-            // notify_one stores a permit when nobody waits, so a push between the unlock above
-            // and this await is not lost.
-            self.0.ready.notified().await;
+            if batch.len() > had {
+                return None;
+            }
+        }
+    }
+
+    /// Pulls the next stretch of the replay `id` at the front of the queue into `batch`.
+    fn pull(
+        &self,
+        room: &Room,
+        mut next: u64,
+        until: Option<u64>,
+        id: u64,
+        batch: &mut Vec<Arc<Outgoing>>,
+    ) {
+        // The room's lock is taken without the queue's: fan-out pushes under the room's lock.
+        let mut pulled = Vec::new();
+        let outcome = room.replay(self, &mut next, until, BATCH_BYTES, &mut pulled);
+        let mut state = self.lock();
+        state.waiting_since = now_ms();
+        let Some(Entry::Replay(replay)) = state.queue.front_mut() else { return };
+        if replay.id != id {
+            return; // the queue was cleared meanwhile (closed)
+        }
+        replay.next = next;
+        match outcome {
+            Pulled::More => {}
+            Pulled::Done => {
+                state.queue.pop_front();
+            }
+            Pulled::Gap => {
+                let message = format!(
+                    "room {}'s history moved past this connection's replay: it read too slowly; \
+                     join again with since to recover what is still stored",
+                    room.name()
+                );
+                self.cut(state, &message);
+                return;
+            }
+        }
+        drop(state);
+        batch.append(&mut pulled);
+    }
+
+    /// The writer took `bytes`: it is making progress. Wakes a paused reader once the queue is
+    /// back under its high-water mark.
+    fn taken(&self, state: &mut State, bytes: usize) {
+        state.bytes -= bytes;
+        state.waiting_since = now_ms();
+        if state.paused && state.bytes <= self.0.limits.high_water {
+            state.paused = false;
+            self.0.wake.notify_waiters();
         }
     }
 
@@ -230,6 +455,21 @@ impl Outbox {
         // a consistent queue.
         self.0.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+fn error_entry(code: ErrorCode, message: &str) -> Entry {
+    // Bypasses the bounds and is never charged: it is the queue's last entry.
+    Entry::Frame { frame: Outgoing::error(code, message, None), cost: 0 }
+}
+
+/// Milliseconds on the process's monotonic clock (tokio's, so paused-time tests move it).
+fn now_ms() -> u64 {
+    static ORIGIN: LazyLock<tokio::time::Instant> = LazyLock::new(tokio::time::Instant::now);
+    u64::try_from(ORIGIN.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -241,9 +481,18 @@ mod tests {
         Outgoing::new(ServerFrame::Pong(Pong { id: Some(id) }))
     }
 
+    /// A pong's cost in the queue.
+    fn cost() -> usize {
+        pong(1).encoded(Encoding::Json).len() + ENTRY_COST
+    }
+
+    fn limits(high_water: usize, max_bytes: usize, stall_ms: u64) -> SendLimits {
+        SendLimits { high_water, max_bytes, stall: Duration::from_millis(stall_ms) }
+    }
+
     #[tokio::test]
-    async fn batches_everything_queued() {
-        let outbox = Outbox::new(8, 1024);
+    async fn batches_what_is_queued() {
+        let outbox = Outbox::new(limits(1024, 4096, 1000));
         for id in 0..3 {
             assert_eq!(outbox.push(&pong(id)), Push::Queued);
         }
@@ -253,33 +502,83 @@ mod tests {
         assert!(outbox.is_empty());
     }
 
-    #[tokio::test]
-    async fn overflow_by_frames_drops_the_queue_and_ends_with_slow_consumer() {
-        let outbox = Outbox::new(2, 1 << 20);
-        assert_eq!(outbox.push(&pong(1)), Push::Queued);
-        assert_eq!(outbox.push(&pong(2)), Push::Queued);
-        assert_eq!(outbox.push(&pong(3)), Push::Overflow { dropped: 3 });
-        assert_eq!(outbox.push(&pong(4)), Push::Closed);
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_over_its_high_water_mark_is_cut_only_once_stalled() {
+        let outbox = Outbox::new(limits(cost() * 2, 1 << 20, 1000));
+        for id in 0..10 {
+            assert_eq!(outbox.push(&pong(id)), Push::Queued, "over the mark but not stalled");
+        }
+        assert!(outbox.is_paused());
+        // The writer takes a batch: progress, so the deadline starts again.
+        tokio::time::advance(Duration::from_millis(900)).await;
+        outbox.next_batch(&mut Vec::new()).await;
+        assert!(!outbox.is_paused());
+        for id in 0..10 {
+            assert_eq!(outbox.push(&pong(id)), Push::Queued);
+        }
+        tokio::time::advance(Duration::from_millis(900)).await;
+        assert_eq!(outbox.push(&pong(99)), Push::Queued, "900 ms since the last take");
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert_eq!(outbox.push(&pong(100)), Push::Overflow { dropped: 12 });
+        assert_eq!(outbox.push(&pong(101)), Push::Closed);
         let mut batch = Vec::new();
         assert_eq!(outbox.next_batch(&mut batch).await, Some(End::Error(ErrorCode::SlowConsumer)));
-        assert_eq!(batch.len(), 1);
-        assert!(matches!(batch[0].frame(), ServerFrame::Error(e) if e.code == 4011));
+        assert!(
+            matches!(batch[..], [ref e] if matches!(e.frame(), ServerFrame::Error(e) if e.code == 4011))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_queue_starts_its_deadline_at_its_first_push() {
+        let outbox = Outbox::new(limits(cost(), 1 << 20, 1000));
+        tokio::time::advance(Duration::from_secs(60)).await;
+        for id in 0..10 {
+            assert_eq!(outbox.push(&pong(id)), Push::Queued, "idle for a minute is not stalled");
+        }
     }
 
     #[tokio::test]
-    async fn overflow_by_bytes_but_an_empty_queue_takes_one_big_frame() {
-        let outbox = Outbox::new(100, 10);
-        assert_eq!(
-            outbox.push(&pong(1)),
-            Push::Queued,
-            "empty queue accepts a frame over the limit"
-        );
-        assert!(matches!(outbox.push(&pong(2)), Push::Overflow { .. }));
+    async fn the_hard_bound_cuts_at_once_but_an_empty_queue_takes_one_big_frame() {
+        let outbox = Outbox::new(limits(1, 10, 60_000));
+        assert_eq!(outbox.push(&pong(1)), Push::Queued, "empty queue accepts a frame over it");
+        assert!(matches!(outbox.push(&pong(2)), Push::Overflow { dropped: 2 }));
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_bounded_in_bytes() {
+        let outbox = Outbox::new(limits(usize::MAX, usize::MAX, 1000));
+        let big = Outgoing::new(ServerFrame::Pong(Pong { id: Some(1) }));
+        let n = BATCH_BYTES / cost() + 10;
+        for _ in 0..n {
+            let _ = outbox.push(&big);
+        }
+        let mut batch = Vec::new();
+        outbox.next_batch(&mut batch).await;
+        assert!(batch.len() < n && batch.len() >= BATCH_BYTES / cost(), "{}", batch.len());
+        outbox.next_batch(&mut batch).await;
+        assert_eq!(batch.len(), n);
+    }
+
+    #[tokio::test]
+    async fn a_paused_reader_resumes_when_the_writer_drains() {
+        let outbox = Outbox::new(limits(cost(), 1 << 20, 60_000));
+        for id in 0..4 {
+            let _ = outbox.push(&pong(id));
+        }
+        assert!(outbox.is_paused());
+        let reader = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move { outbox.writable().await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!reader.is_finished());
+        outbox.next_batch(&mut Vec::new()).await;
+        tokio::time::timeout(Duration::from_secs(5), reader).await.unwrap().unwrap();
     }
 
     #[tokio::test]
     async fn close_keeps_pending_frames_unless_told_to_discard() {
-        let outbox = Outbox::new(8, 1024);
+        let outbox = Outbox::new(limits(1024, 4096, 1000));
         let _ = outbox.push(&pong(1));
         assert!(outbox.close(End::Error(ErrorCode::ShuttingDown), "bye", false));
         assert!(!outbox.close(End::Finished, "", false), "closing twice is a no-op");
@@ -294,7 +593,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_writer_wakes_on_push() {
-        let outbox = Outbox::new(8, 1024);
+        let outbox = Outbox::new(limits(1024, 4096, 1000));
         let writer = {
             let outbox = outbox.clone();
             tokio::spawn(async move {
@@ -310,7 +609,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_closed_waiter_wakes_on_close() {
-        let outbox = Outbox::new(8, 1024);
+        let outbox = Outbox::new(limits(1024, 4096, 1000));
         let waiters: Vec<_> = (0..2)
             .map(|_| {
                 let outbox = outbox.clone();
@@ -323,7 +622,7 @@ mod tests {
         assert!(matches!(outbox.push(&pong(2)), Push::Queued));
         assert!(outbox.close(End::Finished, "", false));
         for waiter in waiters {
-            tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.unwrap().unwrap();
+            tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
         }
         assert!(outbox.is_closed());
         outbox.closed().await; // and at once when already closed

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::{
     HubConfig, Outbox, Outgoing, Push,
     history::{DedupeKey, History},
+    outbox::{Pulled, Replay},
 };
 
 /// A room. All state sits behind one lock, held while a publish takes its seq and is pushed to
@@ -37,6 +38,8 @@ struct State {
 struct Subscriber {
     member: Member,
     outbox: Outbox,
+    /// Whether publishes are pushed to it; false while its writer catches up on a replay.
+    live: bool,
 }
 
 /// The result of a publish.
@@ -133,18 +136,21 @@ impl Room {
             ts,
             body,
         }));
-        for sub in &state.members {
+        for sub in state.members.iter().filter(|s| s.live) {
             deliver(sub, &message, overflowed);
         }
         state.history.push(seq, message, now, key, config.history_len);
         Ok(Published { seq, duplicate: false, epoch: self.epoch.clone() })
     }
 
-    /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, the
-    /// replay of stored messages with seq > `join.since`, and tells the other members. Returns
-    /// whether the member is new.
+    /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, then a
+    /// [`Replay`] of the stored messages with seq > `join.since`, and tells the other members
+    /// (in rooms of up to [`HubConfig::presence_limit`] members). A new member with a replay to
+    /// catch up on is not pushed live messages until its writer has pulled the replay up to
+    /// the room's latest seq (then it goes live, under this lock: no gap, no duplicate).
+    /// Returns whether the member is new.
     pub(crate) fn join(
-        &self,
+        self: &Arc<Self>,
         member: &Member,
         outbox: &Outbox,
         join: &Join,
@@ -162,14 +168,6 @@ impl Room {
             return Err(Gone::Closed);
         }
         state.history.expire(now.checked_sub(config.history_age()));
-        let is_new = !state.members.iter().any(|s| s.member.session == member.session);
-        if is_new {
-            let presence = presence(&self.name, PresenceAction::Join, member);
-            for sub in &state.members {
-                deliver(sub, &presence, overflowed);
-            }
-            state.members.push(Subscriber { member: member.clone(), outbox: outbox.clone() });
-        }
         let other_numbering = self.counts_elsewhere(state.seq, join.since, join.epoch.as_deref());
         let (since, recovered) = match join.since {
             _ if other_numbering => (Some(0), false),
@@ -179,22 +177,40 @@ impl Room {
                 since == state.seq || state.history.first_seq().is_some_and(|f| since + 1 >= f),
             ),
         };
+        // The first message to replay: after `since`, and no earlier than what is stored.
+        let replay_from = since.map(|since| {
+            let first = state.history.first_seq().unwrap_or(state.seq + 1);
+            (since + 1).max(first)
+        });
+        let replays = replay_from.is_some_and(|next| next <= state.seq);
+        let is_new = !state.members.iter().any(|s| s.member.session == member.session);
+        if is_new {
+            if state.members.len() < config.presence_limit {
+                let presence = presence(&self.name, PresenceAction::Join, member);
+                for sub in &state.members {
+                    deliver(sub, &presence, overflowed);
+                }
+            }
+            state.members.push(Subscriber {
+                member: member.clone(),
+                outbox: outbox.clone(),
+                live: !replays,
+            });
+        }
         let joined = Outgoing::new(ServerFrame::Joined(Joined {
             room: self.name.clone(),
             seq: state.seq,
-            members: state.members.iter().map(|s| s.member.clone()).collect(),
+            members: listed_members(&state.members, member, config.presence_limit),
             recovered,
             id: join.id,
             epoch: self.epoch.to_string(),
         }));
         let mut push = outbox.push(&joined);
-        if let Some(since) = since {
-            for message in state.history.since(since) {
-                if push != Push::Queued {
-                    break;
-                }
-                push = outbox.push(message);
-            }
+        if let (Push::Queued, Some(next), true) = (push, replay_from, replays) {
+            // A new member catches up and then goes live; a member already live gets the stored
+            // messages up to now again (live ones keep coming behind them).
+            let until = if is_new { None } else { Some(state.seq) };
+            push = outbox.push_replay(Replay::new(Arc::clone(self), next, until));
         }
         if let Push::Overflow { dropped } = push {
             overflowed.push((member.session.as_str().into(), dropped));
@@ -202,16 +218,64 @@ impl Room {
         Ok(is_new)
     }
 
-    /// Removes a member and tells the others. Returns false if it was not a member.
-    pub(crate) fn leave(&self, session: &str, overflowed: &mut Overflowed) -> bool {
+    /// Pulls a replay's next stretch for `outbox`'s writer: stored messages from seq `*next` up
+    /// to `until` (`None`: the room's latest), about `budget` bytes of them, into `into`, moving
+    /// `*next` on. When a replay without `until` reaches the latest seq, the subscriber goes
+    /// live: from now on publishes push to it.
+    pub(crate) fn replay(
+        &self,
+        outbox: &Outbox,
+        next: &mut u64,
+        until: Option<u64>,
+        budget: usize,
+        into: &mut Vec<Arc<Outgoing>>,
+    ) -> Pulled {
+        let mut state = self.lock();
+        let last = until.map_or(state.seq, |until| until.min(state.seq));
+        if *next <= last {
+            if state.history.first_seq().is_none_or(|first| first > *next) {
+                return Pulled::Gap;
+            }
+            let encoding = outbox.encoding();
+            let mut bytes = 0;
+            for (seq, message) in state.history.since(*next - 1) {
+                if seq > last || bytes >= budget {
+                    break;
+                }
+                bytes += message.encoded(encoding).len();
+                into.push(Arc::clone(message));
+                *next = seq + 1;
+            }
+            if *next <= last {
+                return Pulled::More;
+            }
+        }
+        if until.is_none() {
+            if let Some(sub) = state.members.iter_mut().find(|s| s.outbox.same(outbox)) {
+                sub.live = true;
+            }
+        }
+        Pulled::Done
+    }
+
+    /// Removes a member and tells the others (in rooms of up to `presence_limit` members).
+    /// Returns false if it was not a member.
+    pub(crate) fn leave(
+        &self,
+        session: &str,
+        presence_limit: usize,
+        overflowed: &mut Overflowed,
+    ) -> bool {
         let mut state = self.lock();
         let Some(index) = state.members.iter().position(|s| s.member.session == session) else {
             return false;
         };
         let gone = state.members.remove(index);
-        let presence = presence(&self.name, PresenceAction::Leave, &gone.member);
-        for sub in &state.members {
-            deliver(sub, &presence, overflowed);
+        if state.members.len() < presence_limit {
+            let presence = presence(&self.name, PresenceAction::Leave, &gone.member);
+            for sub in &state.members {
+                deliver(sub, &presence, overflowed);
+            }
         }
         true
     }
@@ -227,7 +291,7 @@ impl Room {
         let mut state = self.lock();
         state.history.expire(Instant::now().checked_sub(config.history_age()));
         // Half the outbound queue: the answer fits in a queue with room to spare for live traffic.
-        state.history.messages(since.unwrap_or(0), limit, config.queue_bytes / 2)
+        state.history.messages(since.unwrap_or(0), limit, config.page_bytes())
     }
 
     /// Up to `limit` stored messages after `since`, unless `since` counts in another numbering
@@ -243,7 +307,7 @@ impl Room {
         state.history.expire(Instant::now().checked_sub(config.history_age()));
         let reset = self.counts_elsewhere(state.seq, since, epoch);
         let since = if reset { 0 } else { since.unwrap_or(0) };
-        let messages = state.history.messages(since, limit, config.queue_bytes / 2);
+        let messages = state.history.messages(since, limit, config.page_bytes());
         Page { epoch: Some(self.epoch.clone()), reset, messages }
     }
 
@@ -275,6 +339,18 @@ fn deliver(sub: &Subscriber, frame: &Arc<Outgoing>, overflowed: &mut Overflowed)
     if let Push::Overflow { dropped } = sub.outbox.push(frame) {
         overflowed.push((sub.member.session.as_str().into(), dropped));
     }
+}
+
+/// `joined.members`: everyone in a room of up to `limit` members; in a larger room the joining
+/// member and the first `limit - 1` others (the room's size is in `GET /api/rooms`).
+fn listed_members(members: &[Subscriber], joining: &Member, limit: usize) -> Vec<Member> {
+    if members.len() <= limit {
+        return members.iter().map(|s| s.member.clone()).collect();
+    }
+    let others = members.iter().filter(|s| s.member.session != joining.session);
+    std::iter::once(joining.clone())
+        .chain(others.take(limit.saturating_sub(1)).map(|s| s.member.clone()))
+        .collect()
 }
 
 fn presence(room: &RoomName, action: PresenceAction, member: &Member) -> Arc<Outgoing> {

@@ -121,7 +121,9 @@ impl Session {
         if self.is_closed() {
             return;
         }
-        if !self.admit(frame.id()) {
+        // A ping costs no one else anything: it is paced by backpressure (reads pause while
+        // the answers wait), not by the rate limit.
+        if !matches!(frame, ClientFrame::Ping(_)) && !self.admit(frame.id()) {
             return;
         }
         if !self.greeted {
@@ -165,6 +167,22 @@ impl Session {
     /// ([`Hub::close_silent`](super::Hub::close_silent)).
     pub fn heard(&self) {
         self.shared.heard.store(self.hub.now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Flow control, called by a stream transport's reader after each frame: while the
+    /// connection's outbound queue is over its high-water mark, waits for the writer to drain
+    /// it — the client's input stays unread, so TCP slows the client down instead of the server
+    /// cutting it. Also gives other tasks a turn now and then, so that a burst of input (a
+    /// publisher's pipelined frames) cannot starve the writers that deliver it.
+    pub async fn pace(&self) {
+        let outbox = &self.shared.outbox;
+        if outbox.is_paused() {
+            Metrics::add(&self.hub.metrics().read_pauses, 1);
+            outbox.writable().await;
+            // Time spent not reading the client is not the client's silence.
+            self.heard();
+        }
+        tokio::task::coop::consume_budget().await;
     }
 
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):
@@ -248,7 +266,7 @@ impl Session {
             return;
         };
         let mut overflowed = Vec::new();
-        room.leave(&self.shared.id, &mut overflowed);
+        room.leave(&self.shared.id, self.hub.config().presence_limit, &mut overflowed);
         self.hub.evict_slow(overflowed);
         self.reply(ServerFrame::Left(Left { room: leave.room, id: leave.id }));
     }
@@ -286,14 +304,25 @@ impl Session {
         }
     }
 
-    /// Applies the input rate limit; a frame over it is answered with `error` 4010 and dropped.
+    /// Applies the input rate limit. A frame over it is dropped; the first one of each second
+    /// is answered with `error` 4010 (one answer per second however many are dropped, so a
+    /// flood cannot fill the sender's own queue with refusals).
     fn admit(&mut self, id: Option<u64>) -> bool {
         let Some(bucket) = &mut self.rate else { return true };
         let config = self.hub.config();
-        if bucket.take(Instant::now(), config.rate_per_sec, config.rate_burst.max(1)) {
+        let now = Instant::now();
+        if bucket.take(now, config.rate_per_sec, config.rate_burst.max(1)) {
             return true;
         }
-        let message = format!("more than {} frames per second", self.hub.config().rate_per_sec);
+        Metrics::add(&self.hub.metrics().rate_limited, 1);
+        if bucket.told(now) {
+            return false;
+        }
+        let message = format!(
+            "more than {} frames per second: this frame and the others over the limit in the \
+             next second are dropped, and only this one is answered",
+            config.rate_per_sec
+        );
         self.error(ErrorCode::RateLimited, message, id);
         false
     }
@@ -316,11 +345,16 @@ const MAX_CLIENT_KEY: usize = 128;
 struct TokenBucket {
     tokens: f64,
     at: Instant,
+    /// When the last refusal was answered.
+    told: Option<Instant>,
 }
+
+/// Refusals are answered at most once per this window.
+const TELL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl TokenBucket {
     fn new(burst: u32) -> Self {
-        TokenBucket { tokens: f64::from(burst), at: Instant::now() }
+        TokenBucket { tokens: f64::from(burst), at: Instant::now(), told: None }
     }
 
     fn take(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
@@ -333,5 +367,14 @@ impl TokenBucket {
         } else {
             false
         }
+    }
+
+    /// Whether a refusal was answered within the window; if not, notes one now.
+    fn told(&mut self, now: Instant) -> bool {
+        if self.told.is_some_and(|at| now.saturating_duration_since(at) < TELL_EVERY) {
+            return true;
+        }
+        self.told = Some(now);
+        false
     }
 }

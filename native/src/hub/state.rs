@@ -105,7 +105,7 @@ impl Hub {
         let salt = self.0.ids.hash_one(n) & 0xffff_ffff;
         let id: Arc<str> = format!("s-{n:x}{salt:08x}").into();
         let config = &self.0.config;
-        let outbox = Outbox::new(config.queue_frames, config.queue_bytes);
+        let outbox = Outbox::new(config.send_limits());
         let heard = match transport {
             Transport::Sse => NEVER_SILENT,
             _ => self.now_ms(),
@@ -225,7 +225,12 @@ impl Hub {
             .values()
             .filter(|s| {
                 let heard = s.heard.load(Ordering::Relaxed);
-                heard != NEVER_SILENT && now.saturating_sub(heard) >= limit && !s.outbox.is_closed()
+                // A connection whose input is not read (its queue is over the high-water mark)
+                // is judged by the slow-consumer rule, not by silence.
+                heard != NEVER_SILENT
+                    && now.saturating_sub(heard) >= limit
+                    && !s.outbox.is_closed()
+                    && !s.outbox.is_paused()
             })
             .cloned()
             .collect();
@@ -297,7 +302,7 @@ impl Hub {
     pub(crate) fn join_room(
         &self,
         name: &RoomName,
-        join: impl Fn(&Room, &mut Overflowed) -> Result<bool, Gone>,
+        join: impl Fn(&Arc<Room>, &mut Overflowed) -> Result<bool, Gone>,
     ) -> Result<(Arc<Room>, bool), Gone> {
         let mut overflowed = Overflowed::new();
         let result = loop {
@@ -317,7 +322,7 @@ impl Hub {
         let rooms = std::mem::take(&mut *lock(&shared.rooms));
         let mut overflowed = Overflowed::new();
         for room in rooms {
-            room.leave(&shared.id, &mut overflowed);
+            room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
         }
         self.evict_slow(overflowed);
     }
@@ -338,7 +343,7 @@ impl Hub {
             tracing::info!(session = %id, "slow consumer disconnected");
             let rooms = std::mem::take(&mut *lock(&shared.rooms));
             for room in rooms {
-                room.leave(&shared.id, &mut overflowed);
+                room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
             }
         }
     }

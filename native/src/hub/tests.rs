@@ -35,8 +35,11 @@ fn drain(session: &Session) -> Vec<ServerFrame> {
     let mut batch = Vec::new();
     let outbox = session.outbox().clone();
     tokio_test_block_on(async move {
-        if !outbox.is_empty() || outbox.is_closed() {
-            outbox.next_batch(&mut batch).await;
+        // A replay is pulled a batch at a time: take batches until nothing is left.
+        while !outbox.is_empty() {
+            if outbox.next_batch(&mut batch).await.is_some() {
+                break;
+            }
         }
         batch
     })
@@ -192,9 +195,9 @@ fn limits_are_refused_with_typed_errors() {
     assert!(!s.is_closed());
 }
 
-#[test]
-fn a_slow_consumer_is_cut_off_without_hurting_the_others() {
-    let config = HubConfig { queue_frames: 8, ..HubConfig::default() };
+#[tokio::test(start_paused = true)]
+async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
+    let config = HubConfig { queue_bytes: 1000, slow_after_ms: 1000, ..HubConfig::default() };
     let hub = hub(config);
     let mut slow = hub.open(Transport::Tcp);
     slow.handle(join("r", None));
@@ -202,13 +205,27 @@ fn a_slow_consumer_is_cut_off_without_hurting_the_others() {
     fast.handle(join("r", None));
     let mut publisher = hub.open(Transport::Tcp);
     let mut fast_seqs = Vec::new();
+    let mut batch = Vec::new();
+    let mut take = async |session: &Session| {
+        batch.clear();
+        session.outbox().next_batch(&mut batch).await;
+        seqs(&batch.iter().map(|o| o.frame().clone()).collect::<Vec<_>>())
+    };
+    take(&slow).await; // joined; then the slow one stops taking
     for i in 0..50 {
         publisher.handle(publish("r", &format!("m{i}"), None));
-        fast_seqs.extend(seqs(&drain(&fast)));
+        fast_seqs.extend(take(&fast).await);
     }
-    assert_eq!(fast_seqs, (1..=50).collect::<Vec<_>>());
-    assert!(slow.is_closed());
-    let frames = drain(&slow);
+    assert!(slow.outbox().is_paused(), "far over its high-water mark");
+    assert!(!slow.is_closed(), "but not stalled for the deadline yet: not cut");
+    tokio::time::advance(std::time::Duration::from_millis(1000)).await;
+    publisher.handle(publish("r", "m50", None));
+    fast_seqs.extend(take(&fast).await);
+    assert_eq!(fast_seqs, (1..=51).collect::<Vec<_>>());
+    assert!(slow.is_closed(), "nothing taken for the deadline while over the mark: cut");
+    batch.clear();
+    slow.outbox().next_batch(&mut batch).await;
+    let frames: Vec<ServerFrame> = batch.iter().map(|o| o.frame().clone()).collect();
     assert_eq!(error_codes(&frames), vec![ErrorCode::SlowConsumer.code()]);
     assert_eq!(hub.rooms()[0].members, 1, "the slow consumer left the room");
     assert_eq!(hub.metrics().slow_consumers.load(std::sync::atomic::Ordering::Relaxed), 1);

@@ -112,6 +112,7 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
             if session.is_closed() {
                 return;
             }
+            session.pace().await;
         }
         if buf.is_empty() {
             // Nothing half-read: an idle connection holds no buffer at all.

@@ -150,6 +150,7 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs) {
         if session.is_closed() {
             return;
         }
+        session.pace().await;
     }
 }
 
