@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use async_tungstenite::tungstenite::{
     Utf8Bytes,
     protocol::frame::{
-        Frame as WsFrame,
+        Frame as WsFrame, FrameHeader,
         coding::{Data, OpCode},
     },
 };
@@ -19,7 +19,9 @@ use enchufe_core::{
 ///
 /// Every form is built the first time a connection asks for it and then shared (a [`Bytes`]
 /// clone is a reference count): a stream writer writes the whole form with one slice of a
-/// vectored write, with no per-subscriber framing, copy or allocation.
+/// vectored write, with no per-subscriber framing, copy or allocation. The three JSON forms are
+/// one allocation (`[WebSocket header][JSON]\n`, sliced), and so are the bare and prefixed
+/// binary ones: a frame's wire bytes are held once per encoding, plus a WebSocket binary copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Form {
@@ -64,16 +66,27 @@ impl Form {
 #[derive(Debug)]
 pub struct Outgoing {
     frame: ServerFrame,
-    /// The JSON encoding as text (SSE reads it as `&str`); [`Form::Json`] shares its bytes.
-    json: OnceLock<Utf8Bytes>,
-    /// The other forms, indexed by [`Outgoing::slot`].
-    forms: [OnceLock<Bytes>; 5],
+    /// [`Form::Json`], [`Form::JsonLine`] and [`Form::WsText`]: slices of one buffer.
+    json: OnceLock<[Bytes; 3]>,
+    /// The JSON encoding as text (an SSE `data:` line): the same bytes as [`Form::Json`].
+    text: OnceLock<Utf8Bytes>,
+    /// [`Form::Binary`] (a slice of the next), [`Form::PrefixedBinary`], [`Form::WsBinary`].
+    binary: [OnceLock<Bytes>; 3],
 }
+
+/// Room left before the JSON for a WebSocket header: a server's is at most 10 bytes (2, and
+/// 8 of length; never a mask).
+const WS_HEADROOM: usize = 10;
 
 impl Outgoing {
     /// Wraps `frame`; nothing is encoded yet.
     pub fn new(frame: ServerFrame) -> Arc<Self> {
-        Arc::new(Outgoing { frame, json: OnceLock::new(), forms: Default::default() })
+        Arc::new(Outgoing {
+            frame,
+            json: OnceLock::new(),
+            text: OnceLock::new(),
+            binary: Default::default(),
+        })
     }
 
     /// An `error` frame for `code`, answering the frame with request id `id`.
@@ -90,48 +103,57 @@ impl Outgoing {
     /// a JSON object, or a binary frame starting with its version byte.
     pub fn encoded(&self, encoding: Encoding) -> &Bytes {
         match encoding {
-            Encoding::Json => self.json_text().as_ref(),
+            Encoding::Json => self.form(Form::Json),
             Encoding::Binary => self.form(Form::Binary),
         }
     }
 
     /// The JSON encoding as text (an SSE `data:` line).
     pub fn json_text(&self) -> &Utf8Bytes {
-        self.json.get_or_init(|| {
-            let mut out = Vec::with_capacity(128);
-            self.frame.encode_json(&mut out);
+        self.text.get_or_init(|| {
+            let json = self.form(Form::Json).clone();
             // serde_json writes UTF-8; the lossy branch is never taken, and never panics.
-            String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-                .into()
+            Utf8Bytes::try_from(json.clone())
+                .unwrap_or_else(|_| String::from_utf8_lossy(&json).into_owned().into())
         })
     }
 
     /// The frame laid out in `form`.
     pub fn form(&self, form: Form) -> &Bytes {
         let (slot, lay_out): (usize, fn(&Self) -> Bytes) = match form {
-            Form::Json => return self.json_text().as_ref(),
+            Form::Json => return &self.json_forms()[0],
+            Form::JsonLine => return &self.json_forms()[1],
+            Form::WsText => return &self.json_forms()[2],
             // The bare binary frame is the prefixed one without its prefix: one encoding, one
             // allocation, for TCP and for UDP and byte accounting alike.
             Form::Binary => (0, |o| o.form(Form::PrefixedBinary).slice(binary::PREFIX_LEN..)),
-            Form::JsonLine => (1, Self::json_line),
-            Form::PrefixedBinary => (2, Self::prefixed_binary),
-            Form::WsText => {
-                (3, |o| ws_message(OpCode::Data(Data::Text), o.json_text().clone().into()))
-            }
+            Form::PrefixedBinary => (1, Self::prefixed_binary),
             Form::WsBinary => {
-                (4, |o| ws_message(OpCode::Data(Data::Binary), o.form(Form::Binary).clone()))
+                (2, |o| ws_message(OpCode::Data(Data::Binary), o.form(Form::Binary).clone()))
             }
         };
-        self.forms[slot].get_or_init(|| lay_out(self))
+        self.binary[slot].get_or_init(|| lay_out(self))
     }
 
-    fn json_line(&self) -> Bytes {
-        let json = self.json_text().as_bytes();
-        let mut out = Vec::with_capacity(json.len() + 1);
-        out.extend_from_slice(json);
-        line::terminate(&mut out);
-        out.into()
+    /// Encodes the JSON once, into `[headroom][JSON]\n`, writes the WebSocket text header
+    /// right before the JSON, and slices the three forms out of that one buffer.
+    fn json_forms(&self) -> &[Bytes; 3] {
+        self.json.get_or_init(|| {
+            let mut out = vec![0; WS_HEADROOM];
+            out.reserve(128);
+            self.frame.encode_json(&mut out);
+            let len = out.len() - WS_HEADROOM;
+            let mut header = Vec::with_capacity(WS_HEADROOM);
+            let text = FrameHeader { opcode: OpCode::Data(Data::Text), ..FrameHeader::default() };
+            // Writing into a Vec cannot fail; a server header is at most WS_HEADROOM bytes.
+            let _ = text.format(len as u64, &mut header);
+            let head = WS_HEADROOM - header.len();
+            out[head..WS_HEADROOM].copy_from_slice(&header);
+            line::terminate(&mut out);
+            let buf = Bytes::from(out);
+            let end = buf.len() - 1;
+            [buf.slice(WS_HEADROOM..end), buf.slice(WS_HEADROOM..), buf.slice(head..end)]
+        })
     }
 
     fn prefixed_binary(&self) -> Bytes {
@@ -167,6 +189,11 @@ mod tests {
         let b = out.form(Form::Json).clone();
         assert_eq!(&a[..], br#"{"type":"pong","id":3}"#);
         assert_eq!(a.as_ptr(), b.as_ptr(), "the second call reuses the first encoding");
+        let line = out.form(Form::JsonLine);
+        let ws = out.form(Form::WsText);
+        assert_eq!(line.as_ptr(), a.as_ptr(), "the line is the JSON and its newline");
+        assert_eq!(ws[ws.len() - a.len()..].as_ptr(), a.as_ptr(), "the header is right before");
+        assert_eq!(out.json_text().as_str().as_ptr(), a.as_ptr(), "the text is the same bytes");
     }
 
     #[test]
