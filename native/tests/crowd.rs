@@ -91,7 +91,7 @@ async fn join(addr: SocketAddr) -> (Member, String, Value) {
     let mut member = Member { lines: BufReader::with_capacity(1024, rd).lines(), wr };
     let welcome = member.next().await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
-    let session = welcome["session"].as_str().unwrap().to_owned();
+    let session = welcome["session"].as_str().expect("a session id").to_owned();
     let joined = member.next().await;
     assert_eq!(joined["type"], "joined", "{joined}");
     (member, session, joined)

@@ -59,8 +59,8 @@ async fn stall(queue_max_bytes: usize, slow_after: Duration, body: usize) -> Sta
     let stalled_at = tokio::time::Instant::now(); // ...it never reads again, until cut
     let mut healthy = TcpClient::connect(server.tcp()).await;
     healthy.join("firehose", None).await;
-    let room = RoomName::new("firehose").unwrap();
-    let body = Body::json(&"x".repeat(body)).unwrap();
+    let room = RoomName::new("firehose").expect("a room name");
+    let body = Body::json(&"x".repeat(body)).expect("a body");
     let cut = || server.hub.metrics().slow_consumers.load(Ordering::Relaxed) > 0;
 
     let before = rss();
@@ -77,7 +77,7 @@ async fn stall(queue_max_bytes: usize, slow_after: Duration, body: usize) -> Sta
             let frame = healthy.recv().await;
             assert_ne!(frame["type"], "error", "{frame}");
             if frame["type"] == "message" {
-                seqs.push(frame["seq"].as_u64().unwrap());
+                seqs.push(frame["seq"].as_u64().expect("a seq"));
             }
         }
         peak = peak.max(rss());
@@ -93,7 +93,7 @@ async fn stall(queue_max_bytes: usize, slow_after: Duration, body: usize) -> Sta
     let last = frames.last().expect("frames");
     assert_eq!(last["code"], 4011, "{last}");
     server.stop().await;
-    let why = last["message"].as_str().unwrap().to_owned();
+    let why = last["message"].as_str().expect("a message").to_owned();
     let grew = peak.saturating_sub(before);
     println!(
         "cut after {cut_after:?} and {published} messages of {} B; RSS grew by {} MB: {why}",

@@ -15,9 +15,12 @@
 //!
 //! `--quick`: one repetition, short runs, 100 subscribers only — a smoke check of the whole
 //! pipeline, not numbers to quote: it writes target/bench/PERFORMANCE.quick.md (never the doc)
-//! and fails if a run failed or lost a message. `cargo xtask test` runs it.
+//! and fails if a run failed or lost a message. `cargo xtask test` runs it, so it runs under a
+//! CPU hog (bench/hog.rs) that keeps every core busy: CI must not depend on a quiet machine.
+//! The full comparison never starts the hog.
 
 mod cpu;
+pub(crate) mod hog;
 mod load;
 mod nats;
 mod report;
@@ -76,6 +79,9 @@ const TRANSPORTS: [Transport; 2] = [Transport::Tcp, Transport::Ws];
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Plan {
     quick: bool,
+    /// Whether a CPU hog keeps every core busy for the whole run (the smoke check only: the
+    /// full comparison needs a quiet machine).
+    hog: bool,
     /// Repetitions of every measurement.
     reps: usize,
     /// Subscriber counts of the fan-out runs.
@@ -95,6 +101,7 @@ impl Plan {
         match args {
             [] => Ok(Plan {
                 quick: false,
+                hog: false,
                 reps: 3,
                 subs: vec![100, 1000],
                 duration: 5,
@@ -104,6 +111,7 @@ impl Plan {
             }),
             [flag] if flag == "--quick" => Ok(Plan {
                 quick: true,
+                hog: true,
                 reps: 1,
                 subs: vec![100],
                 duration: 2,
@@ -134,9 +142,12 @@ pub(crate) fn run(args: &[String]) -> Result {
     let started = Instant::now();
     let meta = report::Meta::collect(&plan);
     let mut bench = Bench::new(&plan)?;
+    // Killed when the runs end, or on an early return (its Drop).
+    let hog = if plan.hog { Some(start_hog()?) } else { None };
     for transport in TRANSPORTS {
         bench.transport(transport)?;
     }
+    drop(hog);
     let elapsed = started.elapsed();
     eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
 
@@ -157,12 +168,23 @@ pub(crate) fn run(args: &[String]) -> Result {
     Ok(())
 }
 
+/// Starts the CPU hog: one busy thread per core, in another process.
+fn start_hog() -> Result<hog::Hog> {
+    let threads = hog::threads_per_core();
+    let hog = hog::Hog::start(threads)?;
+    eprintln!(
+        "bench --quick: {threads} busy threads in process {} keep every core busy for the run",
+        hog.pid()
+    );
+    Ok(hog)
+}
+
 /// The smoke check's verdict: every run completed, and no fan-out or round trip lost a message.
 fn smoke_verdict(samples: &[Sample], failures: &[String]) -> Result {
     let lossy: Vec<String> = samples
         .iter()
         .filter(|s| s.number("/lost").is_some_and(|lost| lost > 0.0))
-        .map(Sample::summary)
+        .map(|s| format!("{}: {}", s.cell(), s.summary()))
         .collect();
     if failures.is_empty() && lossy.is_empty() {
         return Ok(());
@@ -324,17 +346,18 @@ mod tests {
         assert!(smoke_verdict(&[sample(0), sample(0)], &[]).is_ok());
         let lost = smoke_verdict(&[sample(0), sample(3)], &[]).unwrap_err();
         assert!(lost.0.contains("1 lost"), "{lost}");
+        assert!(lost.0.contains("enchufe tcp fanout S=100 unpaced: "), "{lost}");
         let failed = smoke_verdict(&[sample(0)], &["enchufe tcp rtt: refused".into()]).unwrap_err();
         assert!(failed.0.contains("refused"), "{failed}");
     }
 
     #[test]
-    fn quick_plan_is_one_short_repetition_at_100_subscribers() {
+    fn quick_plan_is_one_short_repetition_at_100_subscribers_under_a_cpu_hog() {
         let quick = Plan::from_args(&["--quick".to_owned()]).unwrap();
-        assert_eq!((quick.reps, quick.subs.as_slice()), (1, &[100][..]));
+        assert_eq!((quick.reps, quick.subs.as_slice(), quick.hog), (1, &[100][..], true));
         assert_eq!(quick.runs(), 4 * (2 + 1 + 1));
         let full = Plan::from_args(&[]).unwrap();
-        assert_eq!((full.reps, full.subs.as_slice()), (3, &[100, 1000][..]));
+        assert_eq!((full.reps, full.subs.as_slice(), full.hog), (3, &[100, 1000][..], false));
         assert_eq!(full.runs(), 4 * (2 * 2 * 3 + 3 + 3));
         assert!(Plan::from_args(&["--fast".to_owned()]).is_err());
     }

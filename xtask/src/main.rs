@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Some("e2e") => setup::run().and_then(|()| e2e::run()),
         Some("browser") => setup::run().and_then(|()| browser::run()),
         Some("pack") => setup::run().and_then(|()| pack::run()).map(drop),
+        // Hidden: the CPU hog `bench --quick` runs beside itself (bench/hog.rs).
+        Some("hog") => bench::hog::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\

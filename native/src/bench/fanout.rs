@@ -32,11 +32,14 @@ pub struct FanoutOptions {
     pub subs: usize,
     /// Payload bytes (at least [`payload::MIN_SIZE`]).
     pub size: usize,
-    /// Messages per second, or `None` for as fast as the window allows.
+    /// Messages per second, or `None` for as fast as the publisher can write.
     pub rate: Option<f64>,
     /// When not paced: how many messages the slowest subscriber may lag behind the publisher
-    /// (so at most `window × subs` deliveries are in flight).
-    pub window: u64,
+    /// (so at most `window × subs` deliveries are in flight), or `None` for no bound at all —
+    /// then only the server's own flow control (TCP backpressure on the publisher) holds the
+    /// publisher back, which is what a saturation run measures. UDP has no flow control: an
+    /// unpaced UDP run without a window overflows the socket buffers and loses messages.
+    pub window: Option<u64>,
     /// Messages to publish at most.
     pub messages: u64,
     /// How long to publish at most.
@@ -54,7 +57,7 @@ struct Shared {
     delivered: AtomicU64,
     /// Deliveries to each subscriber.
     received: Box<[AtomicU64]>,
-    /// The publisher waits for deliveries (the in-flight bound, or the drain).
+    /// The publisher waits for deliveries (the window, if any, or the drain).
     waiting: AtomicBool,
     wake: Notify,
     errors: Mutex<Vec<String>>,
@@ -141,17 +144,28 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
     let started = tokio::time::Instant::now();
     let publish_until = started + o.duration;
     let mut published = 0u64;
+    // The deadline is checked between batches only: a batch is written whole, so that every
+    // message counted as published reached the server (cutting a write would leave a partial
+    // frame and count messages the server never got as lost).
     while published < o.messages && tokio::time::Instant::now() < publish_until {
-        let batch = match o.rate {
-            None => {
-                let window = o.window.max(1);
+        let batch = match (o.rate, o.window) {
+            (None, None) => {
+                // Let the subscribers (tasks on the same runtime) read what the last batch
+                // brought before the next one: they are the measurement.
+                if published > 0 {
+                    tokio::task::yield_now().await;
+                }
+                PUBLISH_BATCH
+            }
+            (None, Some(window)) => {
+                let window = window.max(1);
                 let fits = |s: &Shared| published < s.slowest() + window;
                 if !shared.wait_until(fits, publish_until).await {
                     break;
                 }
                 (shared.slowest() + window - published).clamp(1, PUBLISH_BATCH)
             }
-            Some(rate) => {
+            (Some(rate), _) => {
                 // Every message whose time has come, stamped with the moment it is written.
                 let due = (started.elapsed().as_secs_f64() * rate) as u64;
                 if due <= published {

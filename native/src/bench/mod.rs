@@ -7,7 +7,7 @@
 //! | `wire/` | the adapter: connect, subscribe, publish, read payloads — lean, so the tool outruns the server |
 //! | `payload.rs` | what each message carries: its send time and index |
 //! | `crowd.rs` | opening many subscribed connections at once, a few at a time |
-//! | `fanout.rs` | S subscribers, one publisher, paced or as fast as a bound on deliveries in flight allows |
+//! | `fanout.rs` | S subscribers, one publisher, paced or as fast as it can write (optionally within a lag window) |
 //! | `rtt.rs` | publish and wait for your own message |
 //! | `idle.rs` | C idle connections and the server's resident memory per connection |
 //! | `report.rs` | the results, as JSON or text; latency percentiles from an HDR histogram |

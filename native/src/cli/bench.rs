@@ -53,13 +53,14 @@ pub struct FanoutArgs {
     /// Payload bytes (at least 16: a send time and an index).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
-    /// Messages per second; without it, as fast as `--window` allows.
+    /// Messages per second; without it, as fast as the publisher can write (see `--window`).
     #[arg(long)]
     pub rate: Option<f64>,
     /// When not paced: messages the slowest subscriber may lag behind the publisher (at most
-    /// window × subs deliveries in flight; enchufe's default queue holds 1024 frames).
-    #[arg(long, default_value_t = 256)]
-    pub window: u64,
+    /// window × subs deliveries in flight). Off by default: the publisher is held back only by
+    /// the server's flow control. UDP has none: unpaced UDP runs need `--rate` or `--window`.
+    #[arg(long, value_name = "N")]
+    pub window: Option<u64>,
     /// Messages to publish at most.
     #[arg(long, default_value_t = 200_000)]
     pub messages: u64,

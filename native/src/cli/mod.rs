@@ -30,8 +30,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server.
-    Serve(serve::ServeArgs),
+    /// Run the server. (Boxed: its flags are most of a parsed command line.)
+    Serve(Box<serve::ServeArgs>),
     /// Publish one message; prints its seq once the server acknowledges it.
     Pub(publish::PubArgs),
     /// Print a room's messages as JSON lines (joins, gaps and presence go to stderr).
@@ -58,7 +58,7 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => serve::run(args, cli.log).await,
+        Command::Serve(args) => serve::run(*args, cli.log).await,
         Command::Pub(args) => publish::run(args, cli.log).await,
         Command::Sub(args) => subscribe::run(args, cli.log).await,
         Command::Chat(args) => chat::run(args, cli.log).await,

@@ -30,7 +30,8 @@ const MESSAGES: u64 = 100_000_000;
 /// The kinds of measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Load {
-    /// `fanout`, unpaced: the publisher goes as fast as the in-flight window allows.
+    /// `fanout`, unpaced: the publisher writes as fast as it can, held back only by the server's
+    /// own flow control (no `--window`: the load tool does not spare the server).
     Saturation,
     /// `fanout --rate R`: latency below saturation.
     Paced,

@@ -60,7 +60,7 @@ impl Sample {
     }
 
     /// The cell this sample belongs to, e.g. `enchufe tcp fanout S=100 unpaced`.
-    fn cell(&self) -> String {
+    pub(super) fn cell(&self) -> String {
         let subs = self.number("/subs").map_or_else(String::new, |s| format!(" S={s}"));
         let load = match self.load {
             Load::Saturation => format!("fanout{subs} unpaced"),
@@ -448,6 +448,13 @@ pub(super) fn render(
     if plan.quick {
         out.push_str("**A `--quick` smoke run: one short repetition, not numbers to quote.**\n\n");
     }
+    if plan.hog {
+        out.push_str(
+            "**Run under a CPU hog**: another process kept every core busy for the whole run \
+             (one busy-looping thread per core, normal priority), so the CPU column's cores are \
+             busy with it and every number is lower than on a quiet machine.\n\n",
+        );
+    }
     let _ = writeln!(
         out,
         "- Machine: {}, {} CPUs, {} RAM, Linux {}.\n\
@@ -670,6 +677,16 @@ mod tests {
         assert!(text.contains("- a run failed"), "{text}");
         assert!(text.contains("- enchufe tcp fanout S=100 unpaced: 4011 slow (×3)"), "{text}");
         assert!(text.contains("bench fanout --url URL --subs S --size 64 --rate R"), "{text}");
+    }
+
+    #[test]
+    fn only_the_quick_report_says_it_ran_under_a_cpu_hog() {
+        let shown = |args: &[String]| {
+            let plan = Plan::from_args(args).unwrap();
+            render(&Meta::default(), &plan, &[], &[], Duration::ZERO).contains("under a CPU hog")
+        };
+        assert!(shown(&["--quick".to_owned()]));
+        assert!(!shown(&[]));
     }
 
     #[test]
