@@ -69,9 +69,9 @@ error_codes! {
     InvalidField = 4008, "invalid_field", false;
     /// The auth token in `hello` was refused.
     Unauthorized = 4009, "unauthorized", true;
-    /// The connection sent frames faster than the server accepts them.
+    /// The connection sent frames faster than the server accepts them; frames over the limit are dropped, and one 4010 a second says so.
     RateLimited = 4010, "rate_limited", false;
-    /// The connection did not read its frames fast enough; its queue filled up and it is disconnected.
+    /// The connection stopped reading: its queue stayed over the high-water mark with nothing written for the server's deadline, reached its hard bound, or fell behind history during a replay; it is disconnected.
     SlowConsumer = 4011, "slow_consumer", true;
     /// The message does not fit in one UDP datagram and was not sent over UDP.
     TooLargeForDatagram = 4012, "too_large_for_datagram", false;

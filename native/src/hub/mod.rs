@@ -10,6 +10,7 @@
 //! | [`Hub::open`]`(transport) -> Session` | a connection is accepted (UDP: after the cookie handshake) |
 //! | [`Session::handle`]`(frame)` | a frame decoded |
 //! | [`Session::reject`]`(&DecodeError)` | a frame did not decode (the connection goes on) |
+//! | [`Session::pace`]`().await` | after each frame: waits while the outbox is over its mark |
 //! | [`Session::close`]`(code, why)` | the transport must end it: too large, idle, unusable stream |
 //! | [`Session::outbox`]`()` → [`Outbox::next_batch`] | the writer: frames to write, then [`End`] |
 //! | [`Outbox::set_encoding`] | TCP `hello` with `"encoding":"binary"`; a WS client's message kind |
@@ -46,6 +47,7 @@
 //!     if session.is_closed() {
 //!         break;
 //!     }
+//!     session.pace().await; // flow control: no more input while the outbox is over its mark
 //! }
 //! drop(session); // EOF: leave rooms; the writer flushes what is queued and ends
 //! let _end: End = writer.await.unwrap();
@@ -54,8 +56,10 @@
 //!
 //! Answers to a session's own frames, room messages and presence all go through the same bounded
 //! queue, so a client sees them in the order the hub produced them. Fan-out encodes each message
-//! once per encoding ([`Outgoing`]) and queues a pointer per subscriber; a subscriber whose queue
-//! overflows gets `error` 4011 and is disconnected without slowing anyone else.
+//! once per encoding ([`Outgoing`]) and queues a pointer per subscriber; a replay is a cursor the
+//! writer pulls from history. Flow control ([`Outbox`]): over its high-water mark a connection's
+//! input is not read ([`Session::pace`]); only a subscriber that stays over it without draining,
+//! or would pass the hard bound, gets `error` 4011 and is disconnected, without slowing anyone.
 //!
 //! Files: [`state`](Hub) holds the rooms map and session registry; `room.rs` one room's seq,
 //! members and ordered fan-out; `history.rs` bounded history and the publish ids it remembers;

@@ -502,9 +502,10 @@ pub(super) fn render(
     let _ = writeln!(
         out,
         "target/bench/nats.conf (free ports; everything else at the defaults of {}, among them \
-         max_pending 64 MiB and write_deadline 10 s per connection, where enchufe's defaults are \
-         an outbound queue of 1024 frames / 1 MiB before a subscriber is disconnected as too \
-         slow, error 4011):\n\n```\n{}```\n",
+         max_pending 64 MiB and write_deadline 10 s per connection, as enchufe's defaults are: a \
+         hard bound of 64 MiB per outbound queue, and 10 s over its 1 MiB high-water mark with \
+         nothing written, before a subscriber is disconnected as too slow, error 4011):\n\n\
+         ```\n{}```\n",
         meta.nats,
         nats::config("127.0.0.1:PORT", "127.0.0.1:PORT2"),
     );
