@@ -231,6 +231,9 @@ impl Room {
         into: &mut Vec<Arc<Outgoing>>,
     ) -> Pulled {
         let mut state = self.lock();
+        let Some(member) = state.members.iter().position(|s| s.outbox.same(outbox)) else {
+            return Pulled::Done; // it left the room meanwhile: nothing more is owed
+        };
         let last = until.map_or(state.seq, |until| until.min(state.seq));
         if *next <= last {
             if state.history.first_seq().is_none_or(|first| first > *next) {
@@ -251,9 +254,7 @@ impl Room {
             }
         }
         if until.is_none() {
-            if let Some(sub) = state.members.iter_mut().find(|s| s.outbox.same(outbox)) {
-                sub.live = true;
-            }
+            state.members[member].live = true;
         }
         Pulled::Done
     }

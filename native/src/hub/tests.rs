@@ -151,6 +151,85 @@ fn join_with_since_replays_then_reports_recovery() {
     assert!(matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered));
 }
 
+/// One batch the writer would take now (a replay at the front is pulled).
+fn take(session: &Session) -> Vec<ServerFrame> {
+    let mut batch = Vec::new();
+    let outbox = session.outbox().clone();
+    tokio_test_block_on(async move {
+        outbox.next_batch(&mut batch).await;
+        batch
+    })
+    .iter()
+    .map(|o| o.frame().clone())
+    .collect()
+}
+
+#[test]
+fn a_replay_is_pulled_then_the_member_goes_live_with_no_gap_and_no_duplicate() {
+    let hub = hub(HubConfig::default());
+    let mut p = hub.open(Transport::Tcp);
+    for i in 0..5 {
+        p.handle(publish("r", &format!("m{i}"), None));
+    }
+    let mut s = hub.open(Transport::Tcp);
+    s.handle(join("r", Some(0)));
+    assert_eq!(s.outbox().len(), 3, "welcome, joined, and the replay as one entry");
+    p.handle(publish("r", "during", None)); // not pushed: the replay will pull it
+    assert_eq!(s.outbox().len(), 3);
+    assert!(seqs(&take(&s)).is_empty(), "welcome and joined first");
+    assert_eq!(seqs(&take(&s)), vec![1, 2, 3, 4, 5, 6], "pulled up to the latest");
+    p.handle(publish("r", "after", None));
+    assert_eq!(seqs(&drain(&s)), vec![7], "then live");
+}
+
+#[test]
+fn a_replay_that_history_outruns_is_cut_but_one_whose_member_left_just_ends() {
+    let hub = hub(HubConfig { history_len: 3, ..HubConfig::default() });
+    let mut p = hub.open(Transport::Tcp);
+    for i in 0..3 {
+        p.handle(publish("r", &format!("m{i}"), None));
+    }
+    let mut slow = hub.open(Transport::Tcp);
+    slow.handle(join("r", Some(0)));
+    let mut gone = hub.open(Transport::Tcp);
+    gone.handle(join("r", Some(0)));
+    take(&slow);
+    take(&gone);
+    for i in 3..7 {
+        p.handle(publish("r", &format!("m{i}"), None)); // evicts seqs 1 to 4
+    }
+    let frames = take(&slow);
+    assert_eq!(error_codes(&frames), vec![ErrorCode::SlowConsumer.code()]);
+    assert!(slow.is_closed());
+    gone.handle(ClientFrame::Leave(Leave { room: room("r"), id: None }));
+    let frames = drain(&gone);
+    assert!(seqs(&frames).is_empty() && error_codes(&frames).is_empty(), "{frames:?}");
+    assert!(matches!(frames.last(), Some(ServerFrame::Left(_))));
+}
+
+#[test]
+fn presence_stops_above_the_limit_and_member_lists_are_capped() {
+    let hub = hub(HubConfig { presence_limit: 3, ..HubConfig::default() });
+    let sessions: Vec<Session> = (0..5)
+        .map(|_| {
+            let mut s = hub.open(Transport::Tcp);
+            s.handle(join("r", None));
+            s
+        })
+        .collect();
+    let presence = |frames: &[ServerFrame]| {
+        frames.iter().filter(|f| matches!(f, ServerFrame::Presence(_))).count()
+    };
+    let counts: Vec<usize> = sessions.iter().map(|s| presence(&drain(s))).collect();
+    assert_eq!(counts, vec![2, 1, 0, 0, 0], "joins 2 and 3 are announced, 4 and 5 are not");
+    let mut late = hub.open(Transport::Tcp);
+    late.handle(join("r", None));
+    let frames = drain(&late);
+    let Some(ServerFrame::Joined(joined)) = frames.get(1) else { panic!("{frames:?}") };
+    assert_eq!(joined.members.len(), 3);
+    assert_eq!(joined.members[0].session, late.id(), "the joining member is listed first");
+}
+
 #[test]
 fn presence_tells_the_others_about_joins_leaves_and_disconnects() {
     let hub = hub(HubConfig::default());
