@@ -5,7 +5,7 @@
 //   npx webpack --mode production   → dist/ (what `enchufe serve --www www/dist` serves)
 //
 // wasm-pack runs with `--mode no-install`: it must not download wasm-bindgen, binaryen or
-// chromedriver (see ../../shared/TOOLCHAIN.md); `cargo xtask serve` and `cargo xtask test`
+// chromedriver (see ../docs/TOOLCHAIN.md); `cargo xtask serve` and `cargo xtask test`
 // install the tools first.
 
 import { execFileSync } from "node:child_process";
@@ -22,7 +22,7 @@ const pkg = path.resolve(here, "pkg");
 /**
  * Shrinks the wasm-pack output with binaryen's wasm-opt from npm, once, right after the
  * wasm-pack plugin built it and before webpack reads it. (wasm-pack's own wasm-opt step is off
- * in wasm/Cargo.toml: Debian's binaryen breaks the module; see ../../shared/TOOLCHAIN.md.)
+ * in wasm/Cargo.toml: Debian's binaryen breaks the module; see ../docs/TOOLCHAIN.md.)
  */
 class WasmOptPlugin {
   apply(compiler) {

@@ -28,7 +28,7 @@ const www = path.resolve(process.env.ENCHUFE_WWW ?? path.join(here, "../dist"));
 const artifacts = path.resolve(process.env.ENCHUFE_E2E_ARTIFACTS ?? path.join(root, "target/e2e-artifacts"));
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Flags from ../../shared/TOOLCHAIN.md: without the networking ones Chromium's background
+/** Flags from ../../docs/TOOLCHAIN.md: without the networking ones Chromium's background
  * connections fail against the closed network and clutter the run. */
 const CHROMIUM_ARGS = [
   "--headless",

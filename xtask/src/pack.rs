@@ -4,7 +4,7 @@
 //!    panic=abort): the `bundler` target (the package's main entry, for webpack & co.) and the
 //!    `web` target (`enchufe/web`, for a plain `<script type="module">`).
 //! 2. binaryen's `wasm-opt -Oz` from npm shrinks both modules (never Debian's binaryen: its
-//!    output breaks in the browser, see ../shared/TOOLCHAIN.md).
+//!    output breaks in the browser, see docs/TOOLCHAIN.md).
 //! 3. The package.json is written here — name `enchufe`, the workspace's version, both entry
 //!    points in `exports` — next to wasm/README.md, and `npm pack` makes the tarball.
 

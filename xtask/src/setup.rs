@@ -1,4 +1,4 @@
-//! Installs what a fresh machine lacks (see ../shared/TOOLCHAIN.md for why each step is so).
+//! Installs what a fresh machine lacks (docs/TOOLCHAIN.md says why each step is so).
 //!
 //! A fresh machine has rustup with stable Rust, Node/npm, Python and git. Every step here is
 //! skipped when its tool is already present, so later runs cost nothing. (npm packages are

@@ -10,7 +10,7 @@ import { serve } from "../serve.js";
 
 const server = process.env.ENCHUFE_TEST_URL;
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-/** ../../../shared/TOOLCHAIN.md: without the networking flags Chromium's background
+/** ../../../docs/TOOLCHAIN.md: without the networking flags Chromium's background
  * connections fail against the closed network. */
 const CHROMIUM_ARGS = [
   "--headless",
