@@ -87,7 +87,15 @@ error_codes! {
     Internal = 4017, "internal", true;
     /// The client abandoned a publish or request before its answer (it was closed, or left the room being joined; raised by clients, never sent by the server).
     Closed = 4018, "closed", false;
+    /// The server refused the connection: it holds as many connections as it allows, in all or from this address, or this address opens them too fast; retry no sooner than 5 s.
+    ServerBusy = 4019, "server_busy", true;
+    /// The room does not exist and cannot be created now: the server holds as many rooms as it allows, or this connection creates rooms too fast.
+    RoomLimit = 4020, "room_limit", false;
 }
+
+/// How long a client waits at least before it reconnects after [`ErrorCode::ServerBusy`]
+/// (HTTP's `Retry-After` on a refused request says the same).
+pub const SERVER_BUSY_RETRY_MS: u64 = 5_000;
 
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

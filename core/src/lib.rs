@@ -27,6 +27,6 @@ pub mod frame;
 mod room;
 
 pub use body::Body;
-pub use error_code::ErrorCode;
+pub use error_code::{ErrorCode, SERVER_BUSY_RETRY_MS};
 pub use frame::*;
 pub use room::{RoomName, RoomNameError};

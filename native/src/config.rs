@@ -9,7 +9,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use serde::Deserialize;
 
-use crate::hub::HubConfig;
+use crate::{admission::ConnectionLimits, hub::HubConfig};
 
 /// Everything [`Server::bind`](crate::server::Server::bind) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +33,11 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// The hub's limits.
     pub hub: HubConfig,
+    /// The connection budgets.
+    pub connections: ConnectionLimits,
+    /// How long an HTTP request's head may take to arrive, from the connection's start or the
+    /// end of the previous response: a slow or idle (kept-alive) connection closes after it.
+    pub header_timeout: Duration,
 }
 
 impl Default for Config {
@@ -47,6 +52,8 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             cors_origins: Vec::new(),
             hub: HubConfig::default(),
+            connections: ConnectionLimits::default(),
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -160,6 +167,10 @@ pub struct FileConfig {
     pub log: Option<String>,
     /// Hub limits; keys left out keep their defaults.
     pub hub: Option<HubConfig>,
+    /// Connection budgets; keys left out keep their defaults.
+    pub connections: Option<ConnectionLimits>,
+    /// The HTTP header deadline, in seconds.
+    pub header_timeout_secs: Option<f64>,
 }
 
 /// Why the configuration file could not be used.
@@ -219,6 +230,9 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     if hub.slow_after_ms == 0 {
         return Err(ConfigError::Invalid("hub.slow_after_ms must be positive"));
+    }
+    if config.connections.max_connections == 0 {
+        return Err(ConfigError::Invalid("connections.max_connections must be positive"));
     }
     if hub.max_history == 0 {
         return Err(ConfigError::Invalid("hub.max_history must be positive"));

@@ -1,7 +1,7 @@
 //! # enchufe
 //!
 //! The enchufe server: one tokio process whose hub serves rooms over WebSocket, TCP, UDP and
-//! HTTP (REST and Server-Sent Events), plus (later) a native client library and CLI.
+//! HTTP (REST and Server-Sent Events), plus a native client library, the CLI and a load tool.
 //!
 //! ## Module map
 //!
@@ -12,9 +12,10 @@
 //! | `hub/session.rs` | [`hub::Session`]: one connection's rules (hello, join, publish, limits) |
 //! | `hub/room.rs` | one room: seq, members, presence, the ordered fan-out under one lock |
 //! | `hub/history.rs` | bounded history (count and age) and the publish ids it de-duplicates |
-//! | `hub/outbox.rs` | [`hub::Outbox`]: the bounded per-connection queue, slow-consumer cut-off |
+//! | `hub/outbox.rs` | [`hub::Outbox`]: the per-connection queue and its flow control: bounded in bytes, pulled replays, the stalled-consumer cut-off |
 //! | `hub/outgoing.rs` | [`hub::Outgoing`]: a frame encoded once per encoding, bytes shared |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
+//! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
 //! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
 //! | `tcp/` | TCP transport: accept loop, connection reader/writer, line and length-prefix framing |
@@ -33,6 +34,7 @@
 //! A panic is a bug. Nothing a client sends panics the server; an `expect` outside tests names
 //! the invariant that makes it safe.
 
+pub mod admission;
 pub mod bench;
 pub mod cli;
 pub mod client;

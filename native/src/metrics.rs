@@ -36,6 +36,13 @@ pub struct Metrics {
     pub kicks: AtomicU64,
     /// Rooms the hub holds now.
     pub rooms: AtomicI64,
+    /// Connections holding a place in the connection budget now (every transport, plain HTTP
+    /// connections included).
+    pub connections_open: AtomicI64,
+    /// Connections refused by the connection budget (in all, per address, or too fast).
+    pub connections_refused: AtomicU64,
+    /// Connections closed for leaving a frame (or the first one) unfinished past its deadline.
+    pub unfinished_frames: AtomicU64,
 }
 
 impl Metrics {
@@ -53,6 +60,11 @@ impl Metrics {
     /// Open connections on `transport`.
     pub fn connections(&self, transport: Transport) -> i64 {
         self.connections[transport as usize].load(Relaxed)
+    }
+
+    /// Sets a gauge.
+    pub fn set(gauge: &AtomicI64, n: usize) {
+        gauge.store(i64::try_from(n).unwrap_or(i64::MAX), Relaxed);
     }
 
     /// Adds `n` to a counter.
@@ -124,6 +136,16 @@ impl Metrics {
                 "Sessions disconnected by an administrator.",
                 counter(&self.kicks),
             ),
+            (
+                "enchufe_connections_refused_total",
+                "Connections refused by the connection budget (in all, per address, or too fast).",
+                counter(&self.connections_refused),
+            ),
+            (
+                "enchufe_unfinished_frames_total",
+                "Connections closed for leaving a frame unfinished past its deadline.",
+                counter(&self.unfinished_frames),
+            ),
         ] {
             family(name, "counter", help, &[("", value)]);
         }
@@ -132,6 +154,12 @@ impl Metrics {
             "gauge",
             "Rooms held in memory.",
             &[("", i128::from(self.rooms.load(Relaxed)))],
+        );
+        family(
+            "enchufe_connections_open",
+            "gauge",
+            "Connections holding a place in the connection budget (plain HTTP included).",
+            &[("", i128::from(self.connections_open.load(Relaxed)))],
         );
         out
     }

@@ -5,7 +5,7 @@ use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{config::Config, hub::Hub, metrics::Metrics};
+use crate::{admission::Admission, config::Config, hub::Hub, metrics::Metrics};
 
 /// A bound server, not yet running. Binding and running are separate so that a caller (a test,
 /// the CLI) learns the real addresses — port 0 picks a free one — before any client connects.
@@ -26,6 +26,7 @@ use crate::{config::Config, hub::Hub, metrics::Metrics};
 pub struct Server {
     hub: Hub,
     config: Arc<Config>,
+    admission: Arc<Admission>,
     http: Option<TcpListener>,
     tcp: Option<TcpListener>,
     udp: Option<UdpSocket>,
@@ -60,6 +61,8 @@ pub(crate) struct Context(Arc<Shared>);
 pub(crate) struct Shared {
     pub(crate) hub: Hub,
     pub(crate) config: Arc<Config>,
+    /// The connection budgets every listener asks before it serves a connection.
+    pub(crate) admission: Arc<Admission>,
     /// The bound listener addresses (`GET /api/info` reports them).
     pub(crate) addrs: Addrs,
     /// Every connection task, so shutdown can wait for them to flush.
@@ -83,8 +86,10 @@ impl Context {
     /// A context over a fresh hub with the default configuration, for unit tests.
     pub(crate) fn for_tests() -> Context {
         let config = Arc::new(Config::default());
+        let metrics = Arc::new(Metrics::default());
         Context(Arc::new(Shared {
-            hub: Hub::new(config.hub.clone(), Arc::new(Metrics::default())),
+            hub: Hub::new(config.hub.clone(), metrics.clone()),
+            admission: Arc::new(Admission::new(config.connections.clone(), None, metrics)),
             config,
             addrs: Addrs::default(),
             tracker: TaskTracker::new(),
@@ -114,9 +119,13 @@ impl Server {
             tcp: tcp.as_ref().map(TcpListener::local_addr).transpose()?,
             udp: udp.as_ref().map(UdpSocket::local_addr).transpose()?,
         };
-        let hub = Hub::new(config.hub.clone(), Arc::new(Metrics::default()));
+        let metrics = Arc::new(Metrics::default());
+        let hub = Hub::new(config.hub.clone(), metrics.clone());
+        let fds = raise_file_limit();
+        let admission = Arc::new(Admission::new(config.connections.clone(), fds, metrics));
         Ok(Server {
             hub,
+            admission,
             config: Arc::new(config),
             http,
             tcp,
@@ -148,6 +157,7 @@ impl Server {
         let ctx = Context(Arc::new(Shared {
             hub: self.hub.clone(),
             config: self.config.clone(),
+            admission: self.admission.clone(),
             addrs: self.addrs,
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
@@ -163,7 +173,7 @@ impl Server {
         if let Some(socket) = self.udp {
             listeners.push(tokio::spawn(crate::udp::serve(socket, ctx.clone())));
         }
-        let sweeper = tokio::spawn(sweep(ctx.hub.clone(), ctx.config.hub.history_age()));
+        let sweeper = tokio::spawn(sweep(ctx.clone()));
         let silence = tokio::spawn(close_silent(ctx.hub.clone()));
 
         self.shutdown.0.cancelled().await;
@@ -233,13 +243,32 @@ async fn close_silent(hub: Hub) {
     }
 }
 
-/// Periodically expires history and forgets idle rooms.
-async fn sweep(hub: Hub, history_age: Duration) {
+/// Periodically expires history, forgets idle rooms, and forgets client addresses that no
+/// longer hold a connection or a recent one.
+async fn sweep(ctx: Context) {
+    let history_age = ctx.config.hub.history_age();
     let period = (history_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        hub.sweep();
+        ctx.hub.sweep();
+        ctx.admission.sweep();
+    }
+}
+
+/// Raises the file-descriptor soft limit to the hard one, as nats-server and other servers do:
+/// every connection is a descriptor, and a low soft limit (often 1024) would cap the server far
+/// below what it can hold. Returns the limit now in force, if the platform tells it.
+fn raise_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::debug!(limit, "file-descriptor limit");
+            Some(limit)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the file-descriptor limit");
+            None
+        }
     }
 }

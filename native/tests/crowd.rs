@@ -46,6 +46,8 @@ fn serve() -> (Serve, SocketAddr) {
         .args(["serve", "--http", "off", "--udp", "off", "--tcp", "127.0.0.1:0"])
         // Slow machines take a while to open 10,000 connections: no idle close meanwhile.
         .args(["--heartbeat-ms", "600000"])
+        // Every client is 127.0.0.1: no per-address budget (budgets.rs tests those).
+        .args(["--max-connections-per-address", "0", "--connection-rate", "0"])
         .env_remove("ENCHUFE_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

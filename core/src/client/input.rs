@@ -95,7 +95,9 @@ impl Client {
         for (id, room) in self.requests.drain_leaves() {
             self.emit(Event::Left { id, room });
         }
-        let delay = self.backoff.next_delay(&mut self.rng);
+        // A server that refused the connection as busy said how long to stay away.
+        let delay =
+            self.backoff.next_delay(&mut self.rng).max(std::mem::take(&mut self.retry_not_before));
         let until = now.saturating_add(delay);
         self.set_state(ConnState::Waiting { until, attempt: self.backoff.failures() });
     }
@@ -202,6 +204,9 @@ impl Client {
             self.emit(Event::Error { code: error.code, message: error.message.clone() });
             self.shut_down(error.code, error.message);
             return;
+        }
+        if code == Some(ErrorCode::ServerBusy) {
+            self.retry_not_before = crate::error_code::SERVER_BUSY_RETRY_MS;
         }
         let fatal = code.is_some_and(ErrorCode::is_fatal);
         if let Some(id) = error.id {

@@ -181,6 +181,8 @@ pub struct Client {
     /// The server's limits, from the last `welcome`.
     limits: Option<Limits>,
     backoff: Backoff,
+    /// The least wait before the next attempt, set by a `server_busy` refusal.
+    retry_not_before: u64,
     heartbeat: Heartbeat,
     rooms: Rooms,
     outbox: Outbox,
@@ -204,6 +206,7 @@ impl Client {
             transport_open: false,
             limits: None,
             backoff: Backoff::new(config.backoff_base_ms, config.backoff_cap_ms),
+            retry_not_before: 0,
             heartbeat: Heartbeat::new(config.heartbeat_ms),
             rooms: Rooms::default(),
             outbox: Outbox::new(config.outbox_capacity),

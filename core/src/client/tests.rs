@@ -156,6 +156,26 @@ fn a_failed_or_timed_out_attempt_backs_off_and_retries() {
 }
 
 #[test]
+fn a_busy_server_is_left_alone_for_at_least_its_retry_time() {
+    let mut c = client();
+    c.connect(0);
+    c.handle_connected(10);
+    drain(&mut c);
+    // Refused before welcome: the server is full.
+    c.handle_frame(20, error(ErrorCode::ServerBusy, None));
+    c.handle_disconnected(30);
+    drain(&mut c);
+    let ConnState::Waiting { until, .. } = *c.state() else { panic!("{:?}", c.state()) };
+    assert!(until >= 30 + crate::SERVER_BUSY_RETRY_MS, "waits {} ms", until - 30);
+    // Only that once: the next failure backs off as usual.
+    c.handle_timeout(until);
+    c.handle_disconnected(until + 1);
+    drain(&mut c);
+    let ConnState::Waiting { until: next, .. } = *c.state() else { panic!() };
+    assert!(next - (until + 1) < crate::SERVER_BUSY_RETRY_MS);
+}
+
+#[test]
 fn heartbeat_pings_when_quiet_and_declares_a_silent_server_dead() {
     let mut c = client();
     online(&mut c, 0, "s-1");

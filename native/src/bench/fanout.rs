@@ -22,6 +22,8 @@ use super::{
 
 /// Publishes written together when publishing as fast as possible.
 const PUBLISH_BATCH: u64 = 64;
+/// The most `drain` periods waited for the last deliveries while they keep arriving.
+const MAX_DRAINS: u32 = 20;
 /// Errors kept for the report.
 const MAX_ERRORS: usize = 5;
 
@@ -44,7 +46,8 @@ pub struct FanoutOptions {
     pub messages: u64,
     /// How long to publish at most.
     pub duration: Duration,
-    /// How long to wait for the last deliveries.
+    /// How long to wait for the next delivery once publishing stopped: the run ends when every
+    /// delivery arrived, or none did for this long (or after 20 of these).
     pub drain: Duration,
     /// The room (NATS subject).
     pub room: RoomName,
@@ -187,8 +190,22 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
     }
 
     let expected = published * subs;
-    let drained = tokio::time::Instant::now() + o.drain;
-    shared.wait_until(|s| s.delivered.load(Ordering::Relaxed) >= expected, drained).await;
+    // Unpaced, a publisher outruns any server's fan-out and the backlog drains after it stops:
+    // wait while deliveries keep coming, until none has for a whole `drain` (at most
+    // MAX_DRAINS of them), so that "lost" means lost, not late.
+    let mut seen = shared.delivered.load(Ordering::Relaxed);
+    for _ in 0..MAX_DRAINS {
+        let deadline = tokio::time::Instant::now() + o.drain;
+        let all = |s: &Shared| s.delivered.load(Ordering::Relaxed) >= expected;
+        if shared.wait_until(all, deadline).await {
+            break;
+        }
+        let now = shared.delivered.load(Ordering::Relaxed);
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     stop.cancel();
     let mut latency = histogram();
     let mut last_ns = started_ns;

@@ -67,7 +67,8 @@ pub struct FanoutArgs {
     /// Seconds to publish at most.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
-    /// Seconds to wait for the last deliveries.
+    /// Seconds without a delivery, once publishing stopped, after which the rest count as lost
+    /// (the wait goes on while deliveries keep coming, up to 20 times this).
     #[arg(long, default_value_t = 3.0)]
     pub drain: f64,
     /// The room (NATS subject).

@@ -84,6 +84,19 @@ pub struct ServeArgs {
     /// Frames per second one connection may send, 0 = unlimited [default: 1000].
     #[arg(long, env = "ENCHUFE_RATE", value_name = "N")]
     pub rate: Option<u32>,
+    /// Connections in all, every transport [default: 50000, lowered to fit the file limit].
+    #[arg(long, env = "ENCHUFE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Connections from one IP address, 0 = unlimited [default: 1000].
+    #[arg(long, env = "ENCHUFE_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub max_connections_per_address: Option<usize>,
+    /// New connections one IP address may open per second, 0 = unlimited [default: 200, bursts
+    /// of 1000].
+    #[arg(long, env = "ENCHUFE_CONNECTION_RATE", value_name = "N")]
+    pub connection_rate: Option<u32>,
+    /// Seconds an HTTP request's head may take, also between kept-alive requests [default: 10].
+    #[arg(long, env = "ENCHUFE_HEADER_TIMEOUT", value_name = "SECS")]
+    pub header_timeout: Option<f64>,
 }
 
 impl ServeArgs {
@@ -139,6 +152,23 @@ impl ServeArgs {
             rate_per_sec = self.rate;
         }
         config.hub = hub;
+        let mut connections = file.connections.unwrap_or_default();
+        if let Some(n) = self.max_connections {
+            connections.max_connections = n;
+        }
+        if let Some(n) = self.max_connections_per_address {
+            connections.max_per_address = n;
+        }
+        if let Some(n) = self.connection_rate {
+            connections.rate_per_address = n;
+        }
+        config.connections = connections;
+        if let Some(secs) = self.header_timeout.or(file.header_timeout_secs) {
+            config.header_timeout =
+                Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero()).ok_or(
+                    ConfigError::Invalid("header timeout must be a positive number of seconds"),
+                )?;
+        }
         config::validate(&config)?;
         Ok((config, file.log))
     }

@@ -19,9 +19,10 @@ mod info;
 mod ops;
 mod rest;
 mod router;
+mod serve;
 mod sse;
 mod static_files;
 
 pub(crate) use cors::is_cors_origin;
 pub(crate) use error::ApiError;
-pub(crate) use router::serve;
+pub(crate) use serve::{Held, serve};

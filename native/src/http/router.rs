@@ -1,33 +1,14 @@
-//! The HTTP routes and the serve loop.
+//! The HTTP routes.
 
 use axum::{
     Router,
     extract::DefaultBodyLimit,
     routing::{any, delete, get},
-    serve::ListenerExt as _,
 };
-use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use super::{admin, cors, info, ops, rest, sse, static_files};
 use crate::server::Context;
-
-/// Serves HTTP until shutdown begins, then lets open requests (SSE streams end when the hub
-/// tells their sessions it is shutting down) finish.
-pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
-    let stop = ctx.stop.clone();
-    let app = router(ctx);
-    // No Nagle delay: WebSocket frames and SSE events are small and must go out at once.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "http server failed");
-    }
-}
 
 /// Every route of the HTTP port.
 pub(crate) fn router(ctx: Context) -> Router {

@@ -196,15 +196,15 @@ impl Outbox {
     pub fn push(&self, frame: &Arc<Outgoing>) -> Push {
         // Encode before taking the lock: the bytes are shared with every other subscriber.
         let cost = frame.encoded(self.encoding()).len() + ENTRY_COST;
-        let now = now_ms();
         let limits = &self.0.limits;
         let mut state = self.lock();
         if state.end.is_some() {
             return Push::Closed;
         }
         if !state.queue.is_empty() {
+            // The clock is read only over the mark: a push is the fan-out's inner loop.
             let stalled = state.bytes > limits.high_water
-                && now.saturating_sub(state.waiting_since) >= millis(limits.stall);
+                && now_ms().saturating_sub(state.waiting_since) >= millis(limits.stall);
             let over = state.bytes.saturating_add(cost) > limits.max_bytes;
             if stalled || over {
                 let dropped = state.queue.len() + 1;
@@ -224,7 +224,7 @@ impl Outbox {
                 return Push::Overflow { dropped };
             }
         } else {
-            state.waiting_since = now;
+            state.waiting_since = now_ms();
         }
         state.bytes += cost;
         state.queue.push_back(Entry::Frame { frame: Arc::clone(frame), cost });

@@ -10,6 +10,7 @@ use tokio::{net::UdpSocket, sync::mpsc, time::Instant};
 
 use super::{cookie::Cookies, writer};
 use crate::{
+    admission::Ticket,
     hub::{Outgoing, Session, Transport},
     server::Context,
 };
@@ -17,6 +18,8 @@ use crate::{
 /// A validated peer.
 struct Peer {
     session: Session,
+    /// Its place in the connection budget.
+    _ticket: Ticket,
     /// When its last datagram arrived.
     seen: Instant,
     /// Distinguishes this session from an earlier one of the same address.
@@ -133,6 +136,8 @@ impl Listener {
 
     /// Opens the session of a validated peer, starting with its `hello`.
     fn open(&mut self, peer: SocketAddr, hello: ClientFrame, encoding: Encoding) {
+        // Over the connection budget a validated peer gets silence, as UDP allows: no session.
+        let Ok(ticket) = self.ctx.admission.admit(peer.ip()) else { return };
         self.next_id += 1;
         let id = self.next_id;
         let mut session = self.ctx.hub.open(Transport::Udp);
@@ -148,7 +153,7 @@ impl Listener {
             self.ended.clone(),
             self.ctx.abort.clone(),
         ));
-        self.peers.insert(peer, Peer { session, seen: Instant::now(), id });
+        self.peers.insert(peer, Peer { session, _ticket: ticket, seen: Instant::now(), id });
     }
 
     /// A session's writer finished: forget the session (dropping it leaves its rooms).

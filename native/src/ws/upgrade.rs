@@ -9,7 +9,11 @@ use axum::{
 };
 use hyper_util::rt::TokioIo;
 
-use crate::{http::ApiError, hub::HubConfig, server::Context};
+use crate::{
+    http::{ApiError, Held},
+    hub::HubConfig,
+    server::Context,
+};
 
 /// tungstenite's read buffer, allocated up front per connection (its 128 KiB default would cost
 /// that much per idle client). Client messages are small; a larger one takes a few reads.
@@ -43,9 +47,12 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     };
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut request);
+    // The HTTP connection's place in the connection budget goes with the WebSocket.
+    let held = request.extensions_mut().remove::<Held>();
     let config = ws_config(&ctx.config.hub);
     let tracker = ctx.tracker.clone();
     tracker.spawn(async move {
+        let _held = held;
         match on_upgrade.await {
             Ok(upgraded) => super::connection::run(TokioIo::new(upgraded), config, ctx).await,
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),

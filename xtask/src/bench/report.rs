@@ -463,8 +463,9 @@ pub(super) fn render(
          {} repetition(s) per cell: a cell shows the median and, in parentheses, the min–max over them. \
          The **enchufe/NATS** rows divide enchufe's median by NATS's: for throughput higher favours \
          enchufe, for latency and memory lower does.\n\
-         - Payloads are {} bytes. Fan-out publishes for {} s per run (then drains up to the tool's \
-         default 3 s); the paced runs publish at R = half of that server's own median saturation \
+         - Payloads are {} bytes. Fan-out publishes for {} s per run, then waits for the backlog \
+         while deliveries keep coming (the run ends when none came for the tool's default 3 s); \
+         the paced runs publish at R = half of that server's own median saturation \
          messages/s for the same transport and subscriber count, so each server is measured at 50% \
          of its own capacity.\n\
          - Per transport, both servers are started once and serve its fan-out and rtt runs, each \

@@ -23,10 +23,16 @@ pub(super) const SERVER_CPU: &str = "0";
 const STARTUP: Duration = Duration::from_secs(30);
 
 /// The arguments of `enchufe` for the server under test: port 0 everywhere, the
-/// per-connection rate limit off (it would cap the publisher), nothing else changed.
+/// per-connection rate limit off (it would cap the publisher), the per-address connection
+/// budget off (every load connection comes from 127.0.0.1; NATS has no such budget), nothing
+/// else changed.
 pub(super) const ENCHUFE_ARGS: &[&str] = &[
     "serve",
     "--rate",
+    "0",
+    "--max-connections-per-address",
+    "0",
+    "--connection-rate",
     "0",
     "--http",
     "127.0.0.1:0",

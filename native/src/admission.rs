@@ -1,0 +1,296 @@
+//! Admission: the server-wide connection budgets — a cap on connections in all, a cap per client
+//! address, and a rate of new connections per address (docs/DECISIONS.md, "Budgets").
+//!
+//! Every listener asks [`Admission::admit`] before it serves a connection (UDP: before it opens
+//! a validated peer's session) and holds the returned [`Ticket`] for as long as the connection
+//! lives; dropping the ticket gives the place back. A refusal is answered by the transport in
+//! its own way (HTTP 503 with `Retry-After`, a TCP `error` line 4019, silence on UDP).
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::metrics::Metrics;
+
+/// The connection budgets. Every field has the default of docs/DECISIONS.md.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ConnectionLimits {
+    /// Connections in all, every transport together (UDP sessions included). The server also
+    /// keeps it below its file-descriptor limit, with room to spare.
+    pub max_connections: usize,
+    /// Connections from one IP address; `0` turns the cap off.
+    pub max_per_address: usize,
+    /// New connections one IP address may open per second, on average; `0` turns it off.
+    pub rate_per_address: u32,
+    /// How many new connections one address may open in a burst above that rate.
+    pub burst_per_address: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 50_000,
+            max_per_address: 1_000,
+            rate_per_address: 200,
+            burst_per_address: 1_000,
+        }
+    }
+}
+
+/// How long a refused client should wait before it tries again (`Retry-After`, and the least
+/// backoff a client applies after 4019).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Why a connection was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The server holds `max_connections`.
+    Full,
+    /// This address holds `max_per_address`.
+    AddressFull,
+    /// This address opens connections faster than `rate_per_address`.
+    AddressTooFast,
+}
+
+impl Refused {
+    /// The message of the refusal (an `error` frame's, an HTTP body's).
+    pub fn message(self, limits: &ConnectionLimits) -> String {
+        let retry = RETRY_AFTER.as_secs();
+        match self {
+            Refused::Full => format!(
+                "the server holds as many connections as it allows ({}); retry in {retry} s",
+                limits.max_connections
+            ),
+            Refused::AddressFull => format!(
+                "this address holds as many connections as one may ({}); retry in {retry} s",
+                limits.max_per_address
+            ),
+            Refused::AddressTooFast => format!(
+                "this address opens connections faster than {} a second; retry in {retry} s",
+                limits.rate_per_address
+            ),
+        }
+    }
+}
+
+/// The budgets and what they hold now. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub(crate) struct Admission {
+    limits: ConnectionLimits,
+    /// `max_connections`, lowered to what the file-descriptor limit allows.
+    max_connections: usize,
+    state: Mutex<State>,
+    metrics: Arc<Metrics>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    open: usize,
+    addresses: HashMap<IpAddr, Address>,
+}
+
+/// One client address: its open connections and its token bucket of new ones.
+#[derive(Debug)]
+struct Address {
+    open: usize,
+    tokens: f64,
+    at: Instant,
+}
+
+/// A place held by one connection; dropping it gives the place back.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    admission: Arc<Admission>,
+    address: IpAddr,
+}
+
+/// File descriptors kept free beyond the connection cap: for the listeners, the web app's files,
+/// the log, and a new connection that a full server must still accept in order to refuse it.
+pub(crate) const RESERVED_FDS: u64 = 256;
+
+impl Admission {
+    /// The budgets `limits`, with the connection cap lowered below `fd_limit` (the process's
+    /// file-descriptor limit, when known).
+    pub(crate) fn new(
+        limits: ConnectionLimits,
+        fd_limit: Option<u64>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let fds = fd_limit.map_or(usize::MAX, |n| {
+            usize::try_from(n.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX)
+        });
+        let max_connections = limits.max_connections.min(fds).max(1);
+        if max_connections < limits.max_connections {
+            tracing::warn!(
+                max_connections,
+                configured = limits.max_connections,
+                "the file-descriptor limit lowers the connection cap"
+            );
+        }
+        Admission { limits, max_connections, state: Mutex::default(), metrics }
+    }
+
+    /// The budgets.
+    pub(crate) fn limits(&self) -> &ConnectionLimits {
+        &self.limits
+    }
+
+    /// Takes a place for a connection from `address`, or says why there is none.
+    pub(crate) fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Ticket, Refused> {
+        let limits = &self.limits;
+        let now = Instant::now();
+        let refused = {
+            let mut state = self.lock();
+            let open = state.open;
+            let entry = state.addresses.entry(address).or_insert_with(|| Address {
+                open: 0,
+                tokens: f64::from(limits.burst_per_address.max(1)),
+                at: now,
+            });
+            let refused = if open >= self.max_connections {
+                Some(Refused::Full)
+            } else if limits.max_per_address > 0 && entry.open >= limits.max_per_address {
+                Some(Refused::AddressFull)
+            } else if limits.rate_per_address > 0 && !entry.take(now, limits) {
+                Some(Refused::AddressTooFast)
+            } else {
+                None
+            };
+            if refused.is_none() {
+                entry.open += 1;
+                state.open += 1;
+                Metrics::set(&self.metrics.connections_open, state.open);
+            }
+            refused
+        };
+        match refused {
+            Some(refused) => {
+                Metrics::add(&self.metrics.connections_refused, 1);
+                tracing::debug!(%address, ?refused, "connection refused");
+                Err(refused)
+            }
+            None => Ok(Ticket { admission: Arc::clone(self), address }),
+        }
+    }
+
+    /// Forgets addresses with no connection whose bucket has refilled: the map holds only the
+    /// addresses that still matter. The server calls this periodically.
+    pub(crate) fn sweep(&self) {
+        let now = Instant::now();
+        let limits = &self.limits;
+        self.lock().addresses.retain(|_, a| a.open > 0 || !a.full(now, limits));
+    }
+
+    fn release(&self, address: IpAddr) {
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+        if let Some(entry) = state.addresses.get_mut(&address) {
+            entry.open = entry.open.saturating_sub(1);
+        }
+        Metrics::set(&self.metrics.connections_open, state.open);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics under this lock; a poisoned one still holds consistent counts.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Address {
+    fn refill(&mut self, now: Instant, limits: &ConnectionLimits) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        let burst = f64::from(limits.burst_per_address.max(1));
+        self.tokens = (self.tokens + elapsed * f64::from(limits.rate_per_address)).min(burst);
+    }
+
+    fn take(&mut self, now: Instant, limits: &ConnectionLimits) -> bool {
+        self.refill(now, limits);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn full(&mut self, now: Instant, limits: &ConnectionLimits) -> bool {
+        self.refill(now, limits);
+        self.tokens >= f64::from(limits.burst_per_address.max(1))
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.admission.release(self.address);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission(limits: ConnectionLimits, fds: Option<u64>) -> Arc<Admission> {
+        Arc::new(Admission::new(limits, fds, Arc::new(Metrics::default())))
+    }
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+
+    #[tokio::test(start_paused = true)]
+    async fn caps_in_all_and_per_address_and_places_come_back() {
+        let limits = ConnectionLimits {
+            max_connections: 3,
+            max_per_address: 2,
+            rate_per_address: 0,
+            ..ConnectionLimits::default()
+        };
+        let admission = admission(limits, None);
+        let a1 = admission.admit(A).unwrap();
+        let _a2 = admission.admit(A).unwrap();
+        assert_eq!(admission.admit(A).unwrap_err(), Refused::AddressFull);
+        let _b1 = admission.admit(B).unwrap();
+        assert_eq!(admission.admit(B).unwrap_err(), Refused::Full);
+        drop(a1);
+        assert!(admission.admit(B).is_ok(), "a place given back is taken again");
+        assert_eq!(
+            admission.metrics.connections_refused.load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn new_connections_per_address_are_rate_limited_and_idle_addresses_forgotten() {
+        let limits = ConnectionLimits {
+            rate_per_address: 10,
+            burst_per_address: 2,
+            ..ConnectionLimits::default()
+        };
+        let admission = admission(limits, None);
+        let held: Vec<Ticket> = (0..2).map(|_| admission.admit(A).unwrap()).collect();
+        assert_eq!(admission.admit(A).unwrap_err(), Refused::AddressTooFast);
+        assert!(admission.admit(B).is_ok(), "another address has its own bucket");
+        tokio::time::advance(Duration::from_millis(100)).await;
+        let third = admission.admit(A).unwrap();
+        drop((held, third));
+        admission.sweep();
+        assert_eq!(admission.lock().addresses.len(), 1, "B's bucket refilled, A's not yet");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        admission.sweep();
+        assert!(admission.lock().addresses.is_empty());
+    }
+
+    #[test]
+    fn the_file_descriptor_limit_lowers_the_cap() {
+        let admission = admission(ConnectionLimits::default(), Some(1024));
+        assert_eq!(admission.max_connections, 1024 - RESERVED_FDS as usize);
+    }
+}
