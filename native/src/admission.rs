@@ -32,6 +32,10 @@ pub struct ConnectionLimits {
     pub rate_per_address: u32,
     /// How many new connections one address may open in a burst above that rate.
     pub burst_per_address: u32,
+    /// REST publishes one IP address may make per second, on average; `0` turns it off.
+    pub rest_rate_per_address: u32,
+    /// How many REST publishes one address may make in a burst above that rate.
+    pub rest_burst_per_address: u32,
 }
 
 impl Default for ConnectionLimits {
@@ -41,6 +45,8 @@ impl Default for ConnectionLimits {
             max_per_address: 1_000,
             rate_per_address: 200,
             burst_per_address: 1_000,
+            rest_rate_per_address: 1_000,
+            rest_burst_per_address: 2_000,
         }
     }
 }
@@ -97,10 +103,18 @@ struct State {
     addresses: HashMap<IpAddr, Address>,
 }
 
-/// One client address: its open connections and its token bucket of new ones.
+/// One client address: its open connections, and token buckets of its new connections and of
+/// its REST publishes.
 #[derive(Debug)]
 struct Address {
     open: usize,
+    connects: Bucket,
+    publishes: Bucket,
+}
+
+/// A token bucket; its rate and burst are the budget's (passed in, not stored).
+#[derive(Debug)]
+struct Bucket {
     tokens: f64,
     at: Instant,
 }
@@ -150,16 +164,13 @@ impl Admission {
         let refused = {
             let mut state = self.lock();
             let open = state.open;
-            let entry = state.addresses.entry(address).or_insert_with(|| Address {
-                open: 0,
-                tokens: f64::from(limits.burst_per_address.max(1)),
-                at: now,
-            });
+            let entry = state.addresses.entry(address).or_insert_with(|| Address::new(now, limits));
+            let (rate, burst) = (limits.rate_per_address, limits.burst_per_address);
             let refused = if open >= self.max_connections {
                 Some(Refused::Full)
             } else if limits.max_per_address > 0 && entry.open >= limits.max_per_address {
                 Some(Refused::AddressFull)
-            } else if limits.rate_per_address > 0 && !entry.take(now, limits) {
+            } else if rate > 0 && !entry.connects.take(now, rate, burst) {
                 Some(Refused::AddressTooFast)
             } else {
                 None
@@ -181,12 +192,33 @@ impl Admission {
         }
     }
 
-    /// Forgets addresses with no connection whose bucket has refilled: the map holds only the
-    /// addresses that still matter. The server calls this periodically.
+    /// Whether `address` may make one more REST publish now (else: 429 with `Retry-After`).
+    pub(crate) fn rest_publish(&self, address: IpAddr) -> bool {
+        let limits = &self.limits;
+        let (rate, burst) = (limits.rest_rate_per_address, limits.rest_burst_per_address);
+        if rate == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        let mut state = self.lock();
+        let entry = state.addresses.entry(address).or_insert_with(|| Address::new(now, limits));
+        entry.publishes.take(now, rate, burst)
+    }
+
+    /// Forgets addresses with no connection whose buckets have refilled: the map holds only
+    /// the addresses that still matter. The server calls this periodically.
     pub(crate) fn sweep(&self) {
         let now = Instant::now();
         let limits = &self.limits;
-        self.lock().addresses.retain(|_, a| a.open > 0 || !a.full(now, limits));
+        self.lock().addresses.retain(|_, a| {
+            a.open > 0
+                || !a.connects.full(now, limits.rate_per_address, limits.burst_per_address)
+                || !a.publishes.full(
+                    now,
+                    limits.rest_rate_per_address,
+                    limits.rest_burst_per_address,
+                )
+        });
     }
 
     fn release(&self, address: IpAddr) {
@@ -205,15 +237,28 @@ impl Admission {
 }
 
 impl Address {
-    fn refill(&mut self, now: Instant, limits: &ConnectionLimits) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.at = now;
-        let burst = f64::from(limits.burst_per_address.max(1));
-        self.tokens = (self.tokens + elapsed * f64::from(limits.rate_per_address)).min(burst);
+    fn new(now: Instant, limits: &ConnectionLimits) -> Self {
+        Address {
+            open: 0,
+            connects: Bucket::full_at(now, limits.burst_per_address),
+            publishes: Bucket::full_at(now, limits.rest_burst_per_address),
+        }
+    }
+}
+
+impl Bucket {
+    fn full_at(now: Instant, burst: u32) -> Self {
+        Bucket { tokens: f64::from(burst.max(1)), at: now }
     }
 
-    fn take(&mut self, now: Instant, limits: &ConnectionLimits) -> bool {
-        self.refill(now, limits);
+    fn refill(&mut self, now: Instant, rate: u32, burst: u32) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst.max(1)));
+    }
+
+    fn take(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
+        self.refill(now, rate, burst);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -222,9 +267,13 @@ impl Address {
         }
     }
 
-    fn full(&mut self, now: Instant, limits: &ConnectionLimits) -> bool {
-        self.refill(now, limits);
-        self.tokens >= f64::from(limits.burst_per_address.max(1))
+    /// Whether it is full (or its limit is off): nothing to remember about the address.
+    fn full(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        self.refill(now, rate, burst);
+        self.tokens >= f64::from(burst.max(1))
     }
 }
 

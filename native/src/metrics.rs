@@ -25,7 +25,8 @@ pub struct Metrics {
     pub dropped: AtomicU64,
     /// Connections cut off as slow consumers.
     pub slow_consumers: AtomicU64,
-    /// Frames dropped by the input rate limit (answered with 4010 at most once a second).
+    /// Frames dropped by the input rate limit (answered with 4010 at most once a second), and
+    /// REST publishes refused by their per-address rate (429).
     pub rate_limited: AtomicU64,
     /// Times a connection's input was paused because its outbound queue passed the high-water
     /// mark (flow control; docs/DECISIONS.md).
@@ -43,6 +44,9 @@ pub struct Metrics {
     pub connections_refused: AtomicU64,
     /// Connections closed for leaving a frame (or the first one) unfinished past its deadline.
     pub unfinished_frames: AtomicU64,
+    /// Publishes and joins refused because they would create a room over the budget (in all,
+    /// or a connection's rate of new rooms).
+    pub rooms_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -140,6 +144,11 @@ impl Metrics {
                 "enchufe_connections_refused_total",
                 "Connections refused by the connection budget (in all, per address, or too fast).",
                 counter(&self.connections_refused),
+            ),
+            (
+                "enchufe_rooms_refused_total",
+                "Publishes and joins refused because they would create a room over the budget.",
+                counter(&self.rooms_refused),
             ),
             (
                 "enchufe_unfinished_frames_total",

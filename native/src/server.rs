@@ -230,11 +230,13 @@ impl Shutdown {
     }
 }
 
-/// Closes silent sessions every quarter of the idle timeout (so one is closed between 1 and
-/// 1.25 timeouts after its client was last heard).
+/// Closes silent sessions, and those with a frame unfinished too long, every quarter of the
+/// shorter of the two timeouts (at most 5 s), so one is closed at most a quarter (or 5 s)
+/// after its deadline.
 async fn close_silent(hub: Hub) {
-    let period =
-        (hub.config().idle_timeout() / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
+    let config = hub.config();
+    let period = (config.idle_timeout().min(config.frame_timeout()) / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(5));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -157,3 +157,147 @@ async fn http_connections_that_leave_a_request_unfinished_are_closed_at_the_dead
     assert_eq!(get(server.http(), "/healthz").await.text(), "ok");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn tcp_connections_that_leave_a_frame_unfinished_or_send_none_are_closed() {
+    let timeout = Duration::from_millis(500);
+    let server = TestServer::start(|c| c.hub.frame_timeout_ms = timeout.as_millis() as u64).await;
+
+    // Silent after connecting.
+    let started = tokio::time::Instant::now();
+    let mut silent = TcpClient::connect(server.tcp()).await;
+    let frames = step(silent.until_eof()).await;
+    assert_eq!(frames.last().expect("an error")["code"], 4013, "{frames:?}");
+    assert!(started.elapsed() >= timeout);
+
+    // After a whole frame, a line that trickles in a byte at a time and never ends: bytes are
+    // not "heard", and the line must end within the timeout of its first byte.
+    let started = tokio::time::Instant::now();
+    let stream = TcpStream::connect(server.tcp()).await.unwrap();
+    let (rd, mut wr) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        wr.write_all(b"{\"type\":\"ping\",\"id\":1}\n{\"type\":\"ping\",\"pad\":\"").await.unwrap();
+        let mut sent = 0;
+        while wr.write_all(b"x").await.is_ok() && sent < 1000 {
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await; // the client's pace, not a wait
+        }
+        sent
+    });
+    let mut reader = tokio::io::BufReader::new(rd);
+    let mut text = String::new();
+    step(reader.read_to_string(&mut text)).await.unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().expect("a line")).unwrap();
+    assert_eq!(last["code"], 4013, "{text}");
+    assert!(text.contains("\"pong\""), "the whole frame was answered: {text}");
+    assert!(last["message"].as_str().unwrap().contains("unfinished"), "{last}");
+    assert!(started.elapsed() >= timeout);
+    assert!(step(trickle).await.unwrap() < 1000, "cut while still trickling");
+
+    // Whole frames, however far apart within the idle timeout, keep a connection.
+    let mut talking = TcpClient::connect(server.tcp()).await;
+    for id in 0..4 {
+        still_served(&mut talking, id).await;
+        tokio::time::sleep(timeout / 2).await; // the client's pace
+    }
+    still_served(&mut talking, 9).await;
+    server.stop().await;
+}
+
+/// Bounds a whole step.
+async fn step<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), f).await.expect("in time")
+}
+
+#[tokio::test]
+async fn rooms_stop_at_the_cap_and_at_a_connections_creation_rate() {
+    let server = TestServer::start(|c| {
+        c.hub.room_limit = 3;
+        c.hub.room_rate_per_sec = 0;
+    })
+    .await;
+    let mut client = TcpClient::connect(server.tcp()).await;
+    for (id, room) in ["r1", "r2", "r3"].into_iter().enumerate() {
+        client.send(json!({"type":"publish","room":room,"body":1,"id":id})).await;
+        assert_eq!(client.recv_kind("ack").await["id"], id);
+    }
+    client.send(json!({"type":"publish","room":"r4","body":1,"id":4})).await;
+    let refused = client.recv_kind("error").await;
+    assert_eq!((refused["code"].as_u64(), refused["id"].as_u64()), (Some(4020), Some(4)));
+    client.send(json!({"type":"join","room":"r5","id":5})).await;
+    assert_eq!(client.recv_kind("error").await["code"], 4020);
+    client.send(json!({"type":"publish","room":"r1","body":2,"id":6})).await;
+    assert_eq!(client.recv_kind("ack").await["seq"], 2, "existing rooms go on");
+    let rest = common::post_json(server.http(), "/api/rooms/r6/messages", "1").await;
+    assert_eq!((rest.status, rest.json()["name"].as_str()), (503, Some("room_limit")));
+    server.stop().await;
+
+    let server = TestServer::start(|c| {
+        c.hub.room_rate_per_sec = 1;
+        c.hub.room_burst = 2;
+    })
+    .await;
+    let mut client = TcpClient::connect(server.tcp()).await;
+    let started = tokio::time::Instant::now();
+    let mut refused = 0;
+    for id in 0..6 {
+        client.send(json!({"type":"publish","room":format!("n{id}"),"body":1,"id":id})).await;
+        let answer = client.recv().await;
+        if answer["type"] == "error" {
+            assert_eq!(answer["code"], 4020);
+            assert!(answer["message"].as_str().unwrap().contains("faster"), "{answer}");
+            refused += 1;
+        }
+    }
+    let refills = started.elapsed().as_secs() as usize;
+    assert!(refused >= 6 - (2 + refills + 1), "{refused} refused in {refills} s");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rest_publishes_over_the_address_rate_get_429_and_the_room_list_pages() {
+    let server = TestServer::start(|c| {
+        c.connections.rest_rate_per_address = 1;
+        c.connections.rest_burst_per_address = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let answer =
+            common::post_json(server.http(), "/api/rooms/r/messages", &n.to_string()).await;
+        if answer.status == 429 {
+            assert_eq!(answer.header("retry-after"), Some("1"));
+            assert_eq!(answer.json()["name"], "rate_limited");
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(&statuses[..3], &[201, 201, 201], "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+
+    let room = |n: usize| enchufe_core::RoomName::new(format!("room-{n:02}")).unwrap();
+    for n in 0..25 {
+        server.hub.publish(&room(n), "op", enchufe_core::Body::json(&n).unwrap(), None).unwrap();
+    }
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(after) => format!("/api/rooms?limit=10&after={after}"),
+            None => "/api/rooms?limit=10".to_owned(),
+        };
+        let page = get(server.http(), &path).await.json();
+        let rooms = page["rooms"].as_array().unwrap();
+        assert!(rooms.len() <= 10);
+        walked.extend(rooms.iter().map(|r| r["room"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut all: Vec<String> = (0..25).map(|n| room(n).to_string()).collect();
+    all.push("r".into());
+    all.sort();
+    assert_eq!(walked, all);
+    assert_eq!(get(server.http(), "/api/rooms?limit=0").await.status, 400);
+    server.stop().await;
+}

@@ -47,7 +47,10 @@ async fn rest_publish_read_and_list() {
     let mut member = TcpClient::connect(server.tcp()).await;
     member.join("news", None).await;
     let rooms = get(addr, "/api/rooms").await.json();
-    assert_eq!(rooms, json!({"rooms":[{"room":"news","seq":2,"epoch":epoch,"members":1}]}));
+    assert_eq!(
+        rooms,
+        json!({"rooms":[{"room":"news","seq":2,"epoch":epoch,"members":1}],"next":null})
+    );
     server.stop().await;
 }
 

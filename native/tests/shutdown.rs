@@ -20,12 +20,15 @@ async fn clients_are_told_and_the_server_future_completes() {
     let (http_addr, tcp_addr) = (server.http(), server.tcp());
 
     // A message queued just before shutdown is still delivered (flushed), then the error.
-    server.hub.publish(
-        &enchufe_core::RoomName::new("r").unwrap(),
-        "op",
-        enchufe_core::Body::json(&"last").unwrap(),
-        None,
-    );
+    server
+        .hub
+        .publish(
+            &enchufe_core::RoomName::new("r").unwrap(),
+            "op",
+            enchufe_core::Body::json(&"last").unwrap(),
+            None,
+        )
+        .unwrap();
     let started = tokio::time::Instant::now();
     let TestServer { shutdown, task, .. } = server;
     shutdown.trigger();
@@ -67,7 +70,7 @@ async fn a_client_that_never_reads_cannot_hold_shutdown_past_the_deadline() {
     let body = enchufe_core::Body::json(&"y".repeat(60_000)).unwrap();
     let room = enchufe_core::RoomName::new("big").unwrap();
     for _ in 0..100 {
-        server.hub.publish(&room, "op", body.clone(), None); // ~6 MB: more than socket buffers hold
+        server.hub.publish(&room, "op", body.clone(), None).expect("a room"); // ~6 MB: more than socket buffers hold
     }
     let started = tokio::time::Instant::now();
     server.stop().await;

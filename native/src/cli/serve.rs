@@ -84,6 +84,13 @@ pub struct ServeArgs {
     /// Frames per second one connection may send, 0 = unlimited [default: 1000].
     #[arg(long, env = "ENCHUFE_RATE", value_name = "N")]
     pub rate: Option<u32>,
+    /// A frame (and the first after connecting) must be complete this long after its first byte,
+    /// ms [default: 10000].
+    #[arg(long, env = "ENCHUFE_FRAME_TIMEOUT_MS", value_name = "MS")]
+    pub frame_timeout_ms: Option<u64>,
+    /// Rooms the server holds at most [default: 100000].
+    #[arg(long, env = "ENCHUFE_ROOM_LIMIT", value_name = "N")]
+    pub room_limit: Option<usize>,
     /// Connections in all, every transport [default: 50000, lowered to fit the file limit].
     #[arg(long, env = "ENCHUFE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
@@ -150,6 +157,8 @@ impl ServeArgs {
             presence_limit = self.presence_limit;
             heartbeat_ms = self.heartbeat_ms;
             rate_per_sec = self.rate;
+            frame_timeout_ms = self.frame_timeout_ms;
+            room_limit = self.room_limit;
         }
         config.hub = hub;
         let mut connections = file.connections.unwrap_or_default();

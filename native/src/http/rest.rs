@@ -5,14 +5,14 @@ use std::sync::Arc;
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Query, State, rejection::BytesRejection},
+    extract::{Extension, Path, Query, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use enchufe_core::{Body, ErrorCode, Message, RoomName};
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
+use super::{ApiError, Peer};
 use crate::{hub::RoomInfo, server::Context};
 
 /// The sender name of a REST publish without `?from=`.
@@ -49,10 +49,24 @@ struct Messages<'a> {
     messages: Vec<Message>,
 }
 
+/// A page of the room list; `next` is the `after` of the next page (`null`: the last page).
 #[derive(Serialize)]
 struct Rooms {
     rooms: Vec<RoomInfo>,
+    next: Option<RoomName>,
 }
+
+/// `?limit=&after=` of the room list.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RoomsQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// Rooms on one page of `GET /api/rooms` unless `?limit=` says fewer or more.
+const ROOMS_PAGE: usize = 100;
+/// The most rooms one page holds.
+const MAX_ROOMS_PAGE: usize = 1000;
 
 /// `POST /api/rooms/{room}/messages`: the request body is the message body (JSON, or bytes with
 /// `Content-Type: application/octet-stream`). `Idempotency-Key: <u64>` de-duplicates like a
@@ -60,11 +74,22 @@ struct Rooms {
 /// the original seq for a repeated key.
 pub(crate) async fn publish(
     State(ctx): State<Context>,
+    peer: Option<Extension<Peer>>,
     Path(room): Path<String>,
     query: Result<Query<PublishQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    if let Some(Extension(Peer(peer))) = peer {
+        if !ctx.admission.rest_publish(peer.ip()) {
+            let per_sec = ctx.admission.limits().rest_rate_per_address;
+            let message = format!("more than {per_sec} publishes a second from this address");
+            crate::metrics::Metrics::add(&ctx.hub.metrics().rate_limited, 1);
+            let mut response = ApiError::code(ErrorCode::RateLimited, message).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(1));
+            return Ok(response);
+        }
+    }
     let room = room_name(&room)?;
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
     let body = body.map_err(|e| {
@@ -110,7 +135,10 @@ pub(crate) async fn publish(
         Body::from_json_text(text)
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?
     };
-    let published = ctx.hub.publish(&room, &from, body, key);
+    let published = ctx
+        .hub
+        .publish(&room, &from, body, key)
+        .map_err(|full| ApiError::code(ErrorCode::RoomLimit, full.message()))?;
     let status = if published.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     let published = Published { room: &room, seq: published.seq, epoch: &published.epoch };
     Ok((status, Json(published)).into_response())
@@ -153,8 +181,20 @@ pub(crate) fn since_epoch(
 }
 
 /// `GET /api/rooms`: every room with its seq, epoch and member count.
-pub(crate) async fn rooms(State(ctx): State<Context>) -> Json<impl Serialize> {
-    Json(Rooms { rooms: ctx.hub.rooms() })
+pub(crate) async fn rooms(
+    State(ctx): State<Context>,
+    query: Result<Query<RoomsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
+    let limit = query.limit.unwrap_or(ROOMS_PAGE);
+    if !(1..=MAX_ROOMS_PAGE).contains(&limit) {
+        let message = format!("limit must be 1 to {MAX_ROOMS_PAGE}");
+        return Err(ApiError::code(ErrorCode::InvalidField, message));
+    }
+    let after = query.after.as_deref().map(room_name).transpose()?;
+    let (rooms, more) = ctx.hub.rooms_page(after.as_ref(), limit);
+    let next = more.then(|| rooms.last().map(|r| r.room.clone())).flatten();
+    Ok(Json(Rooms { rooms, next }))
 }
 
 /// Validates a room name from a path.

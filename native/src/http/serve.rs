@@ -26,6 +26,10 @@ use crate::{
 
 /// The connection's place in the budget, in every request's extensions: a WebSocket upgrade
 /// takes it along, so that the place is held for as long as the upgraded connection lives.
+/// The client's address, in every request's extensions (the REST publish budget is per address).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
 #[derive(Clone, Debug)]
 pub(crate) struct Held(
     #[expect(dead_code, reason = "held, never read: dropping the last clone gives the place back")]
@@ -59,6 +63,7 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
                 let app = app.clone();
                 let service = service_fn(move |mut request: hyper::Request<Incoming>| {
                     request.extensions_mut().insert(held.clone());
+                    request.extensions_mut().insert(Peer(peer));
                     app.clone().call(request)
                 });
                 let connection = http.serve_connection(TokioIo::new(stream), service);

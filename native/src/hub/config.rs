@@ -42,10 +42,22 @@ pub struct HubConfig {
     /// The heartbeat announced in `welcome`, in milliseconds. Connections silent for three of
     /// these are closed (4013 `idle_timeout`); WebSocket connections are pinged every one.
     pub heartbeat_ms: u64,
+    /// How long a frame may take to arrive once its first byte has (TCP: a partial line or
+    /// length-prefixed frame), and the first frame once the connection opened (every
+    /// transport), in milliseconds; then the connection is closed (4013).
+    pub frame_timeout_ms: u64,
     /// Frames a connection may send per second, on average; `0` turns the limit off.
     pub rate_per_sec: u32,
     /// How many frames a connection may send in a burst above `rate_per_sec`.
     pub rate_burst: u32,
+    /// Rooms the hub holds at most; a publish or join that would create another is refused
+    /// (4020 `room_limit`).
+    pub room_limit: usize,
+    /// Rooms one connection may create per second, on average (publishing to or joining a room
+    /// that does not exist yet creates it); `0` turns the limit off.
+    pub room_rate_per_sec: u32,
+    /// How many rooms one connection may create in a burst above `room_rate_per_sec`.
+    pub room_burst: u32,
     /// The longest `hello.name`, in bytes.
     pub max_name: usize,
 }
@@ -64,9 +76,13 @@ impl Default for HubConfig {
             presence_limit: 100,
             queue_frames: None,
             heartbeat_ms: 15_000,
+            frame_timeout_ms: 10_000,
             rate_per_sec: 1000,
             rate_burst: 2000,
             max_name: 64,
+            room_limit: 100_000,
+            room_rate_per_sec: 10,
+            room_burst: 100,
         }
     }
 }
@@ -80,6 +96,11 @@ impl HubConfig {
     /// The heartbeat interval.
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms.max(1))
+    }
+
+    /// How long an unfinished frame (or the first one) may take.
+    pub fn frame_timeout(&self) -> Duration {
+        Duration::from_millis(self.frame_timeout_ms.max(1))
     }
 
     /// How long a connection may stay silent before the server closes it: three heartbeats.

@@ -82,4 +82,4 @@ pub(crate) use outgoing::ws_frame;
 pub use outgoing::{Form, Outgoing};
 pub use room::{Page, Published};
 pub use session::{Session, Transport};
-pub use state::{Hub, RoomInfo};
+pub use state::{Hub, RoomInfo, RoomsFull};

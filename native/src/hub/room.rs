@@ -76,6 +76,8 @@ pub(crate) enum Gone {
     Removed,
     /// The session's queue is closed; it is disconnecting.
     Closed,
+    /// The room does not exist and the hub holds as many as it may.
+    Full,
 }
 
 impl Room {
@@ -83,11 +85,6 @@ impl Room {
     /// that name (on this server and any earlier run of it).
     pub(crate) fn new(name: RoomName, epoch: String) -> Self {
         Room { name, epoch: epoch.into(), state: Mutex::default() }
-    }
-
-    /// This numbering's epoch.
-    pub(crate) fn epoch(&self) -> &Arc<str> {
-        &self.epoch
     }
 
     /// Whether a reader's `since` counts in another numbering of this room (whose seq is `seq`):
@@ -312,10 +309,15 @@ impl Room {
         Page { epoch: Some(self.epoch.clone()), reset, messages }
     }
 
-    /// The room's current seq and member count.
-    pub(crate) fn info(&self) -> (u64, usize) {
+    /// The room's name, seq, epoch and member count.
+    pub(crate) fn info_of(&self) -> super::RoomInfo {
         let state = self.lock();
-        (state.seq, state.members.len())
+        super::RoomInfo {
+            room: self.name.clone(),
+            seq: state.seq,
+            epoch: self.epoch.to_string(),
+            members: state.members.len(),
+        }
     }
 
     /// Expires old history; if the room is then empty and has no members, marks it removed and

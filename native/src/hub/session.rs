@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use enchufe_core::{
     Ack, ClientFrame, ErrorCode, Hello, History, HistoryRequest, Join, Leave, Left, Member,
-    PROTOCOL_VERSION, Pong, Publish, ServerFrame, Welcome, codec::DecodeError,
+    PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
 };
 use tokio::time::Instant;
 
@@ -65,6 +65,9 @@ pub struct Session {
     /// De-duplication key: `hello.client`, else the session id.
     client_key: Arc<str>,
     rate: Option<TokenBucket>,
+    /// The rate of rooms this connection creates: made on its first new room, and boxed so
+    /// that the many connections that only join existing rooms do not carry it.
+    creations: Option<Box<TokenBucket>>,
 }
 
 impl Session {
@@ -81,6 +84,7 @@ impl Session {
             transport,
             greeted: false,
             rate,
+            creations: None,
         }
     }
 
@@ -118,6 +122,7 @@ impl Session {
     /// handshake, starting with the `hello`.
     pub fn handle(&mut self, frame: ClientFrame) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
+        self.complete();
         if self.is_closed() {
             return;
         }
@@ -149,6 +154,7 @@ impl Session {
     /// unless the code is fatal (a binary version this server does not read): then it closes.
     pub fn reject(&mut self, error: &DecodeError) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
+        self.complete();
         if self.is_closed() || !self.admit(error.id()) {
             return;
         }
@@ -169,6 +175,28 @@ impl Session {
         self.shared.heard.store(self.hub.now_ms(), std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// A whole frame arrived: the client is heard, and no frame is under way.
+    fn complete(&self) {
+        self.heard();
+        self.shared.deadline.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Reports whether the transport holds the start of a frame whose rest has not arrived (a
+    /// TCP reader, after each read): the rest must come within the frame timeout, however
+    /// slowly its bytes trickle in ([`Hub::close_silent`](super::Hub::close_silent)). Bytes of
+    /// an unfinished frame are not "heard": only whole frames are.
+    pub fn unfinished(&self, pending: bool) {
+        if pending {
+            let deadline = self.hub.now_ms() + self.hub.config().frame_timeout_ms.max(1);
+            let _ = self.shared.deadline.compare_exchange(
+                0,
+                deadline,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    }
+
     /// Flow control, called by a stream transport's reader after each frame: while the
     /// connection's outbound queue is over its high-water mark, waits for the writer to drain
     /// it — the client's input stays unread, so TCP slows the client down instead of the server
@@ -179,8 +207,14 @@ impl Session {
         if outbox.is_paused() {
             Metrics::add(&self.hub.metrics().read_pauses, 1);
             outbox.writable().await;
-            // Time spent not reading the client is not the client's silence.
+            // Time spent not reading the client is not the client's silence, nor its slowness
+            // in finishing a frame.
             self.heard();
+            let deadline = &self.shared.deadline;
+            if deadline.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+                let next = self.hub.now_ms() + self.hub.config().frame_timeout_ms.max(1);
+                deadline.store(next, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         tokio::task::coop::consume_budget().await;
     }
@@ -231,6 +265,9 @@ impl Session {
     }
 
     fn join(&mut self, join: Join) {
+        if !self.may_create(&join.room, join.id) {
+            return;
+        }
         let max_rooms = self.hub.config().max_rooms;
         {
             let rooms = lock(&self.shared.rooms);
@@ -250,6 +287,10 @@ impl Session {
         });
         match joined {
             Ok((room, true)) => lock(&self.shared.rooms).push(room),
+            Err(Gone::Full) => {
+                let full = super::RoomsFull(self.hub.config().room_limit);
+                self.error(ErrorCode::RoomLimit, full.message(), join.id);
+            }
             Ok((_, false)) | Err(Gone::Closed | Gone::Removed) => {}
         }
     }
@@ -272,11 +313,42 @@ impl Session {
     }
 
     fn publish(&mut self, publish: Publish) {
-        let key = publish.id.map(|id| (self.client_key.clone(), id));
-        let published = self.hub.publish(&publish.room, &self.from, publish.body, key);
-        if let Some(id) = publish.id {
-            self.reply(ServerFrame::Ack(Ack { id, room: publish.room, seq: published.seq }));
+        if !self.may_create(&publish.room, publish.id) {
+            return;
         }
+        let key = publish.id.map(|id| (self.client_key.clone(), id));
+        match self.hub.publish(&publish.room, &self.from, publish.body, key) {
+            Ok(published) => {
+                if let Some(id) = publish.id {
+                    let ack = Ack { id, room: publish.room, seq: published.seq };
+                    self.reply(ServerFrame::Ack(ack));
+                }
+            }
+            Err(full) => self.error(ErrorCode::RoomLimit, full.message(), publish.id),
+        }
+    }
+
+    /// Whether this connection may touch `room`: yes if it exists; else creating it takes a
+    /// token of the connection's room-creation rate, and without one the frame is refused
+    /// (4020). (The hub's own cap on rooms is checked when the room is created.)
+    fn may_create(&mut self, room: &RoomName, id: Option<u64>) -> bool {
+        let config = self.hub.config();
+        if config.room_rate_per_sec == 0 || self.hub.has_room(room) {
+            return true;
+        }
+        let burst = config.room_burst.max(1);
+        let bucket = self.creations.get_or_insert_with(|| Box::new(TokenBucket::new(burst)));
+        if bucket.take(Instant::now(), config.room_rate_per_sec, burst) {
+            return true;
+        }
+        Metrics::add(&self.hub.metrics().rooms_refused, 1);
+        let message = format!(
+            "room {room} does not exist, and this connection creates rooms faster than {} a \
+             second",
+            config.room_rate_per_sec
+        );
+        self.error(ErrorCode::RoomLimit, message, id);
+        false
     }
 
     fn history(&mut self, request: HistoryRequest) {

@@ -53,6 +53,10 @@ pub(crate) struct SessionShared {
     /// When the client was last heard from, in ms since the hub started ([`NEVER_SILENT`] for a
     /// session whose client never speaks: SSE). [`Hub::close_silent`] reads it.
     pub(crate) heard: AtomicU64,
+    /// When the frame the client is sending must be complete, in ms since the hub started
+    /// (`0`: none is under way): the first frame from the connection's start, then any frame
+    /// from its first byte. [`Hub::close_silent`] reads it.
+    pub(crate) deadline: AtomicU64,
 }
 
 /// `SessionShared::heard` of a session that is never closed for silence.
@@ -115,6 +119,7 @@ impl Hub {
             outbox,
             rooms: Mutex::default(),
             heard: AtomicU64::new(heard),
+            deadline: AtomicU64::new(self.now_ms() + config.frame_timeout_ms.max(1)),
         });
         lock(&self.0.sessions).insert(id, shared.clone());
         self.0.metrics.connection_opened(transport);
@@ -133,11 +138,11 @@ impl Hub {
         from: &str,
         body: Body,
         dedupe: Option<DedupeKey>,
-    ) -> Published {
+    ) -> Result<Published, RoomsFull> {
         let mut overflowed = Overflowed::new();
         let mut body = body;
         let published = loop {
-            let room = self.room(room);
+            let room = self.room(room)?;
             match room.publish(from, body, dedupe.clone(), &self.0.config, &mut overflowed) {
                 Ok(published) => break published,
                 Err(back) => body = back,
@@ -147,7 +152,13 @@ impl Hub {
             if published.duplicate { &self.0.metrics.duplicates } else { &self.0.metrics.messages };
         Metrics::add(counter, 1);
         self.evict_slow(overflowed);
-        published
+        Ok(published)
+    }
+
+    /// Whether the hub holds a room called `name` (publishing to or joining one that it does
+    /// not creates it).
+    pub fn has_room(&self, name: &RoomName) -> bool {
+        read(&self.0.rooms).contains_key(name)
     }
 
     /// Up to `limit` (capped by the config) stored messages of `room` with seq > `since`; empty
@@ -185,16 +196,37 @@ impl Hub {
         }
     }
 
+    /// Up to `limit` rooms named after `after` (from the first without it), sorted by name, and
+    /// whether more follow: a page of the room list, found without sorting every room.
+    pub fn rooms_page(&self, after: Option<&RoomName>, limit: usize) -> (Vec<RoomInfo>, bool) {
+        let mut page: std::collections::BinaryHeap<RoomName> = std::collections::BinaryHeap::new();
+        let mut more = false;
+        for name in read(&self.0.rooms).keys() {
+            if after.is_some_and(|after| name <= after) {
+                continue;
+            }
+            if page.len() < limit {
+                page.push(name.clone());
+            } else if page.peek().is_some_and(|largest| name < largest) {
+                page.pop();
+                page.push(name.clone());
+                more = true;
+            } else {
+                more = true;
+            }
+        }
+        let names = page.into_sorted_vec();
+        let rooms: Vec<Arc<Room>> = {
+            let map = read(&self.0.rooms);
+            names.iter().filter_map(|name| map.get(name).cloned()).collect()
+        };
+        (rooms.iter().map(|r| r.info_of()).collect(), more)
+    }
+
     /// Every room with its seq, epoch and member count, sorted by name.
     pub fn rooms(&self) -> Vec<RoomInfo> {
         let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
-        let mut infos: Vec<RoomInfo> = rooms
-            .iter()
-            .map(|r| {
-                let (seq, members) = r.info();
-                RoomInfo { room: r.name().clone(), seq, epoch: r.epoch().to_string(), members }
-            })
-            .collect();
+        let mut infos: Vec<RoomInfo> = rooms.iter().map(|r| r.info_of()).collect();
         infos.sort_by(|a, b| a.room.cmp(&b.room));
         infos
     }
@@ -213,35 +245,48 @@ impl Hub {
         true
     }
 
-    /// Closes every session whose client has sent nothing for the idle timeout (`error` 4013
-    /// `idle_timeout`), as the transports report input with [`Session::heard`]. The server
-    /// calls this every quarter of the timeout: one sweep instead of a timer in every
-    /// connection. Returns how many it closed.
+    /// Closes every session whose client has sent nothing for the idle timeout, or left a
+    /// frame unfinished (or sent none since it connected) past the frame timeout (`error` 4013
+    /// `idle_timeout`), as the transports report input ([`Session::heard`],
+    /// [`Session::unfinished`]). The server calls this every quarter of the shorter timeout:
+    /// one sweep instead of a timer in every connection. Returns how many it closed.
     pub fn close_silent(&self) -> usize {
         let idle = self.0.config.idle_timeout();
         let limit = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         let now = self.now_ms();
-        let silent: Vec<Arc<SessionShared>> = lock(&self.0.sessions)
+        let late: Vec<(Arc<SessionShared>, bool)> = lock(&self.0.sessions)
             .values()
-            .filter(|s| {
-                let heard = s.heard.load(Ordering::Relaxed);
+            .filter_map(|s| {
                 // A connection whose input is not read (its queue is over the high-water mark)
                 // is judged by the slow-consumer rule, not by silence.
-                heard != NEVER_SILENT
-                    && now.saturating_sub(heard) >= limit
-                    && !s.outbox.is_closed()
-                    && !s.outbox.is_paused()
+                if s.outbox.is_closed() || s.outbox.is_paused() {
+                    return None;
+                }
+                let deadline = s.deadline.load(Ordering::Relaxed);
+                if deadline != 0 && now >= deadline {
+                    return Some((s.clone(), true));
+                }
+                let heard = s.heard.load(Ordering::Relaxed);
+                (heard != NEVER_SILENT && now.saturating_sub(heard) >= limit)
+                    .then(|| (s.clone(), false))
             })
-            .cloned()
             .collect();
-        let message = format!("nothing received for {idle:?}");
-        for shared in &silent {
-            if shared.outbox.close(End::Error(ErrorCode::IdleTimeout), &message, false) {
+        let silent = format!("nothing received for {idle:?}");
+        let unfinished = format!(
+            "a frame was left unfinished, or none came after connecting, for {:?}",
+            self.0.config.frame_timeout()
+        );
+        for (shared, frame) in &late {
+            let message = if *frame { &unfinished } else { &silent };
+            if shared.outbox.close(End::Error(ErrorCode::IdleTimeout), message, false) {
                 Metrics::add(&self.0.metrics.errors, 1);
+                if *frame {
+                    Metrics::add(&self.0.metrics.unfinished_frames, 1);
+                }
             }
             self.leave_all(shared);
         }
-        silent.len()
+        late.len()
     }
 
     /// Milliseconds since the hub started.
@@ -281,12 +326,17 @@ impl Hub {
         self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 
-    /// The room called `name`, created on first use.
-    pub(crate) fn room(&self, name: &RoomName) -> Arc<Room> {
+    /// The room called `name`, created on first use unless the hub holds `room_limit` rooms.
+    pub(crate) fn room(&self, name: &RoomName) -> Result<Arc<Room>, RoomsFull> {
         if let Some(room) = read(&self.0.rooms).get(name) {
-            return room.clone();
+            return Ok(room.clone());
         }
         let mut map = write(&self.0.rooms);
+        let limit = self.0.config.room_limit;
+        if map.len() >= limit && !map.contains_key(name) {
+            Metrics::add(&self.0.metrics.rooms_refused, 1);
+            return Err(RoomsFull(limit));
+        }
         let room = map.entry(name.clone()).or_insert_with(|| {
             // A new numbering of the room: 8 bytes of a keyed hash of the creation counter.
             let n = self.0.next_room.fetch_add(1, Ordering::Relaxed);
@@ -295,7 +345,7 @@ impl Hub {
         });
         let room = room.clone();
         self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
-        room
+        Ok(room)
     }
 
     /// Joins `room`, retrying if the hub forgot the room concurrently.
@@ -306,11 +356,11 @@ impl Hub {
     ) -> Result<(Arc<Room>, bool), Gone> {
         let mut overflowed = Overflowed::new();
         let result = loop {
-            let room = self.room(name);
+            let Ok(room) = self.room(name) else { break Err(Gone::Full) };
             match join(&room, &mut overflowed) {
                 Ok(is_new) => break Ok((room, is_new)),
                 Err(Gone::Removed) => continue,
-                Err(Gone::Closed) => break Err(Gone::Closed),
+                Err(gone) => break Err(gone),
             }
         };
         self.evict_slow(overflowed);
@@ -337,10 +387,11 @@ impl Hub {
     /// (presence), hence the work list instead of recursion.
     pub(crate) fn evict_slow(&self, mut overflowed: Overflowed) {
         while let Some((id, dropped)) = overflowed.pop() {
+            // Counted whether or not the session is still registered: every cut is a cut.
             Metrics::add(&self.0.metrics.dropped, dropped);
-            let Some(shared) = lock(&self.0.sessions).get(&id).cloned() else { continue };
             Metrics::add(&self.0.metrics.slow_consumers, 1);
             tracing::info!(session = %id, "slow consumer disconnected");
+            let Some(shared) = lock(&self.0.sessions).get(&id).cloned() else { continue };
             let rooms = std::mem::take(&mut *lock(&shared.rooms));
             for room in rooms {
                 room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
@@ -355,6 +406,17 @@ impl Hub {
 }
 
 const SHUTTING_DOWN: &str = "the server is shutting down; reconnect later";
+
+/// The hub holds as many rooms as it may (`room_limit`): no new one can be created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoomsFull(pub usize);
+
+impl RoomsFull {
+    /// The refusal's message (4020 `room_limit`).
+    pub fn message(self) -> String {
+        format!("the server holds as many rooms as it allows ({}); this one does not exist", self.0)
+    }
+}
 
 /// Locks a mutex whose holders never panic mid-update (plain inserts and removes).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -120,10 +120,12 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
             // Nothing half-read: an idle connection holds no buffer at all.
             buf = BytesMut::new();
         }
-        match read_some(rd, &mut buf).await {
-            Ok(0) | Err(_) => return,
-            // Silence is the hub's to judge (`Hub::close_silent`): no timer per connection.
-            Ok(_) => session.heard(),
+        // Silence and unfinished frames are the hub's to judge (`Hub::close_silent`): no timer
+        // per connection. Only whole frames count as heard, so a line trickling in a byte at a
+        // time does not keep a connection alive.
+        session.unfinished(!buf.is_empty());
+        if let Ok(0) | Err(_) = read_some(rd, &mut buf).await {
+            return;
         }
     }
 }
