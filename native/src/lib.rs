@@ -12,6 +12,7 @@
 //! | `hub/session.rs` | [`hub::Session`]: one connection's rules (hello, join, publish, limits) |
 //! | `hub/room.rs` | one room: seq, members, presence, the ordered fan-out under one lock |
 //! | `hub/history.rs` | bounded history (count and age) and the publish ids it de-duplicates |
+//! | `hub/history_budget.rs` | one byte budget for every room's history, oldest evicted first |
 //! | `hub/outbox.rs` | [`hub::Outbox`]: the per-connection queue and its flow control: bounded in bytes, pulled replays, the stalled-consumer cut-off |
 //! | `hub/outgoing.rs` | [`hub::Outgoing`]: a frame encoded once per encoding, bytes shared |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |

@@ -37,6 +37,8 @@ pub struct Metrics {
     pub kicks: AtomicU64,
     /// Rooms the hub holds now.
     pub rooms: AtomicI64,
+    /// Bytes every room's history holds (their messages' JSON), against the history budget.
+    pub history_bytes: AtomicI64,
     /// Connections holding a place in the connection budget now (every transport, plain HTTP
     /// connections included).
     pub connections_open: AtomicI64,
@@ -163,6 +165,12 @@ impl Metrics {
             "gauge",
             "Rooms held in memory.",
             &[("", i128::from(self.rooms.load(Relaxed)))],
+        );
+        family(
+            "enchufe_history_bytes",
+            "gauge",
+            "Bytes every room's history holds (the messages' JSON), against the history budget.",
+            &[("", i128::from(self.history_bytes.load(Relaxed)))],
         );
         family(
             "enchufe_connections_open",

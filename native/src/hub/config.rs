@@ -19,6 +19,9 @@ pub struct HubConfig {
     pub history_len: usize,
     /// How long a message stays in history, in seconds.
     pub history_age_secs: u64,
+    /// Bytes (of the messages' JSON encoding) all rooms' histories hold together; past it the
+    /// oldest messages of any room are evicted first.
+    pub history_bytes: usize,
     /// The most messages one `history` answer (or REST page) holds.
     pub max_history: usize,
     /// The high-water mark of a connection's outbound queue, in bytes: over it the server stops
@@ -69,6 +72,7 @@ impl Default for HubConfig {
             max_rooms: 64,
             history_len: 1000,
             history_age_secs: 3600,
+            history_bytes: 256 * 1024 * 1024,
             max_history: 1000,
             queue_bytes: 1024 * 1024,
             queue_max_bytes: 64 * 1024 * 1024,

@@ -5,10 +5,10 @@ use std::{
     sync::Arc,
 };
 
-use enchufe_core::{Message, ServerFrame};
+use enchufe_core::{Encoding, Message, ServerFrame};
 use tokio::time::Instant;
 
-use super::Outgoing;
+use super::{Outgoing, history_budget::HistoryBudget};
 
 /// Who published, for de-duplication: (client key, publish id).
 pub(crate) type DedupeKey = (Arc<str>, u64);
@@ -27,6 +27,8 @@ struct Stored {
     message: Arc<Outgoing>,
     at: Instant,
     key: Option<DedupeKey>,
+    /// What it counts against the history budget: its JSON encoding's length.
+    bytes: usize,
 }
 
 impl History {
@@ -35,7 +37,7 @@ impl History {
         self.ids.get(key).copied()
     }
 
-    /// Stores a message, then evicts what is over `max_len`.
+    /// Stores a message, then evicts what is over `max_len`. Both count against `budget`.
     pub(crate) fn push(
         &mut self,
         seq: u64,
@@ -43,22 +45,38 @@ impl History {
         at: Instant,
         key: Option<DedupeKey>,
         max_len: usize,
+        budget: &HistoryBudget,
     ) {
         if let Some(key) = &key {
             self.ids.insert(key.clone(), seq);
         }
-        self.entries.push_back(Stored { seq, message, at, key });
+        let bytes = message.encoded(Encoding::Json).len();
+        budget.added(bytes);
+        self.entries.push_back(Stored { seq, message, at, key, bytes });
         while self.entries.len() > max_len {
-            self.pop_front();
+            self.pop_front(budget);
         }
     }
 
     /// Evicts messages stored before `cutoff`.
-    pub(crate) fn expire(&mut self, cutoff: Option<Instant>) {
+    pub(crate) fn expire(&mut self, cutoff: Option<Instant>, budget: &HistoryBudget) {
         let Some(cutoff) = cutoff else { return };
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
-            self.pop_front();
+            self.pop_front(budget);
         }
+    }
+
+    /// Evicts the messages with seq ≤ `seq` (the history budget's oldest-first eviction).
+    pub(crate) fn evict_through(&mut self, seq: u64, budget: &HistoryBudget) {
+        while self.entries.front().is_some_and(|e| e.seq <= seq) {
+            self.pop_front(budget);
+        }
+    }
+
+    /// Whether the message `seq` is stored.
+    pub(crate) fn holds(&self, seq: u64) -> bool {
+        self.first_seq().is_some_and(|first| first <= seq)
+            && self.entries.back().is_some_and(|last| seq <= last.seq)
     }
 
     /// The seq of the oldest stored message.
@@ -99,8 +117,9 @@ impl History {
         page
     }
 
-    fn pop_front(&mut self) {
+    fn pop_front(&mut self, budget: &HistoryBudget) {
         if let Some(old) = self.entries.pop_front() {
+            budget.removed(old.bytes);
             if let Some(key) = old.key {
                 if self.ids.get(&key) == Some(&old.seq) {
                     self.ids.remove(&key);

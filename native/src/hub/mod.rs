@@ -64,10 +64,12 @@
 //! Files: [`state`](Hub) holds the rooms map and session registry; `room.rs` one room's seq,
 //! members and ordered fan-out; `history.rs` bounded history and the publish ids it remembers;
 //! `session.rs` the per-connection rules; `outbox.rs` the bounded queue; `outgoing.rs` the
-//! encode-once frame; `config.rs` the limits.
+//! encode-once frame; `history_budget.rs` one byte budget for all rooms' history; `config.rs`
+//! the limits.
 
 mod config;
 mod history;
+mod history_budget;
 mod outbox;
 mod outgoing;
 mod room;

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::{
     HubConfig, Outbox, Outgoing, Push,
     history::{DedupeKey, History},
+    history_budget::HistoryBudget,
     outbox::{Pulled, Replay},
 };
 
@@ -23,6 +24,8 @@ pub(crate) struct Room {
     /// or by a restarted server, starts from seq 1 under a new epoch.
     epoch: Arc<str>,
     state: Mutex<State>,
+    /// The hub's budget for every room's history, which this room's history counts against.
+    budget: Arc<HistoryBudget>,
 }
 
 #[derive(Debug, Default)]
@@ -83,8 +86,18 @@ pub(crate) enum Gone {
 impl Room {
     /// A room numbered from 1 under `epoch`, which must differ from every earlier room's of
     /// that name (on this server and any earlier run of it).
-    pub(crate) fn new(name: RoomName, epoch: String) -> Self {
-        Room { name, epoch: epoch.into(), state: Mutex::default() }
+    pub(crate) fn new(name: RoomName, epoch: String, budget: Arc<HistoryBudget>) -> Self {
+        Room { name, epoch: epoch.into(), state: Mutex::default(), budget }
+    }
+
+    /// Evicts the stored messages with seq ≤ `seq` (the history budget's oldest first).
+    pub(crate) fn evict_through(&self, seq: u64) {
+        self.lock().history.evict_through(seq, &self.budget);
+    }
+
+    /// Whether the message `seq` is still stored.
+    pub(crate) fn holds(&self, seq: u64) -> bool {
+        self.lock().history.holds(seq)
     }
 
     /// Whether a reader's `since` counts in another numbering of this room (whose seq is `seq`):
@@ -120,7 +133,7 @@ impl Room {
         if state.removed {
             return Err(body);
         }
-        state.history.expire(now.checked_sub(config.history_age()));
+        state.history.expire(now.checked_sub(config.history_age()), &self.budget);
         if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
             return Ok(Published { seq, duplicate: true, epoch: self.epoch.clone() });
         }
@@ -136,7 +149,7 @@ impl Room {
         for sub in state.members.iter().filter(|s| s.live) {
             deliver(sub, &message, overflowed);
         }
-        state.history.push(seq, message, now, key, config.history_len);
+        state.history.push(seq, message, now, key, config.history_len, &self.budget);
         Ok(Published { seq, duplicate: false, epoch: self.epoch.clone() })
     }
 
@@ -164,7 +177,7 @@ impl Room {
         if outbox.is_closed() {
             return Err(Gone::Closed);
         }
-        state.history.expire(now.checked_sub(config.history_age()));
+        state.history.expire(now.checked_sub(config.history_age()), &self.budget);
         let other_numbering = self.counts_elsewhere(state.seq, join.since, join.epoch.as_deref());
         let (since, recovered) = match join.since {
             _ if other_numbering => (Some(0), false),
@@ -287,7 +300,7 @@ impl Room {
         config: &HubConfig,
     ) -> Vec<Message> {
         let mut state = self.lock();
-        state.history.expire(Instant::now().checked_sub(config.history_age()));
+        state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
         // Half the outbound queue: the answer fits in a queue with room to spare for live traffic.
         state.history.messages(since.unwrap_or(0), limit, config.page_bytes())
     }
@@ -302,7 +315,7 @@ impl Room {
         config: &HubConfig,
     ) -> Page {
         let mut state = self.lock();
-        state.history.expire(Instant::now().checked_sub(config.history_age()));
+        state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
         let reset = self.counts_elsewhere(state.seq, since, epoch);
         let since = if reset { 0 } else { since.unwrap_or(0) };
         let messages = state.history.messages(since, limit, config.page_bytes());
@@ -324,7 +337,7 @@ impl Room {
     /// returns true (the caller, holding the rooms map, forgets it).
     pub(crate) fn sweep(&self, config: &HubConfig) -> bool {
         let mut state = self.lock();
-        state.history.expire(Instant::now().checked_sub(config.history_age()));
+        state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
         if state.members.is_empty() && state.history.is_empty() {
             state.removed = true;
         }

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::{
     End, HubConfig, Outbox, Page, Published, Session, Transport,
     history::DedupeKey,
+    history_budget::HistoryBudget,
     room::{Gone, Overflowed, Room},
 };
 use crate::metrics::Metrics;
@@ -32,6 +33,8 @@ struct Inner {
     config: HubConfig,
     metrics: Arc<Metrics>,
     rooms: RwLock<HashMap<RoomName, Arc<Room>>>,
+    /// Every room's history counts against it.
+    history: Arc<HistoryBudget>,
     sessions: Mutex<HashMap<Arc<str>, Arc<SessionShared>>>,
     next_session: AtomicU64,
     /// Rooms created so far, for their epochs.
@@ -79,6 +82,7 @@ impl Hub {
     /// An empty hub.
     pub fn new(config: HubConfig, metrics: Arc<Metrics>) -> Self {
         Hub(Arc::new(Inner {
+            history: Arc::new(HistoryBudget::new(config.history_bytes)),
             config,
             metrics,
             rooms: RwLock::default(),
@@ -144,7 +148,14 @@ impl Hub {
         let published = loop {
             let room = self.room(room)?;
             match room.publish(from, body, dedupe.clone(), &self.0.config, &mut overflowed) {
-                Ok(published) => break published,
+                Ok(published) => {
+                    if !published.duplicate {
+                        // Outside the room's lock: the budget may evict from any room.
+                        self.0.history.stored(&room, published.seq);
+                        Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
+                    }
+                    break published;
+                }
                 Err(back) => body = back,
             }
         };
@@ -314,6 +325,7 @@ impl Hub {
     pub fn sweep(&self) {
         let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
         let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(&self.0.config)).collect();
+        Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
         if idle.is_empty() {
             return;
         }
@@ -341,7 +353,7 @@ impl Hub {
             // A new numbering of the room: 8 bytes of a keyed hash of the creation counter.
             let n = self.0.next_room.fetch_add(1, Ordering::Relaxed);
             let epoch = format!("{:016x}", self.0.ids.hash_one(("epoch", n)));
-            Arc::new(Room::new(name.clone(), epoch))
+            Arc::new(Room::new(name.clone(), epoch, self.0.history.clone()))
         });
         let room = room.clone();
         self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
