@@ -301,7 +301,7 @@ impl Room {
     ) -> Vec<Message> {
         let mut state = self.lock();
         state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
-        // Half the outbound queue: the answer fits in a queue with room to spare for live traffic.
+        // Half the high-water mark: an answer never pauses its connection on its own.
         state.history.messages(since.unwrap_or(0), limit, config.page_bytes())
     }
 
