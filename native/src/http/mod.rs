@@ -25,4 +25,4 @@ mod static_files;
 
 pub(crate) use cors::is_cors_origin;
 pub(crate) use error::ApiError;
-pub(crate) use serve::{Held, Peer, serve};
+pub(crate) use serve::{Cut, Held, Peer, serve};

@@ -30,6 +30,13 @@ use crate::{
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Peer(pub(crate) SocketAddr);
 
+/// Ends the HTTP connection at once when cancelled, in every request's extensions: an SSE stream
+/// whose session was cut cancels it if the client does not take the last event in time (a
+/// client that does not read would otherwise hold the connection, as hyper writes only what the
+/// socket takes).
+#[derive(Clone, Debug)]
+pub(crate) struct Cut(pub(crate) tokio_util::sync::CancellationToken);
+
 #[derive(Clone, Debug)]
 pub(crate) struct Held(
     #[expect(dead_code, reason = "held, never read: dropping the last clone gives the place back")]
@@ -60,9 +67,12 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
         match ctx.admission.admit(peer.ip()) {
             Ok(ticket) => {
                 let held = Held(Arc::new(ticket));
+                let cut = tokio_util::sync::CancellationToken::new();
                 let app = app.clone();
+                let cut_by_request = Cut(cut.clone());
                 let service = service_fn(move |mut request: hyper::Request<Incoming>| {
                     request.extensions_mut().insert(held.clone());
+                    request.extensions_mut().insert(cut_by_request.clone());
                     request.extensions_mut().insert(Peer(peer));
                     app.clone().call(request)
                 });
@@ -75,9 +85,13 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
                     // hub closes its session), then the connection closes.
                     let served = tokio::select! {
                         served = connection.as_mut() => served,
+                        () = cut.cancelled() => Ok(()),
                         () = stop.cancelled() => {
                             connection.as_mut().graceful_shutdown();
-                            connection.await
+                            tokio::select! {
+                                served = connection => served,
+                                () = cut.cancelled() => Ok(()),
+                            }
                         }
                     };
                     if let Err(error) = served {

@@ -19,11 +19,18 @@
 //! `data:` is the frame's shared JSON encoding (the same bytes WebSocket clients get, `type`
 //! included).
 
-use std::{convert::Infallible, io::Write as _, sync::Arc};
+use std::{
+    convert::Infallible,
+    io::Write as _,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use axum::{
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Extension, Path, Query, State},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -32,7 +39,7 @@ use enchufe_core::{ClientFrame, ErrorCode, Hello, Join, PROTOCOL_VERSION, Server
 use serde::Deserialize;
 
 use super::{
-    ApiError,
+    ApiError, Cut,
     rest::{room_name, since_epoch},
 };
 use crate::{
@@ -52,6 +59,7 @@ pub(crate) struct EventsQuery {
 /// Opens the event stream.
 pub(crate) async fn events(
     State(ctx): State<Context>,
+    cut: Option<Extension<Cut>>,
     Path(room): Path<String>,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
@@ -80,7 +88,24 @@ pub(crate) async fn events(
         ..Hello::default()
     }));
     session.handle(ClientFrame::Join(Join { room, since, id: None, epoch }));
+    let finished = Arc::new(AtomicBool::new(false));
+    if let Some(Extension(Cut(cut))) = cut {
+        // A session that ends (cut as slow, kicked, shutting down) has its last event queued;
+        // a client that does not take it within the shutdown deadline loses the connection
+        // instead of holding it (hyper writes only what the socket takes). Not tracked: it
+        // must not hold up shutdown, which has its own deadline.
+        let (outbox, finished, deadline) =
+            (session.outbox().clone(), finished.clone(), ctx.config.shutdown_timeout);
+        tokio::spawn(async move {
+            outbox.closed().await;
+            tokio::time::sleep(deadline).await;
+            if !finished.load(Ordering::Acquire) {
+                cut.cancel();
+            }
+        });
+    }
     let stream = EventStream {
+        finished,
         outbox: session.outbox().clone(),
         _session: session,
         batch: Vec::new(),
@@ -103,6 +128,8 @@ pub(crate) async fn events(
 
 /// The state of one event stream; dropping it (the client went away) drops the session.
 struct EventStream {
+    /// Set when the stream is dropped: its connection need not be cut.
+    finished: Arc<AtomicBool>,
     /// Held so that the session lives exactly as long as the stream.
     _session: Session,
     outbox: Outbox,
@@ -113,6 +140,12 @@ struct EventStream {
     /// ids. The session is a member, so the room, and its numbering, outlives the stream.
     epoch: Option<String>,
     done: bool,
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.finished.store(true, Ordering::Release);
+    }
 }
 
 impl EventStream {
