@@ -111,3 +111,21 @@ async fn connect_to_nothing_fails() {
     let error = enchufe::client::connect("smtp://x", options("x")).await.expect_err("bad scheme");
     assert!(matches!(error, enchufe::client::Error::InvalidUrl { .. }), "{error:?}");
 }
+
+/// Two joins of the same room in flight at once are each answered (each `join` gets its own
+/// `joined`), on every transport.
+#[tokio::test]
+async fn two_joins_of_one_room_at_once_both_complete() {
+    let server = TestServer::start(|_| {}).await;
+    for scheme in SCHEMES {
+        let client = connect(&server.url(scheme), options("twice")).await;
+        let (first, second) = within("both joins", async {
+            tokio::join!(client.join("same", None), client.join("same", None))
+        })
+        .await;
+        let (first, second) = (first.expect("first join"), second.expect("second join"));
+        assert_eq!((first.room.as_str(), second.room.as_str()), ("same", "same"), "{scheme}");
+        client.close().await;
+    }
+    server.stop().await;
+}

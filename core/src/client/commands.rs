@@ -41,7 +41,7 @@ impl Client {
     /// [`Event::RequestFailed`] (e.g. 4007 `not_joined`).
     pub fn leave(&mut self, now: u64, room: RoomName) -> u64 {
         let id = self.next_id();
-        if let Some(join_id) = self.rooms.unwant(&room) {
+        for join_id in self.rooms.unwant(&room) {
             self.emit(Event::RequestFailed {
                 id: join_id,
                 code: ErrorCode::Closed.code(),

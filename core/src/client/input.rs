@@ -131,15 +131,18 @@ impl Client {
         }) else {
             return;
         };
-        let reset =
-            outcome.reset.then(|| Event::Reset { room: joined.room.clone(), epoch: joined.epoch });
-        self.emit(Event::Joined {
-            id: outcome.id,
-            room: joined.room,
-            seq: joined.seq,
-            members: joined.members,
-            recovered: joined.recovered,
-        });
+        let reset = outcome
+            .reset
+            .then(|| Event::Reset { room: joined.room.clone(), epoch: joined.epoch.clone() });
+        for id in outcome.ids {
+            self.emit(Event::Joined {
+                id,
+                room: joined.room.clone(),
+                seq: joined.seq,
+                members: joined.members.clone(),
+                recovered: joined.recovered,
+            });
+        }
         if let Some(reset) = reset {
             self.emit(reset);
         }
@@ -223,9 +226,14 @@ impl Client {
             }
             let answered = !fatal
                 && (self.requests.take_history(id).is_some()
-                    || self.requests.take_leave(id).is_some()
-                    || self.rooms.refuse(id));
-            if answered {
+                    || self.requests.take_leave(id).is_some());
+            // A refused join un-wants its room, failing the room's other pending joins too.
+            let refused = if fatal || answered { None } else { self.rooms.refuse(id) };
+            if answered || refused.is_some() {
+                for other in refused.unwrap_or_default() {
+                    let (code, message) = (error.code, error.message.clone());
+                    self.emit(Event::RequestFailed { id: other, code, message });
+                }
                 self.emit(Event::RequestFailed { id, code: error.code, message: error.message });
                 return;
             }

@@ -35,10 +35,12 @@ use crate::{ClientFrame, Join, Joined, Message, RoomName};
 /// A wanted room's state.
 #[derive(Clone, Debug)]
 struct Room {
-    /// The id [`join`](super::Client::join) returned; every re-join is sent with it.
+    /// The id the latest [`join`](super::Client::join) returned; every re-join is sent with it.
     join_id: u64,
-    /// Whether a `joined` answered `join_id` yet (a pending join when not).
-    answered: bool,
+    /// The ids of joins not answered yet, oldest first: each gets its own `joined` (the
+    /// server answers every `join`, in order), and a re-join's answer also answers the ones
+    /// whose frames a lost connection took.
+    pending: Vec<u64>,
     last_seq: Option<u64>,
     /// The epoch `last_seq` counts in, from the last `joined`; `None` before the first.
     epoch: Option<String>,
@@ -68,8 +70,8 @@ pub(crate) struct Gap {
 /// What a `joined` means for the client.
 #[derive(Debug)]
 pub(crate) struct JoinedOutcome {
-    /// The join id to report.
-    pub(crate) id: u64,
+    /// The join ids this `joined` answers (one event each).
+    pub(crate) ids: Vec<u64>,
     /// The room is numbered anew: `last_seq` went back to 0 (see "Reset").
     pub(crate) reset: bool,
     /// A `ping` with this id must be sent (see "Not recovered").
@@ -97,28 +99,32 @@ impl Rooms {
     pub(crate) fn want(&mut self, room: RoomName, join_id: u64, since: Option<u64>) {
         let entry = self.rooms.entry(room).or_insert(Room {
             join_id,
-            answered: false,
+            pending: Vec::new(),
             last_seq: None,
             epoch: None,
             fresh: false,
             pending_gap: None,
         });
         entry.join_id = join_id;
-        entry.answered = false;
+        entry.pending.push(join_id);
         entry.last_seq = entry.last_seq.max(since);
     }
 
-    /// The application no longer wants `room`; returns its join id if it was wanted and that
-    /// join was never answered.
-    pub(crate) fn unwant(&mut self, room: &RoomName) -> Option<u64> {
-        self.rooms.remove(room).filter(|r| !r.answered).map(|r| r.join_id)
+    /// The application no longer wants `room`; returns the ids of its joins never answered.
+    pub(crate) fn unwant(&mut self, room: &RoomName) -> Vec<u64> {
+        self.rooms.remove(room).map(|r| r.pending).unwrap_or_default()
     }
 
-    /// Forgets the room whose join `id` the server refused; true if there was one.
-    pub(crate) fn refuse(&mut self, id: u64) -> bool {
-        let before = self.rooms.len();
-        self.rooms.retain(|_, r| r.join_id != id);
-        self.rooms.len() != before
+    /// Forgets the room whose join `id` the server refused; returns the ids of that room's
+    /// other joins never answered (they fail with it), or `None` if no room had that join.
+    pub(crate) fn refuse(&mut self, id: u64) -> Option<Vec<u64>> {
+        let room = self
+            .rooms
+            .iter()
+            .find(|(_, r)| r.join_id == id || r.pending.contains(&id))
+            .map(|(room, _)| room.clone())?;
+        let r = self.rooms.remove(&room)?;
+        Some(r.pending.into_iter().filter(|&other| other != id).collect())
     }
 
     /// The wanted rooms, by name.
@@ -165,7 +171,8 @@ impl Rooms {
 
     /// Empties the set, returning the ids of joins never answered.
     pub(crate) fn clear(&mut self) -> Vec<u64> {
-        let unanswered = self.rooms.values().filter(|r| !r.answered).map(|r| r.join_id).collect();
+        let unanswered =
+            self.rooms.values_mut().flat_map(|r| std::mem::take(&mut r.pending)).collect();
         self.rooms.clear();
         unanswered
     }
@@ -178,14 +185,24 @@ impl Rooms {
         next_id: impl FnOnce() -> u64,
     ) -> Option<JoinedOutcome> {
         let r = self.rooms.get_mut(&joined.room)?;
-        r.answered = true;
+        // The joins this answers: its own id and every earlier one still pending; an answer to
+        // no pending join (a re-join after a reconnect) is reported under the latest id.
+        let answered = match joined.id {
+            Some(id) if r.pending.contains(&id) => {
+                let (done, rest) = r.pending.iter().partition(|&&pending| pending <= id);
+                r.pending = rest;
+                done
+            }
+            _ if r.pending.is_empty() => vec![r.join_id],
+            _ => std::mem::take(&mut r.pending),
+        };
         let known = r.epoch.replace(joined.epoch.clone());
         let renumbered = match (known, r.last_seq) {
             (Some(known), _) => known != joined.epoch,
             (None, Some(last)) => joined.seq < last && !r.fresh,
             (None, None) => false,
         };
-        let mut outcome = JoinedOutcome { id: r.join_id, reset: renumbered, barrier: None };
+        let mut outcome = JoinedOutcome { ids: answered, reset: renumbered, barrier: None };
         if renumbered {
             // Whatever the server replays is new to this client; the rest of 1..=seq is a gap,
             // found like any other unrecovered one.
@@ -273,7 +290,7 @@ mod tests {
         let mut rooms = Rooms::default();
         rooms.want(room(), 1, None);
         let outcome = rooms.on_joined(&joined(10, true), || unreachable!()).unwrap();
-        assert_eq!((outcome.id, outcome.reset, outcome.barrier), (1, false, None));
+        assert_eq!((outcome.ids, outcome.reset, outcome.barrier), (vec![1], false, None));
         assert_eq!(rooms.last_seq(&room()), Some(10));
         assert_eq!(rooms.on_message(&message(10)), Delivery::Drop);
         assert_eq!(rooms.on_message(&message(11)), Delivery::Deliver(None));
@@ -420,15 +437,32 @@ mod tests {
         assert_eq!(rooms.on_message(&message(1)), Delivery::Drop);
         assert!(rooms.on_joined(&joined(1, true), || 0).is_none());
         rooms.want(room(), 1, None);
-        assert_eq!(rooms.unwant(&room()), Some(1));
+        assert_eq!(rooms.unwant(&room()), vec![1]);
         assert_eq!(rooms.on_message(&message(1)), Delivery::Drop);
         rooms.want(room(), 2, None);
         rooms.on_joined(&joined(0, true), || 0);
         assert_eq!(rooms.clear(), Vec::<u64>::new());
         rooms.want(room(), 3, None);
-        assert!(rooms.refuse(3));
+        assert_eq!(rooms.refuse(3), Some(vec![]));
         assert!(!rooms.is_wanted(&room()));
-        assert!(!rooms.refuse(3));
+        assert_eq!(rooms.refuse(3), None);
+    }
+
+    #[test]
+    fn two_joins_of_one_room_in_flight_are_each_answered() {
+        let mut rooms = Rooms::default();
+        rooms.want(room(), 1, None);
+        rooms.want(room(), 2, None);
+        let answer = |id| Joined { id: Some(id), ..joined(5, true) };
+        assert_eq!(rooms.on_joined(&answer(1), || 0).unwrap().ids, vec![1]);
+        assert_eq!(rooms.on_joined(&answer(2), || 0).unwrap().ids, vec![2]);
+        // Answered joins are not failed later; a re-join's answer is reported under the latest.
+        assert_eq!(rooms.on_joined(&answer(2), || 0).unwrap().ids, vec![2]);
+        assert_eq!(rooms.clear(), Vec::<u64>::new());
+        // A join lost with its connection is answered by the re-join's `joined`.
+        rooms.want(room(), 3, None);
+        rooms.want(room(), 4, None);
+        assert_eq!(rooms.on_joined(&answer(4), || 0).unwrap().ids, vec![3, 4]);
     }
 
     #[test]
