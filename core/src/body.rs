@@ -24,7 +24,11 @@ impl Body {
 
     /// A JSON body from JSON text, validated.
     pub fn from_json_text(text: impl Into<String>) -> Result<Self, serde_json::Error> {
-        Ok(Body::Json(RawValue::from_string(text.into())?))
+        let json = RawValue::from_string(text.into())?;
+        if nests_deeper_than(json.get().as_bytes(), MAX_BODY_DEPTH) {
+            return Err(serde::de::Error::custom(BodyFieldsError::TooDeep));
+        }
+        Ok(Body::Json(json))
     }
 
     /// The body's size on the wire in the binary encoding, in bytes (JSON text or raw bytes).
@@ -108,6 +112,41 @@ pub(crate) enum BodyFieldsError {
     NotExactlyOne,
     #[error("`bytes` is not valid base64: {0}")]
     Base64(#[from] base64::DecodeError),
+    #[error("the JSON body nests deeper than {MAX_BODY_DEPTH} arrays and objects")]
+    TooDeep,
+}
+
+/// The deepest nesting of arrays and objects a JSON body may have. Bodies are relayed as their
+/// text, to clients whose JSON parsers recurse (Python's stops near 1000 levels, some far
+/// sooner): a bound every client can parse, far beyond what messages need.
+pub const MAX_BODY_DEPTH: usize = 64;
+
+/// Whether JSON `text` nests arrays and objects deeper than `max` (strings are skipped).
+pub(crate) fn nests_deeper_than(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in text {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 impl TryFrom<BodyFields> for Body {
@@ -115,6 +154,9 @@ impl TryFrom<BodyFields> for Body {
 
     fn try_from(fields: BodyFields) -> Result<Self, Self::Error> {
         match (fields.body, fields.bytes) {
+            (Some(json), None) if nests_deeper_than(json.get().as_bytes(), MAX_BODY_DEPTH) => {
+                Err(BodyFieldsError::TooDeep)
+            }
             (Some(json), None) => Ok(Body::Json(json)),
             (None, Some(b64)) => {
                 Ok(Body::Bytes(base64::engine::general_purpose::STANDARD.decode(b64)?))
@@ -127,4 +169,26 @@ impl TryFrom<BodyFields> for Body {
 /// The JSON encoding of a bytes body: standard base64 with padding.
 pub(crate) fn to_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn bodies_nest_at_most_max_body_depth_and_strings_do_not_count() {
+        let nested = |d: usize| format!("{}{}", "[".repeat(d), "]".repeat(d));
+        assert!(Body::from_json_text(nested(MAX_BODY_DEPTH)).is_ok());
+        assert!(Body::from_json_text(nested(MAX_BODY_DEPTH + 1)).is_err());
+        assert!(Body::from_json_text(format!("\"{}\"", "[".repeat(500))).is_ok());
+        assert!(Body::from_json_text(r#"{"a":"\"[[[[","b":[{}]}"#).is_ok());
+        assert!(
+            nests_deeper_than(br#"["\\",[]]"#, 1),
+            "an escaped backslash does not escape the closing quote"
+        );
+        let frame = format!(r#"{{"type":"publish","room":"r","body":{}}}"#, nested(200));
+        assert!(crate::codec::json::decode_client(frame.as_bytes()).is_err());
+    }
 }

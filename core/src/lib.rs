@@ -26,7 +26,7 @@ mod error_code;
 pub mod frame;
 mod room;
 
-pub use body::Body;
+pub use body::{Body, MAX_BODY_DEPTH};
 pub use error_code::{ErrorCode, SERVER_BUSY_RETRY_MS};
 pub use frame::*;
 pub use room::{RoomName, RoomNameError};

@@ -61,9 +61,13 @@ pub enum BinaryError {
     /// A string field is not UTF-8.
     #[error("a string field is not UTF-8")]
     InvalidUtf8,
-    /// A JSON body is not valid JSON, has whitespace around the value, or holds a line break
-    /// (so that each body has one encoding, and fits in a line of newline-delimited JSON).
-    #[error("a JSON body is not valid JSON on one line without surrounding whitespace")]
+    /// A JSON body is not valid JSON, has whitespace around the value, holds a line break (so
+    /// that each body has one encoding, and fits in a line of newline-delimited JSON), or nests
+    /// deeper than [`MAX_BODY_DEPTH`](crate::MAX_BODY_DEPTH).
+    #[error(
+        "a JSON body is not valid JSON on one line without surrounding whitespace, nested at \
+         most 64 deep"
+    )]
     InvalidJsonBody,
     /// An enumerated field (option flag, body kind, encoding, presence action) has an unknown value.
     #[error("field {field} has the unknown value {value}")]

@@ -159,6 +159,7 @@ impl<'a> Reader<'a> {
         if bytes.first().is_none_or(is_space)
             || bytes.last().is_none_or(is_space)
             || has_line_break(bytes)
+            || crate::body::nests_deeper_than(bytes, crate::body::MAX_BODY_DEPTH)
         {
             return Err(BinaryError::InvalidJsonBody);
         }
