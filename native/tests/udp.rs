@@ -260,6 +260,10 @@ async fn answers_follow_the_encoding_of_the_datagram() {
     peer.send_json(&json!({"type": "ping", "id": 6})).await;
     let pong = peer.recv().await;
     assert_eq!(pong.first(), Some(&b'{'), "JSON in, JSON out");
+    // A binary frame of a version this server does not speak: 4004, not taken for broken JSON.
+    peer.send(&[0x02, 0x80, 0x00]).await;
+    let refused = peer.frame().await;
+    assert!(matches!(&refused, ServerFrame::Error(e) if e.code == 4004), "{refused:?}");
     server.stop().await;
 }
 
@@ -271,5 +275,20 @@ async fn shutdown_tells_udp_peers() {
     server.shutdown.trigger();
     let frame = peer.frame().await;
     assert_eq!(error_code(&frame), Some(ErrorCode::ShuttingDown.code()), "{frame:?}");
+    server.stop().await;
+}
+
+/// A client whose `welcome` datagram was lost sends its `hello` again and gets the same
+/// session's `welcome` again, instead of an error it cannot recover from.
+#[tokio::test]
+async fn a_repeated_hello_gets_the_welcome_again() {
+    let server = TestServer::start(|_| {}).await;
+    let peer = Peer::new(server.addr("udp")).await;
+    let session = peer.handshake("forgetful").await;
+    peer.send(&padded(json!({"type": "hello", "v": 1, "name": "forgetful"}))).await;
+    match peer.frame().await {
+        ServerFrame::Welcome(welcome) => assert_eq!(welcome.session, session),
+        other => panic!("expected the welcome again, got {other:?}"),
+    }
     server.stop().await;
 }

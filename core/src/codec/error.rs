@@ -9,6 +9,16 @@ pub enum DecodeError {
     /// Not a JSON object of the expected shape.
     #[error("malformed JSON frame: {0}")]
     Json(#[source] serde_json::Error),
+    /// A JSON frame of a known type whose fields are wrong (missing, of the wrong type, or
+    /// invalid), answered with its request id when that could be read.
+    #[error("malformed JSON frame: {error}")]
+    Fields {
+        /// What is wrong.
+        #[source]
+        error: serde_json::Error,
+        /// The frame's request id, when it could be read.
+        id: Option<u64>,
+    },
     /// A JSON object without a string `type` field.
     #[error("the frame has no \"type\" field")]
     MissingType,
@@ -111,16 +121,19 @@ impl DecodeError {
             DecodeError::Binary(BinaryError::UnsupportedVersion(_)) => {
                 ErrorCode::UnsupportedVersion
             }
-            DecodeError::Json(_) | DecodeError::MissingType | DecodeError::Binary(_) => {
-                ErrorCode::Malformed
-            }
+            DecodeError::Json(_)
+            | DecodeError::Fields { .. }
+            | DecodeError::MissingType
+            | DecodeError::Binary(_) => ErrorCode::Malformed,
         }
     }
 
     /// The request id of the frame, when it could be read.
     pub fn id(&self) -> Option<u64> {
         match self {
-            DecodeError::UnknownType { id, .. } | DecodeError::InvalidRoom { id, .. } => *id,
+            DecodeError::UnknownType { id, .. }
+            | DecodeError::InvalidRoom { id, .. }
+            | DecodeError::Fields { id, .. } => *id,
             _ => None,
         }
     }

@@ -25,12 +25,12 @@ pub fn to_vec(frame: &impl serde::Serialize) -> Vec<u8> {
 pub fn decode_client(bytes: &[u8]) -> Result<ClientFrame, DecodeError> {
     let head = Head::read(bytes)?;
     Ok(match head.kind.as_deref().unwrap_or_default() {
-        "hello" => ClientFrame::Hello(body(bytes)?),
-        "join" => ClientFrame::Join(body(bytes)?),
-        "leave" => ClientFrame::Leave(body(bytes)?),
-        "publish" => ClientFrame::Publish(body(bytes)?),
-        "history" => ClientFrame::History(body(bytes)?),
-        "ping" => ClientFrame::Ping(body(bytes)?),
+        "hello" => ClientFrame::Hello(head.body(bytes)?),
+        "join" => ClientFrame::Join(head.body(bytes)?),
+        "leave" => ClientFrame::Leave(head.body(bytes)?),
+        "publish" => ClientFrame::Publish(head.body(bytes)?),
+        "history" => ClientFrame::History(head.body(bytes)?),
+        "ping" => ClientFrame::Ping(head.body(bytes)?),
         _ => return Err(head.unknown()),
     })
 }
@@ -39,16 +39,16 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientFrame, DecodeError> {
 pub fn decode_server(bytes: &[u8]) -> Result<ServerFrame, DecodeError> {
     let head = Head::read(bytes)?;
     Ok(match head.kind.as_deref().unwrap_or_default() {
-        "welcome" => ServerFrame::Welcome(body(bytes)?),
-        "challenge" => ServerFrame::Challenge(body(bytes)?),
-        "joined" => ServerFrame::Joined(body(bytes)?),
-        "left" => ServerFrame::Left(body(bytes)?),
-        "message" => ServerFrame::Message(body(bytes)?),
-        "presence" => ServerFrame::Presence(body(bytes)?),
-        "ack" => ServerFrame::Ack(body(bytes)?),
-        "history" => ServerFrame::History(body(bytes)?),
-        "pong" => ServerFrame::Pong(body(bytes)?),
-        "error" => ServerFrame::Error(body(bytes)?),
+        "welcome" => ServerFrame::Welcome(head.body(bytes)?),
+        "challenge" => ServerFrame::Challenge(head.body(bytes)?),
+        "joined" => ServerFrame::Joined(head.body(bytes)?),
+        "left" => ServerFrame::Left(head.body(bytes)?),
+        "message" => ServerFrame::Message(head.body(bytes)?),
+        "presence" => ServerFrame::Presence(head.body(bytes)?),
+        "ack" => ServerFrame::Ack(head.body(bytes)?),
+        "history" => ServerFrame::History(head.body(bytes)?),
+        "pong" => ServerFrame::Pong(head.body(bytes)?),
+        "error" => ServerFrame::Error(head.body(bytes)?),
         _ => return Err(head.unknown()),
     })
 }
@@ -86,16 +86,18 @@ impl<'a> Head<'a> {
         self.id.as_ref().and_then(serde_json::Value::as_u64)
     }
 
+    /// The frame itself, now that its type is known; an error carries the request id.
+    fn body<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, DecodeError> {
+        serde_json::from_slice(bytes)
+            .map_err(|error| DecodeError::Fields { error, id: self.request_id() })
+    }
+
     fn unknown(&self) -> DecodeError {
         DecodeError::UnknownType {
             kind: self.kind.as_deref().unwrap_or_default().chars().take(32).collect(),
             id: self.request_id(),
         }
     }
-}
-
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    serde_json::from_slice(bytes).map_err(DecodeError::Json)
 }
 
 #[cfg(test)]
@@ -152,6 +154,10 @@ mod tests {
         assert_eq!((err.code(), err.id()), (ErrorCode::InvalidRoom, Some(5)));
         let err = decode_client(br#"{"room":"r"}"#).unwrap_err();
         assert!(matches!(err, DecodeError::MissingType));
+        // A known type with wrong fields: malformed, and still answered with its id.
+        let both = br#"{"type":"publish","room":"r","id":61,"body":1,"bytes":"AP8B"}"#;
+        let err = decode_client(both).unwrap_err();
+        assert_eq!((err.code(), err.id()), (ErrorCode::Malformed, Some(61)));
         for bad in [
             &b"not json"[..],
             b"[1,2]",

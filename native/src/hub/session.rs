@@ -139,6 +139,9 @@ impl Session {
             self.hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
         }
         match frame {
+            // Over UDP a lost `welcome` is answered by the client sending `hello` again: it
+            // gets the same session's `welcome` again (a stream cannot lose one).
+            ClientFrame::Hello(_) if self.transport == Transport::Udp => self.welcome(),
             ClientFrame::Hello(_) => {
                 self.error(ErrorCode::InvalidField, "hello was already received", None);
             }
@@ -256,12 +259,18 @@ impl Session {
         if let Some(client) = hello.client {
             self.client_key = client.into();
         }
-        self.reply(ServerFrame::Welcome(Welcome {
+        self.welcome();
+    }
+
+    fn welcome(&mut self) {
+        let config = self.hub.config();
+        let welcome = Welcome {
             v: PROTOCOL_VERSION,
             session: self.shared.id.to_string(),
             heartbeat_ms: config.heartbeat_ms,
             limits: config.wire_limits(),
-        }));
+        };
+        self.reply(ServerFrame::Welcome(welcome));
     }
 
     fn join(&mut self, join: Join) {

@@ -2,10 +2,7 @@
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
-use enchufe_core::{
-    Challenge, ClientFrame, Encoding, ErrorCode, ServerFrame,
-    codec::{Frame, binary},
-};
+use enchufe_core::{Challenge, ClientFrame, Encoding, ErrorCode, ServerFrame, codec::Frame};
 use tokio::{net::UdpSocket, sync::mpsc, time::Instant};
 
 use super::{cookie::Cookies, writer};
@@ -82,8 +79,13 @@ impl Listener {
             tracing::debug!(%peer, len = bytes.len(), "udp: datagram over max_frame dropped");
             return;
         }
+        // A binary frame starts with its version byte, a control character that JSON never
+        // starts with (JSON may start with whitespace): any other version is then refused as
+        // one (4004), not taken for broken JSON.
         let encoding = match bytes.first() {
-            Some(&binary::VERSION) => Encoding::Binary,
+            Some(&byte) if byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r') => {
+                Encoding::Binary
+            }
             _ => Encoding::Json,
         };
         let decoded = match encoding {
