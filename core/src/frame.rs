@@ -89,6 +89,10 @@ pub struct Hello {
     /// The encoding for the rest of a TCP connection; JSON when absent.
     #[serde(default, skip_serializing_if = "is_default")]
     pub encoding: Encoding,
+    /// WebSocket only: the client reads batches, so the server may send several frames in one
+    /// message (docs/PROTOCOL.md, "Batches"); [`codec::batch`](crate::codec::batch) splits them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub batch: bool,
 }
 
 /// `join`: subscribes to a room.

@@ -181,3 +181,90 @@ async fn a_client_close_is_answered_with_a_normal_close() {
     assert_eq!(code, Some(1000));
     server.stop().await;
 }
+
+/// The frames of every message until `want` messages of `room` arrived, and how many frames
+/// each message held.
+async fn batched_seqs(ws: &mut WsClient, want: usize) -> (Vec<u64>, Vec<usize>) {
+    use enchufe_core::{Encoding, codec::batch};
+    let (mut seqs, mut per_message) = (Vec::new(), Vec::new());
+    while seqs.len() < want {
+        let message = common::within("a message", ws.ws.next()).await.expect("open").expect("ok");
+        let (bytes, encoding) = match message {
+            Message::Text(text) => (text.as_bytes().to_vec(), Encoding::Json),
+            Message::Binary(bytes) => (bytes.to_vec(), Encoding::Binary),
+            _ => continue,
+        };
+        let mut frames = 0;
+        for frame in batch::frames(&bytes, encoding, 1 << 20) {
+            let frame = frame.expect("a whole frame");
+            let frame = match encoding {
+                Encoding::Json => enchufe_core::codec::json::decode_server(frame),
+                Encoding::Binary => enchufe_core::codec::binary::decode_server(frame),
+            };
+            if let ServerFrame::Message(m) = frame.expect("a server frame") {
+                seqs.push(m.seq);
+            }
+            frames += 1;
+        }
+        per_message.push(frames);
+    }
+    (seqs, per_message)
+}
+
+#[tokio::test]
+async fn a_client_that_asks_gets_batches_and_one_that_does_not_gets_a_frame_per_message() {
+    const MESSAGES: u64 = 500;
+    let server = TestServer::start(|_| {}).await;
+    let room = RoomName::new("b").unwrap();
+    let mut text = WsClient::connect(server.http()).await;
+    text.send(json!({"type":"hello","v":1,"batch":true})).await;
+    text.send(json!({"type":"join","room":"b"})).await;
+    let mut binary = WsClient::connect(server.http()).await;
+    let hello = enchufe_core::Hello { v: 1, batch: true, ..Default::default() };
+    binary.send_binary(&ClientFrame::Hello(hello)).await;
+    binary
+        .send_binary(&ClientFrame::Join(Join {
+            room: room.clone(),
+            since: None,
+            id: None,
+            epoch: None,
+        }))
+        .await;
+    let mut plain = WsClient::connect(server.http()).await;
+    plain.send(json!({"type":"join","room":"b"})).await;
+    plain.recv_kind("joined").await;
+    // The batching clients joined too (their `joined` is among the frames read below).
+    let members = || server.hub.rooms().first().map_or(0, |r| r.members);
+    common::within("three members", async {
+        while members() < 3 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    // Published at once, so that frames queue up behind each other.
+    for n in 0..MESSAGES {
+        server.hub.publish(&room, "op", enchufe_core::Body::json(&n).unwrap(), None).unwrap();
+    }
+    let want: Vec<u64> = (1..=MESSAGES).collect();
+    for (name, client) in [("text", &mut text), ("binary", &mut binary)] {
+        let (seqs, per_message) = batched_seqs(client, MESSAGES as usize).await;
+        assert_eq!(seqs, want, "{name}: every message once, in order");
+        assert!(per_message.iter().any(|&n| n > 1), "{name}: some message held several frames");
+    }
+    // Without `batch`, a message is one frame: one JSON object, no line break.
+    let mut seqs = Vec::new();
+    while seqs.len() < MESSAGES as usize {
+        match common::within("a message", plain.ws.next()).await.expect("open").expect("ok") {
+            Message::Text(text) => {
+                assert!(!text.contains('\n'), "one frame per message: {text}");
+                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "message" {
+                    seqs.push(frame["seq"].as_u64().unwrap());
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seqs, want);
+    server.stop().await;
+}

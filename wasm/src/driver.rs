@@ -222,20 +222,29 @@ impl SocketEvents for Driver {
         }
     }
 
-    /// A frame that does not decode is reported as an `error` event (code 4000 `malformed`)
-    /// and otherwise ignored, as the core's drive loop says.
+    /// Every frame of the message's batch goes to the state machine in one command. A frame
+    /// that does not decode is reported as an `error` event (code 4000 `malformed`) and
+    /// otherwise ignored, as the core's drive loop says.
     fn received(&self, target: Option<EventTarget>, wire: Wire) {
         if !self.is_current(target.as_ref()) {
             return;
         }
-        match wire::decode(&wire) {
-            Ok(frame) => self.command(|machine, now| machine.handle_frame(now, frame)),
-            Err(error) => {
+        let (frames, errors): (Vec<_>, Vec<_>) =
+            wire::decode(&wire).into_iter().partition(Result::is_ok);
+        if !frames.is_empty() {
+            self.command(|machine, now| {
+                for frame in frames.into_iter().flatten() {
+                    machine.handle_frame(now, frame);
+                }
+            });
+        }
+        if !errors.is_empty() {
+            for error in errors.into_iter().filter_map(Result::err) {
                 let message = format!("a frame from the server could not be decoded: {error}");
                 let error = enchufe_error(ErrorCode::Malformed.code(), &message, None);
                 self.listeners.push(EventKind::Error, error);
-                self.listeners.deliver();
             }
+            self.listeners.deliver();
         }
     }
 

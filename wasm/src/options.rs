@@ -23,6 +23,8 @@ pub(crate) fn client_options(
     client_id: String,
 ) -> Result<ClientOptions, BadOption> {
     let mut config = ClientConfig::new(client_id);
+    // The driver splits every message into its frames (wire.rs), so it asks for batches.
+    config.batch = true;
     config.name = string(options, "name")?;
     config.token = string(options, "token")?;
     let reconnect = field(options, "reconnect");

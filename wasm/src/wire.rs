@@ -1,20 +1,24 @@
 //! Frames ↔ WebSocket messages: which encoding each frame travels in.
 //!
-//! A text message is one JSON frame and a binary message one binary frame (docs/DECISIONS.md,
-//! "Transports"). The client sends JSON unless it was built with `encoding: "binary"`, except
+//! The client sends one frame per message: a text message is one JSON frame and a binary message
+//! one binary frame (docs/DECISIONS.md, "Transports"). It asks for batches, so a message from
+//! the server holds one frame or several: JSON lines in a text message, length-prefixed binary
+//! frames in a binary one (docs/PROTOCOL.md, "Batches"), all decoded from the one `message`
+//! event. The client sends JSON unless it was built with `encoding: "binary"`, except
 //! that a publish with a bytes body always goes binary: JSON would carry the bytes as base64,
 //! a third larger. The server answers in the encoding of the client's last frame, so frames
 //! of both kinds arrive and each is decoded by its kind.
 
-use enchufe_core::codec::{DecodeError, Frame};
+use enchufe_core::codec::{Frame, batch};
 use enchufe_core::{Body, ClientFrame, ServerFrame};
 
 /// One WebSocket message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wire {
-    /// A text message: one JSON frame.
+    /// A text message: one JSON frame (to the server), JSON lines (from it).
     Text(String),
-    /// A binary message: one binary frame, without length prefix.
+    /// A binary message: one binary frame without length prefix (to the server), length-prefixed
+    /// binary frames (from it).
     Binary(Vec<u8>),
 }
 
@@ -53,12 +57,26 @@ pub fn encode(frame: &ClientFrame, preferred: Encoding) -> Wire {
     }
 }
 
-/// Decodes a message from the server.
-pub fn decode(wire: &Wire) -> Result<ServerFrame, DecodeError> {
-    match wire {
-        Wire::Text(text) => ServerFrame::decode_json(text.as_bytes()),
-        Wire::Binary(bytes) => ServerFrame::decode_binary(bytes),
-    }
+/// The largest frame split out of a batch (the server's are far smaller).
+const MAX_FRAME: usize = 16 << 20;
+
+/// Decodes a message from the server: every frame of its batch, in order, each decoded or the
+/// reason it is not.
+pub fn decode(wire: &Wire) -> Vec<Result<ServerFrame, String>> {
+    let (bytes, encoding) = match wire {
+        Wire::Text(text) => (text.as_bytes(), enchufe_core::Encoding::Json),
+        Wire::Binary(bytes) => (&bytes[..], enchufe_core::Encoding::Binary),
+    };
+    batch::frames(bytes, encoding, MAX_FRAME)
+        .map(|frame| {
+            let frame = frame.map_err(|e| e.to_string())?;
+            let decoded = match encoding {
+                enchufe_core::Encoding::Json => ServerFrame::decode_json(frame),
+                enchufe_core::Encoding::Binary => ServerFrame::decode_binary(frame),
+            };
+            decoded.map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -99,12 +117,14 @@ mod tests {
     fn decodes_either_kind_and_rejects_garbage() {
         let ack = ServerFrame::Ack(Ack { id: 4, room: room(), seq: 9 });
         let mut bytes = Vec::new();
-        ack.encode_binary(&mut bytes);
-        assert_eq!(decode(&Wire::Binary(bytes)).unwrap(), ack);
+        enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
+        enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
+        assert_eq!(decode(&Wire::Binary(bytes)), vec![Ok(ack.clone()), Ok(ack.clone())]);
         let text = r#"{"type":"ack","id":4,"room":"lobby","seq":9}"#;
-        assert_eq!(decode(&Wire::Text(text.into())).unwrap(), ack);
-        assert!(decode(&Wire::Text("{not json".into())).is_err());
-        assert!(decode(&Wire::Binary(vec![9, 9, 9])).is_err());
+        assert_eq!(decode(&Wire::Text(format!("{text}\n{text}"))), vec![Ok(ack.clone()), Ok(ack)]);
+        assert!(decode(&Wire::Text("{not json".into()))[0].is_err());
+        assert!(decode(&Wire::Binary(vec![0, 0, 0, 3, 9, 9, 9]))[0].is_err());
+        assert!(decode(&Wire::Binary(vec![0, 0, 0, 9, 1]))[0].is_err(), "cut short");
     }
 
     #[test]

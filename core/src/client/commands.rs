@@ -151,6 +151,7 @@ impl Client {
             token: self.config.token.clone(),
             client: Some(self.config.client_id.clone()),
             cookie,
+            batch: self.config.batch,
             ..Hello::default()
         })
     }

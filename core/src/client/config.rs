@@ -30,6 +30,10 @@ pub struct ClientConfig {
     /// The most publishes waiting for their `ack` (default 256); a publish beyond it is
     /// refused with [`ClientError::OutboxFull`](super::ClientError::OutboxFull).
     pub outbox_capacity: usize,
+    /// Asks for batches in `hello` (default false): a WebSocket driver that splits every
+    /// message with [`codec::batch`](crate::codec::batch) sets it, and the server then sends
+    /// several frames per message.
+    pub batch: bool,
 }
 
 impl ClientConfig {
@@ -55,6 +59,7 @@ impl ClientConfig {
             heartbeat_ms: Self::DEFAULT_HEARTBEAT_MS,
             connect_timeout_ms: Self::DEFAULT_CONNECT_TIMEOUT_MS,
             outbox_capacity: Self::DEFAULT_OUTBOX_CAPACITY,
+            batch: false,
         }
     }
 }

@@ -3,12 +3,14 @@
 //! - [`json`]: one frame per JSON object (WebSocket text messages, SSE, HTTP, UDP, TCP lines).
 //! - [`binary`]: the compact binary encoding (WebSocket binary messages, binary TCP, UDP).
 //! - [`line`]: newline-delimited framing for TCP JSON; [`binary::split`] frames binary TCP.
+//! - [`batch`]: several frames in one WebSocket message, for clients that ask.
 //!
 //! Framing and decoding are separate steps, as in mini-redis's `Frame::check` then `parse`:
 //! a splitter says *incomplete* (`Ok(None)`: read more), *a frame of n bytes*, or *invalid*
 //! (the stream cannot continue); decoding a split frame may then fail without breaking the
 //! stream, so a bad line is answered with an `error` and the next line is read.
 
+pub mod batch;
 pub mod binary;
 mod error;
 pub mod json;

@@ -70,9 +70,10 @@ pub(crate) fn client_frame() -> impl Strategy<Value = ClientFrame> {
             option::of(text()),
             option::of(text()),
             prop_oneof![Just(Encoding::Json), Just(Encoding::Binary)],
+            any::<bool>(),
         )
-            .prop_map(|(v, name, token, client, cookie, encoding)| {
-                ClientFrame::Hello(Hello { v, name, token, client, cookie, encoding })
+            .prop_map(|(v, name, token, client, cookie, encoding, batch)| {
+                ClientFrame::Hello(Hello { v, name, token, client, cookie, encoding, batch })
             }),
         (room(), option::of(any::<u64>()), id(), option::of(text())).prop_map(
             |(room, since, id, epoch)| ClientFrame::Join(Join { room, since, id, epoch })

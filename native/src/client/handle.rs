@@ -77,10 +77,10 @@ impl Client {
         options: Options,
     ) -> Result<(Client, oneshot::Receiver<Result<(), Error>>), Error> {
         let endpoint: Endpoint = url.parse()?;
-        let machine = enchufe_core::client::Client::new(
-            options.client_config(seed::client_id()),
-            seed::random_u64(),
-        );
+        let mut config = options.client_config(seed::client_id());
+        // The WebSocket reader splits batches (transport/ws.rs), so it asks for them.
+        config.batch = matches!(endpoint, Endpoint::Ws { .. });
+        let machine = enchufe_core::client::Client::new(config, seed::random_u64());
         let (commands_tx, commands) = mpsc::channel(64);
         let (events, events_rx) = mpsc::channel(options.event_buffer.max(1));
         let (state, state_rx) = watch::channel(ConnState::Idle);

@@ -99,6 +99,8 @@ struct Inner {
     /// [`Outbox::writable`] when the queue drains below the high-water mark.
     wake: Notify,
     encoding: AtomicU8,
+    /// The client reads batches (WebSocket `hello` with `batch`).
+    batch: AtomicBool,
     limits: SendLimits,
 }
 
@@ -164,6 +166,7 @@ impl Outbox {
             closed: AtomicBool::new(false),
             wake: Notify::new(),
             encoding: AtomicU8::new(0),
+            batch: AtomicBool::new(false),
             limits,
         }))
     }
@@ -184,6 +187,17 @@ impl Outbox {
             Encoding::Binary => 1,
         };
         self.0.encoding.store(value, Ordering::Relaxed);
+    }
+
+    /// Whether the client reads batches: the WebSocket writer may then put several frames in
+    /// one message.
+    pub fn batched(&self) -> bool {
+        self.0.batch.load(Ordering::Relaxed)
+    }
+
+    /// The client reads batches (its `hello` said so).
+    pub fn set_batched(&self) {
+        self.0.batch.store(true, Ordering::Relaxed);
     }
 
     /// Whether `other` is this same queue.

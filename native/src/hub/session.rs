@@ -259,6 +259,10 @@ impl Session {
         if let Some(client) = hello.client {
             self.client_key = client.into();
         }
+        // Only a WebSocket carries batches: a stream is already framed, a datagram is one frame.
+        if hello.batch && self.transport == Transport::Ws {
+            self.shared.outbox.set_batched();
+        }
         self.welcome();
     }
 

@@ -35,7 +35,7 @@ use crate::{
     hub::{End, Form, Outbox, Session, Transport, ws_frame},
     metrics::Metrics,
     server::Context,
-    stream_writer::write_batch,
+    stream_writer::{write_batch, write_ws_batches},
 };
 
 /// How long the server waits for the client's answer to its close frame.
@@ -180,7 +180,11 @@ async fn write_loop(
             }
         };
         Metrics::add(&metrics.frames_out, batch.len());
-        write_batch(wr, &batch, Form::ws(outbox.encoding())).await.ok()?;
+        if outbox.batched() {
+            write_ws_batches(wr, &batch, outbox.encoding()).await.ok()?;
+        } else {
+            write_batch(wr, &batch, Form::ws(outbox.encoding())).await.ok()?;
+        }
         batch.clear();
         if batch.capacity() > IDLE_BATCH && outbox.is_empty() {
             batch = Vec::new(); // the burst is over: keep nothing while idle

@@ -67,15 +67,15 @@ fn hello(mut r: Reader<'_>) -> Result<Hello, DecodeError> {
     let token = r.opt_string("token")?;
     let client = r.opt_string("client")?;
     let cookie = r.opt_string("cookie")?;
-    let encoding = match r.byte()? {
-        0 => Encoding::Json,
-        1 => Encoding::Binary,
-        value => {
-            return Err(BinaryError::InvalidTag { field: "encoding", value: value.into() }.into());
-        }
-    };
+    // Bit 0: the encoding (binary when set); bit 1: batches; no other bit is defined.
+    let flags = r.byte()?;
+    if flags > 0b11 {
+        return Err(BinaryError::InvalidTag { field: "encoding", value: flags.into() }.into());
+    }
+    let encoding = if flags & 1 == 1 { Encoding::Binary } else { Encoding::Json };
+    let batch = flags & 0b10 != 0;
     r.end()?;
-    Ok(Hello { v, name, token, client, cookie, encoding })
+    Ok(Hello { v, name, token, client, cookie, encoding, batch })
 }
 
 fn join(mut r: Reader<'_>) -> Result<Join, DecodeError> {

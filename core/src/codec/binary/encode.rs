@@ -14,10 +14,12 @@ pub fn encode_client(frame: &ClientFrame, out: &mut Vec<u8>) {
             w.opt_str(f.token.as_deref());
             w.opt_str(f.client.as_deref());
             w.opt_str(f.cookie.as_deref());
-            w.byte(match f.encoding {
+            // Bit 0: the encoding (binary when set); bit 1: batches.
+            let encoding = match f.encoding {
                 Encoding::Json => 0,
                 Encoding::Binary => 1,
-            });
+            };
+            w.byte(encoding | (u8::from(f.batch) << 1));
         }
         ClientFrame::Join(f) => {
             let mut w = Writer::start(out, kind::JOIN);

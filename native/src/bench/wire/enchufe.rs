@@ -14,10 +14,16 @@ const MAX_FRAME: usize = 1 << 20;
 /// The first line on TCP: switch the stream to length-prefixed binary frames.
 pub(super) const TCP_HELLO: &[u8] = b"{\"type\":\"hello\",\"v\":1,\"encoding\":\"binary\"}\n";
 
-/// `hello` in the binary encoding (WebSocket, UDP after the challenge).
-pub(super) fn hello(cookie: Option<String>) -> Vec<u8> {
-    let hello =
-        Hello { v: PROTOCOL_VERSION, encoding: Encoding::Binary, cookie, ..Hello::default() };
+/// `hello` in the binary encoding: on WebSocket asking for batches (length-prefixed frames, as
+/// many as the server has queued, in one message), on UDP with the challenge's cookie.
+pub(super) fn hello(cookie: Option<String>, batch: bool) -> Vec<u8> {
+    let hello = Hello {
+        v: PROTOCOL_VERSION,
+        encoding: Encoding::Binary,
+        cookie,
+        batch,
+        ..Hello::default()
+    };
     ClientFrame::Hello(hello).encode_binary_vec()
 }
 

@@ -137,7 +137,7 @@ pub async fn connect(target: &Target) -> Result<Conn, BenchError> {
                     tx: Sender::new(target.server, Sink::Ws(Box::new(tx))),
                 };
                 let hello = match target.server {
-                    Server::Enchufe => enchufe::hello(None),
+                    Server::Enchufe => enchufe::hello(None, true),
                     Server::Nats => nats::CONNECT.to_vec(),
                 };
                 conn.tx.control(&hello).await?;
@@ -166,7 +166,7 @@ async fn udp_handshake(target: &Target) -> Result<Conn, BenchError> {
         Ok(ServerFrame::Challenge(c)) => c.cookie,
         other => return Err(BenchError::Protocol(format!("expected a challenge, got {other:?}"))),
     };
-    socket.send(&enchufe::hello(Some(cookie))).await?;
+    socket.send(&enchufe::hello(Some(cookie), false)).await?;
     let n = socket.recv(&mut buf).await?;
     match ServerFrame::decode_binary(&buf[..n]) {
         Ok(ServerFrame::Welcome(_)) => {}
@@ -268,7 +268,8 @@ impl Receiver {
     }
 }
 
-/// One WebSocket message: an enchufe frame, or a chunk of NATS's stream.
+/// One WebSocket message: a batch of enchufe's length-prefixed frames, or a chunk of NATS's
+/// stream.
 fn ws_message(
     server: Server,
     buf: &mut BytesMut,
@@ -283,7 +284,11 @@ fn ws_message(
         Some(Ok(_)) => return Ok(()), // ping, pong: tungstenite answers pings itself
     };
     match server {
-        Server::Enchufe => enchufe::frame(&data, on),
+        Server::Enchufe => {
+            if enchufe::stream(&data, on)? != data.len() {
+                return Err(BenchError::Protocol("a batch ended inside a frame".into()));
+            }
+        }
         Server::Nats => {
             buf.extend_from_slice(&data);
             let used = nats::stream(buf, on)?;

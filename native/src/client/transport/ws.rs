@@ -1,19 +1,32 @@
-//! WebSocket (`ws://host:port/ws`): one frame per message, text for JSON and binary for the
-//! binary encoding (docs/DECISIONS.md, "WebSocket").
+//! WebSocket (`ws://host:port/ws`): text for JSON and binary for the binary encoding
+//! (docs/DECISIONS.md, "WebSocket"). The client asks for batches, so each message from the server
+//! holds one frame or several (docs/PROTOCOL.md, "Batches"); each message to it holds one.
 
 use async_tungstenite::{
     WebSocketReceiver, WebSocketSender,
     tokio::{TokioAdapter, client_async},
     tungstenite::{self, Message},
 };
-use enchufe_core::{ClientFrame, Encoding, ServerFrame, codec::Frame};
+use std::collections::VecDeque;
+
+use enchufe_core::{
+    ClientFrame, Encoding, ServerFrame,
+    codec::{Frame, batch},
+};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 
 use super::TransportError;
 
 /// Frames from the server.
-pub(super) struct Reader(WebSocketReceiver<TokioAdapter<TcpStream>>);
+pub(super) struct Reader {
+    stream: WebSocketReceiver<TokioAdapter<TcpStream>>,
+    /// The rest of the last message's batch.
+    pending: VecDeque<ServerFrame>,
+}
+
+/// The largest frame this reader splits out of a batch (the server's frames are smaller).
+const MAX_FRAME: usize = 16 << 20;
 
 /// Frames to the server.
 pub(super) struct Writer {
@@ -31,31 +44,46 @@ pub(super) async fn open(
     tcp.set_nodelay(true)?;
     let (stream, _response) = client_async(url, tcp).await?;
     let (sink, stream) = stream.split();
-    Ok((Reader(stream), Writer { sink, binary: encoding == Encoding::Binary }))
+    let reader = Reader { stream, pending: VecDeque::new() };
+    Ok((reader, Writer { sink, binary: encoding == Encoding::Binary }))
 }
 
 impl Reader {
-    /// The next frame; `Ok(None)` when the server closed the connection. A message that does not
+    /// The next frame; `Ok(None)` when the server closed the connection. A frame that does not
     /// decode is logged and skipped.
     pub(super) async fn next(&mut self) -> Result<Option<ServerFrame>, TransportError> {
         loop {
-            let decoded = match self.0.next().await {
+            if let Some(frame) = self.pending.pop_front() {
+                return Ok(Some(frame));
+            }
+            let (bytes, encoding) = match self.stream.next().await {
                 None => return Ok(None),
                 Some(Err(
                     tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
                 )) => return Ok(None),
                 Some(Err(error)) => return Err(error.into()),
-                Some(Ok(Message::Text(text))) => ServerFrame::decode_json(text.as_bytes()),
-                Some(Ok(Message::Binary(bytes))) => ServerFrame::decode_binary(&bytes),
+                Some(Ok(Message::Text(text))) => (text.into(), Encoding::Json),
+                Some(Ok(Message::Binary(bytes))) => (bytes, Encoding::Binary),
                 Some(Ok(Message::Close(close))) => {
                     tracing::debug!(?close, "ws: the server closed the connection");
                     return Ok(None);
                 }
                 Some(Ok(_)) => continue, // ping, pong: tungstenite answers pings itself
             };
-            match decoded {
-                Ok(frame) => return Ok(Some(frame)),
-                Err(error) => tracing::warn!(%error, "ws: skipping a message that does not decode"),
+            for frame in batch::frames(&bytes, encoding, MAX_FRAME) {
+                let decoded = frame.map_err(|e| e.to_string()).and_then(|frame| {
+                    let decoded = match encoding {
+                        Encoding::Json => ServerFrame::decode_json(frame),
+                        Encoding::Binary => ServerFrame::decode_binary(frame),
+                    };
+                    decoded.map_err(|e| e.to_string())
+                });
+                match decoded {
+                    Ok(frame) => self.pending.push_back(frame),
+                    Err(error) => {
+                        tracing::warn!(%error, "ws: skipping a frame that does not decode")
+                    }
+                }
             }
         }
     }
