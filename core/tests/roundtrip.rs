@@ -9,7 +9,9 @@ mod strategies;
 use std::fmt::Debug;
 
 use enchufe_core::codec::{DecodeError, Frame, FramingError, binary, json, line};
-use enchufe_core::{Body, ClientFrame, ErrorCode, Message, Publish, RoomName, ServerFrame};
+use enchufe_core::{
+    Body, ClientFrame, Encoding, ErrorCode, Message, Pong, Publish, RoomName, ServerFrame,
+};
 use proptest::{collection::vec, prelude::*, sample::Index};
 use strategies::{client_frame, server_frame};
 
@@ -328,7 +330,7 @@ fn hex_blocks() -> Vec<Vec<u8>> {
 #[test]
 fn protocol_md_binary_examples_decode_as_described() {
     let blocks = hex_blocks();
-    assert_eq!(blocks.len(), 3, "the publish, message and length-prefixed examples");
+    assert_eq!(blocks.len(), 4, "the publish, message, length-prefixed and batch examples");
     let lobby = RoomName::new("lobby").unwrap();
 
     let publish = ClientFrame::Publish(Publish {
@@ -353,4 +355,14 @@ fn protocol_md_binary_examples_decode_as_described() {
     binary::encode_prefixed(&ClientFrame::Ping(Default::default()), &mut prefixed).unwrap();
     binary::encode_prefixed(&publish, &mut prefixed).unwrap();
     assert_eq!(blocks[2], prefixed);
+
+    // The batch: two pongs, split by the core's batch reader.
+    let pongs = [Pong { id: Some(5) }, Pong { id: None }].map(ServerFrame::Pong);
+    let split: Vec<ServerFrame> =
+        enchufe_core::codec::batch::frames(&blocks[3], Encoding::Binary, 64)
+            .map(|frame| binary::decode_server(frame.unwrap()).unwrap())
+            .collect();
+    assert_eq!(split, pongs);
+    let text = pongs.iter().map(|p| String::from_utf8(json_bytes(p)).unwrap()).collect::<Vec<_>>();
+    assert!(PROTOCOL_MD.contains(&text.join("\n")), "the text batch is the same two frames");
 }
