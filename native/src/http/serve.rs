@@ -1,7 +1,7 @@
 //! The HTTP accept loop: admission, hyper's HTTP/1.1 connections with a header deadline, and a
 //! graceful end.
 //!
-//! Written against hyper rather than through `axum::serve` for two things that needs: every
+//! Written against hyper rather than through `axum::serve`, for two things it cannot do: every
 //! connection takes a place in the connection budget ([`Admission`](crate::admission)) before a
 //! byte is read, refused with `503` and `Retry-After` when there is none; and hyper's header
 //! read timeout, which needs a timer, closes a connection that leaves a request's head
@@ -24,8 +24,6 @@ use crate::{
     server::Context,
 };
 
-/// The connection's place in the budget, in every request's extensions: a WebSocket upgrade
-/// takes it along, so that the place is held for as long as the upgraded connection lives.
 /// The client's address, in every request's extensions (the REST publish budget is per address).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Peer(pub(crate) SocketAddr);
@@ -37,6 +35,8 @@ pub(crate) struct Peer(pub(crate) SocketAddr);
 #[derive(Clone, Debug)]
 pub(crate) struct Cut(pub(crate) tokio_util::sync::CancellationToken);
 
+/// The connection's place in the budget, in every request's extensions: a WebSocket upgrade
+/// takes it along, so that the place is held for as long as the upgraded connection lives.
 #[derive(Clone, Debug)]
 pub(crate) struct Held(
     #[expect(dead_code, reason = "held, never read: dropping the last clone gives the place back")]
