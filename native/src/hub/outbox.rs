@@ -81,9 +81,9 @@ pub enum Push {
     Closed,
 }
 
-/// A queue list longer than this is freed once drained (a burst is over; idle connections are
-/// counted in bytes).
-const IDLE_QUEUE: usize = 64;
+/// A queue list with room for more entries than this is freed once drained (a burst is over;
+/// idle connections are counted in bytes): 512 bytes of slots.
+const IDLE_QUEUE: usize = 512 / std::mem::size_of::<Entry>();
 
 /// What one queued entry is charged beyond its bytes: its slot in the queue.
 const ENTRY_COST: usize = std::mem::size_of::<Entry>();
@@ -101,7 +101,8 @@ struct Inner {
     encoding: AtomicU8,
     /// The client reads batches (WebSocket `hello` with `batch`).
     batch: AtomicBool,
-    limits: SendLimits,
+    /// Shared by every connection of the hub: one pointer here.
+    limits: Arc<SendLimits>,
 }
 
 #[derive(Debug, Default)]
@@ -159,7 +160,7 @@ pub(crate) enum Pulled {
 
 impl Outbox {
     /// An empty queue with these bounds.
-    pub fn new(limits: SendLimits) -> Self {
+    pub fn new(limits: Arc<SendLimits>) -> Self {
         Outbox(Arc::new(Inner {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
@@ -500,8 +501,8 @@ mod tests {
         pong(1).encoded(Encoding::Json).len() + ENTRY_COST
     }
 
-    fn limits(high_water: usize, max_bytes: usize, stall_ms: u64) -> SendLimits {
-        SendLimits { high_water, max_bytes, stall: Duration::from_millis(stall_ms) }
+    fn limits(high_water: usize, max_bytes: usize, stall_ms: u64) -> Arc<SendLimits> {
+        Arc::new(SendLimits { high_water, max_bytes, stall: Duration::from_millis(stall_ms) })
     }
 
     #[tokio::test]

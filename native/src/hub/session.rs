@@ -7,7 +7,6 @@ use enchufe_core::{
     Ack, ClientFrame, ErrorCode, Hello, History, HistoryRequest, Join, Leave, Left, Member,
     PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
 };
-use tokio::time::Instant;
 
 use super::{
     End, Hub, Outbox, Outgoing, Push,
@@ -74,7 +73,9 @@ impl Session {
     pub(crate) fn new(hub: Hub, shared: Arc<SessionShared>, transport: Transport) -> Self {
         let id = shared.id.clone();
         let config = hub.config();
-        let rate = (config.rate_per_sec > 0).then(|| TokenBucket::new(config.rate_burst.max(1)));
+        let now = hub.now_ms();
+        let rate =
+            (config.rate_per_sec > 0).then(|| TokenBucket::new(config.rate_burst.max(1), now));
         Session {
             name: None,
             from: id.clone(),
@@ -209,7 +210,9 @@ impl Session {
         let outbox = &self.shared.outbox;
         if outbox.is_paused() {
             Metrics::add(&self.hub.metrics().read_pauses, 1);
-            outbox.writable().await;
+            // Boxed: the wait's state is allocated only when a pause happens, instead of
+            // making every connection's task (and idle connection) that much larger.
+            Box::pin(outbox.writable()).await;
             // Time spent not reading the client is not the client's silence, nor its slowness
             // in finishing a frame.
             self.heard();
@@ -350,8 +353,9 @@ impl Session {
             return true;
         }
         let burst = config.room_burst.max(1);
-        let bucket = self.creations.get_or_insert_with(|| Box::new(TokenBucket::new(burst)));
-        if bucket.take(Instant::now(), config.room_rate_per_sec, burst) {
+        let now = self.hub.now_ms();
+        let bucket = self.creations.get_or_insert_with(|| Box::new(TokenBucket::new(burst, now)));
+        if bucket.take(now, config.room_rate_per_sec, burst) {
             return true;
         }
         Metrics::add(&self.hub.metrics().rooms_refused, 1);
@@ -395,7 +399,7 @@ impl Session {
     fn admit(&mut self, id: Option<u64>) -> bool {
         let Some(bucket) = &mut self.rate else { return true };
         let config = self.hub.config();
-        let now = Instant::now();
+        let now = self.hub.now_ms();
         if bucket.take(now, config.rate_per_sec, config.rate_burst.max(1)) {
             return true;
         }
@@ -425,25 +429,27 @@ impl Drop for Session {
 const MAX_CLIENT_KEY: usize = 128;
 
 /// A token bucket, full at `burst` tokens, refilled at `rate` per second. The rate and burst
-/// are the hub's (passed in, not stored: every session is counted in bytes).
+/// are the hub's, and times its milliseconds ([`Hub::now_ms`](super::Hub)), passed in rather
+/// than stored or read here: every session is counted in bytes.
 #[derive(Debug)]
 struct TokenBucket {
     tokens: f64,
-    at: Instant,
-    /// When the last refusal was answered.
-    told: Option<Instant>,
+    /// When it was last refilled.
+    at: u64,
+    /// One more than when the last refusal was answered (0: never).
+    told: u64,
 }
 
-/// Refusals are answered at most once per this window.
-const TELL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// Refusals are answered at most once per this window, in milliseconds.
+const TELL_EVERY_MS: u64 = 1000;
 
 impl TokenBucket {
-    fn new(burst: u32) -> Self {
-        TokenBucket { tokens: f64::from(burst), at: Instant::now(), told: None }
+    fn new(burst: u32, now: u64) -> Self {
+        TokenBucket { tokens: f64::from(burst), at: now, told: 0 }
     }
 
-    fn take(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+    fn take(&mut self, now: u64, rate: u32, burst: u32) -> bool {
+        let elapsed = now.saturating_sub(self.at) as f64 / 1000.0;
         self.at = now;
         self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst));
         if self.tokens >= 1.0 {
@@ -455,11 +461,11 @@ impl TokenBucket {
     }
 
     /// Whether a refusal was answered within the window; if not, notes one now.
-    fn told(&mut self, now: Instant) -> bool {
-        if self.told.is_some_and(|at| now.saturating_duration_since(at) < TELL_EVERY) {
+    fn told(&mut self, now: u64) -> bool {
+        if self.told != 0 && now.saturating_sub(self.told - 1) < TELL_EVERY_MS {
             return true;
         }
-        self.told = Some(now);
+        self.told = now + 1;
         false
     }
 }

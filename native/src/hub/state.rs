@@ -35,6 +35,8 @@ struct Inner {
     rooms: RwLock<HashMap<RoomName, Arc<Room>>>,
     /// Every room's history counts against it.
     history: Arc<HistoryBudget>,
+    /// Every connection's outbound queue bounds (from the config), shared.
+    send_limits: Arc<super::SendLimits>,
     sessions: Mutex<HashMap<Arc<str>, Arc<SessionShared>>>,
     next_session: AtomicU64,
     /// Rooms created so far, for their epochs.
@@ -83,6 +85,7 @@ impl Hub {
     pub fn new(config: HubConfig, metrics: Arc<Metrics>) -> Self {
         Hub(Arc::new(Inner {
             history: Arc::new(HistoryBudget::new(config.history_bytes)),
+            send_limits: Arc::new(config.send_limits()),
             config,
             metrics,
             rooms: RwLock::default(),
@@ -113,7 +116,7 @@ impl Hub {
         let salt = self.0.ids.hash_one(n) & 0xffff_ffff;
         let id: Arc<str> = format!("s-{n:x}{salt:08x}").into();
         let config = &self.0.config;
-        let outbox = Outbox::new(config.send_limits());
+        let outbox = Outbox::new(self.0.send_limits.clone());
         let heard = match transport {
             Transport::Sse => NEVER_SILENT,
             _ => self.now_ms(),

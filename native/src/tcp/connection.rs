@@ -187,9 +187,10 @@ mod tests {
     /// it past the bound (an array in a future, a value held across an await) fails here.
     #[tokio::test]
     async fn an_idle_connection_task_stays_small() {
-        // 912 in a debug build (rustc 1.95): 776 before flow control and the connection budget
-        // (the pause between frames, and the ticket that holds the place, 32 bytes).
-        const BOUND: usize = 950;
+        // 856 in a debug build, 840 in release (rustc 1.95): 776 and 760 before flow control
+        // and the connection budget (the ticket that holds the place is 32 bytes; the pause
+        // between frames is boxed, so it costs only while a pause lasts).
+        const BOUND: usize = 900;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, _) = listener.accept().await.unwrap();
