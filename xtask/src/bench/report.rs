@@ -321,25 +321,45 @@ impl Tables<'_> {
         }
     }
 
+    /// Median CPU time the load tool spent per delivery, in nanoseconds: its share of a core over
+    /// the deliveries per second. Comparable across servers: the higher it is, the more each
+    /// delivery costs a client of that server (and a cell whose load is near 100 % is the tool's
+    /// limit, not the server's).
+    fn load_per_delivery(
+        &self,
+        server: Server,
+        transport: Transport,
+        load: Load,
+        subs: Option<u32>,
+    ) -> String {
+        let per_delivery =
+            self.samples.iter().filter(|s| s.is(server, transport, load, subs)).filter_map(|s| {
+                let rate = s.number("/deliveries_per_sec").filter(|r| *r > 0.0)?;
+                Some(s.cpu?.load * 1e9 / rate)
+            });
+        median(per_delivery).map_or_else(|| "—".into(), |ns| format!("{ns:.0}"))
+    }
+
     fn saturation(&self, out: &mut String, subs: &[u32]) {
         let load = Load::Saturation;
-        out.push_str("| subscribers | transport | server | deliveries/s | messages/s | lost (all reps) | CPU server / load (cores busy) |\n");
-        out.push_str("|---|---|---|---|---|---|---|\n");
+        out.push_str("| subscribers | transport | server | deliveries/s | messages/s | lost (all reps) | CPU server / load (cores busy) | load CPU per delivery, ns |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|\n");
         for &s in subs {
             for transport in TRANSPORTS {
                 for server in SERVERS {
                     let _ = writeln!(
                         out,
-                        "| {s} | {transport} | {server} | {} | {} | {} | {} |",
+                        "| {s} | {transport} | {server} | {} | {} | {} | {} | {} |",
                         self.cell(server, transport, load, Some(s), "/deliveries_per_sec", rate),
                         self.cell(server, transport, load, Some(s), "/messages_per_sec", rate),
                         self.lost(server, transport, load, Some(s)),
                         self.cpu(server, transport, load, Some(s)),
+                        self.load_per_delivery(server, transport, load, Some(s)),
                     );
                 }
                 let _ = writeln!(
                     out,
-                    "| {s} | {transport} | enchufe/NATS | {} | {} | | |",
+                    "| {s} | {transport} | enchufe/NATS | {} | {} | | | |",
                     self.ratio(transport, load, Some(s), "/deliveries_per_sec"),
                     self.ratio(transport, load, Some(s), "/messages_per_sec"),
                 );
@@ -658,15 +678,16 @@ mod tests {
         ];
         let text =
             render(&Meta::default(), &plan, &samples, &["a run failed".into()], Duration::ZERO);
-        assert!(text.contains("| 100 | tcp | enchufe | 3.00 M (2.00 M–4.00 M) | 30.0 k (20.0 k–40.0 k) | 3 of 3.0 k | 90% / 50% (100% / 60%) |"), "{text}");
+        // The load's CPU per delivery: half a core over 2, 3 and 4 M/s is 250, 167 and 125 ns.
+        assert!(text.contains("| 100 | tcp | enchufe | 3.00 M (2.00 M–4.00 M) | 30.0 k (20.0 k–40.0 k) | 3 of 3.0 k | 90% / 50% (100% / 60%) | 167 |\n"), "{text}");
         assert!(
             text.contains(
-                "| 100 | tcp | NATS | 1.50 M | 15.0 k | 1 of 1.0 k | 90% / 50% (100% / 60%) |"
+                "| 100 | tcp | NATS | 1.50 M | 15.0 k | 1 of 1.0 k | 90% / 50% (100% / 60%) | 333 |\n"
             ),
             "{text}"
         );
         assert!(
-            text.contains("| 100 | tcp | enchufe/NATS | **2.00×** | **2.00×** | | |"),
+            text.contains("| 100 | tcp | enchufe/NATS | **2.00×** | **2.00×** | | | |\n"),
             "{text}"
         );
         assert!(
