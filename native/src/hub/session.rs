@@ -176,7 +176,10 @@ impl Session {
     /// message of any kind, pongs included): the session is not silent
     /// ([`Hub::close_silent`](super::Hub::close_silent)).
     pub fn heard(&self) {
-        self.shared.heard.store(self.hub.now_ms(), std::sync::atomic::Ordering::Relaxed);
+        // An SSE client never speaks: its session is never judged by silence.
+        if self.transport != Transport::Sse {
+            self.shared.heard.store(self.hub.now_ms(), std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// A whole frame arrived: the client is heard, and no frame is under way.

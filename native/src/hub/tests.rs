@@ -433,8 +433,12 @@ async fn silent_sessions_are_closed_and_heard_ones_and_sse_are_not() {
     let config = HubConfig { heartbeat_ms: 1000, ..HubConfig::default() }; // idle after 3 s
     let hub = hub(config);
     let silent = hub.open(Transport::Tcp);
-    let talking = hub.open(Transport::Ws);
-    let reader = hub.open(Transport::Sse);
+    let mut talking = hub.open(Transport::Ws);
+    talking.handle(hello("talking")); // its first frame: no frame deadline from now on
+    let mut reader = hub.open(Transport::Sse);
+    // The SSE handler hands the session its hello and join itself: still never "silent".
+    reader.handle(hello("reader"));
+    reader.handle(join("r", None));
     tokio::time::advance(std::time::Duration::from_millis(2500)).await;
     assert_eq!(hub.close_silent(), 0, "not yet silent for the whole timeout");
     talking.heard();
