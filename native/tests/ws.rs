@@ -268,3 +268,22 @@ async fn a_client_that_asks_gets_batches_and_one_that_does_not_gets_a_frame_per_
     assert_eq!(seqs, want);
     server.stop().await;
 }
+
+/// RFC 6455 §7.4.1: a frame that breaks the protocol closes with 1002, text that is not UTF-8
+/// with 1007 (not 1000, which would say all went well).
+#[tokio::test]
+async fn protocol_errors_close_with_1002_and_bad_utf8_with_1007() {
+    let server = TestServer::start(|_| {}).await;
+    let close_code = |frames: &[(u8, Vec<u8>)]| {
+        let (opcode, payload) = frames.last().expect("a close frame");
+        assert_eq!(*opcode, 0x8, "{frames:?}");
+        u16::from_be_bytes([payload[0], payload[1]])
+    };
+    let mut unmasked = RawWs::connect(server.http()).await;
+    unmasked.send_raw(&[0x81, 0x02, b'h', b'i']).await; // clients must mask their frames
+    assert_eq!(close_code(&unmasked.frames_until_eof().await), 1002);
+    let mut bad_text = RawWs::connect(server.http()).await;
+    bad_text.send_raw(&[0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe]).await; // masked, not UTF-8
+    assert_eq!(close_code(&bad_text.frames_until_eof().await), 1007);
+    server.stop().await;
+}

@@ -64,6 +64,7 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     tracing::debug!(session = session.id(), "ws connected");
     let hub_config = &ctx.config.hub;
     let pongs = Pongs::default();
+    let violation = Violation::default();
     let end = {
         let writer = write_loop(
             &mut wr,
@@ -71,6 +72,7 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
             ctx.hub.metrics().clone(),
             hub_config.heartbeat(),
             &pongs,
+            &violation,
         );
         tokio::pin!(writer);
         let mut ended = None;
@@ -79,7 +81,7 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
             biased;
             end = &mut writer => ended = Some(end),
             () = outbox.closed() => {}
-            () = read_loop(&mut rx, &mut session, &pongs) => {}
+            () = read_loop(&mut rx, &mut session, &pongs, &violation) => {}
         }
         drop(session);
         match ended {
@@ -115,7 +117,7 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
 /// Decodes messages into the session until the client closes, an error, or the session closing
 /// (the hub closes it when the client falls silent). A client's ping is handed to the writer,
 /// which answers it.
-async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs) {
+async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violation: &Violation) {
     loop {
         let Some(message) = rx.next().await else { return };
         // Silence is the hub's to judge (`Hub::close_silent`): no timer per connection.
@@ -142,6 +144,18 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs) {
                 session.close(ErrorCode::TooLarge, &error.to_string());
                 return;
             }
+            // RFC 6455 §7.4.1: a protocol error (an unmasked frame, reserved bits or opcodes)
+            // closes with 1002, text that is not UTF-8 with 1007.
+            Err(WsError::Protocol(error)) => {
+                tracing::debug!(%error, "ws protocol error");
+                violation.found(CloseCode::Protocol);
+                return;
+            }
+            Err(WsError::Utf8(error)) => {
+                tracing::debug!(%error, "ws text that is not UTF-8");
+                violation.found(CloseCode::Invalid);
+                return;
+            }
             Err(error) => {
                 tracing::debug!(%error, "ws read failed");
                 return;
@@ -163,6 +177,7 @@ async fn write_loop(
     metrics: Arc<Metrics>,
     heartbeat: Duration,
     pongs: &Pongs,
+    violation: &Violation,
 ) -> Option<End> {
     let mut batch = Vec::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -191,13 +206,33 @@ async fn write_loop(
         }
         if let Some(end) = end {
             let close = match end {
-                End::Finished => CloseFrame { code: CloseCode::Normal, reason: "".into() },
+                End::Finished => match violation.code() {
+                    Some(code) => CloseFrame { code, reason: "".into() },
+                    None => CloseFrame { code: CloseCode::Normal, reason: "".into() },
+                },
                 End::Error(code) => {
                     CloseFrame { code: CloseCode::from(code.code()), reason: code.name().into() }
                 }
             };
             let _ = wr.write_all(&ws_frame(WsFrame::close(Some(close)))).await;
             return Some(end);
+        }
+    }
+}
+
+/// A violation of the WebSocket protocol the reader found: the close code the writer ends with.
+#[derive(Default)]
+struct Violation(std::sync::atomic::AtomicU16);
+
+impl Violation {
+    fn found(&self, code: CloseCode) {
+        self.0.store(code.into(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn code(&self) -> Option<CloseCode> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            code => Some(CloseCode::from(code)),
         }
     }
 }

@@ -472,6 +472,11 @@ impl RawWs {
         RawWs { stream }
     }
 
+    /// Sends raw bytes, e.g. a frame that breaks the protocol.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
     /// Every (opcode, payload) the server sends until it closes the connection.
     pub async fn frames_until_eof(&mut self) -> Vec<(u8, Vec<u8>)> {
         let mut raw = Vec::new();
