@@ -16,7 +16,7 @@ use std::{
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, token_bucket::TokenBucket};
 
 /// The connection budgets. Every field has the default of docs/DECISIONS.md.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -95,6 +95,8 @@ pub(crate) struct Admission {
     max_connections: usize,
     state: Mutex<State>,
     metrics: Arc<Metrics>,
+    /// The origin of the buckets' milliseconds.
+    started: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -108,15 +110,8 @@ struct State {
 #[derive(Debug)]
 struct Address {
     open: usize,
-    connects: Bucket,
-    publishes: Bucket,
-}
-
-/// A token bucket; its rate and burst are the budget's (passed in, not stored).
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+    connects: TokenBucket,
+    publishes: TokenBucket,
 }
 
 /// A place held by one connection; dropping it gives the place back.
@@ -149,7 +144,13 @@ impl Admission {
                 "the file-descriptor limit lowers the connection cap"
             );
         }
-        Admission { limits, max_connections, state: Mutex::default(), metrics }
+        Admission {
+            limits,
+            max_connections,
+            state: Mutex::default(),
+            metrics,
+            started: Instant::now(),
+        }
     }
 
     /// The budgets.
@@ -160,7 +161,7 @@ impl Admission {
     /// Takes a place for a connection from `address`, or says why there is none.
     pub(crate) fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Ticket, Refused> {
         let limits = &self.limits;
-        let now = Instant::now();
+        let now = self.now_ms();
         let refused = {
             let mut state = self.lock();
             let open = state.open;
@@ -199,7 +200,7 @@ impl Admission {
         if rate == 0 {
             return true;
         }
-        let now = Instant::now();
+        let now = self.now_ms();
         let mut state = self.lock();
         let entry = state.addresses.entry(address).or_insert_with(|| Address::new(now, limits));
         entry.publishes.take(now, rate, burst)
@@ -208,17 +209,25 @@ impl Admission {
     /// Forgets addresses with no connection whose buckets have refilled: the map holds only
     /// the addresses that still matter. The server calls this periodically.
     pub(crate) fn sweep(&self) {
-        let now = Instant::now();
+        let now = self.now_ms();
         let limits = &self.limits;
+        // A limit that is off leaves nothing to remember.
+        let full =
+            |bucket: &mut TokenBucket, rate, burst| rate == 0 || bucket.is_full(now, rate, burst);
         self.lock().addresses.retain(|_, a| {
             a.open > 0
-                || !a.connects.full(now, limits.rate_per_address, limits.burst_per_address)
-                || !a.publishes.full(
-                    now,
+                || !full(&mut a.connects, limits.rate_per_address, limits.burst_per_address)
+                || !full(
+                    &mut a.publishes,
                     limits.rest_rate_per_address,
                     limits.rest_burst_per_address,
                 )
         });
+    }
+
+    /// Milliseconds since the budgets were made: the buckets' clock.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn release(&self, address: IpAddr) {
@@ -237,43 +246,12 @@ impl Admission {
 }
 
 impl Address {
-    fn new(now: Instant, limits: &ConnectionLimits) -> Self {
+    fn new(now: u64, limits: &ConnectionLimits) -> Self {
         Address {
             open: 0,
-            connects: Bucket::full_at(now, limits.burst_per_address),
-            publishes: Bucket::full_at(now, limits.rest_burst_per_address),
+            connects: TokenBucket::full(limits.burst_per_address, now),
+            publishes: TokenBucket::full(limits.rest_burst_per_address, now),
         }
-    }
-}
-
-impl Bucket {
-    fn full_at(now: Instant, burst: u32) -> Self {
-        Bucket { tokens: f64::from(burst.max(1)), at: now }
-    }
-
-    fn refill(&mut self, now: Instant, rate: u32, burst: u32) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.at = now;
-        self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst.max(1)));
-    }
-
-    fn take(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
-        self.refill(now, rate, burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Whether it is full (or its limit is off): nothing to remember about the address.
-    fn full(&mut self, now: Instant, rate: u32, burst: u32) -> bool {
-        if rate == 0 {
-            return true;
-        }
-        self.refill(now, rate, burst);
-        self.tokens >= f64::from(burst.max(1))
     }
 }
 

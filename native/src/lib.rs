@@ -46,5 +46,6 @@ pub mod metrics;
 pub mod server;
 mod stream_writer;
 mod tcp;
+mod token_bucket;
 mod udp;
 mod ws;

@@ -68,7 +68,11 @@ async fn connections_over_the_cap_are_refused_on_tcp_and_http_and_places_come_ba
     .await;
     drop(admitted);
     let metrics = get(server.http(), "/metrics").await.text();
-    assert!(metrics.contains("enchufe_connections_refused_total"), "{metrics}");
+    let refusals = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("enchufe_connections_refused_total "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(refusals.is_some_and(|n| n >= 2), "the TCP and the HTTP refusal: {metrics}");
     server.stop().await;
 }
 
@@ -115,7 +119,7 @@ async fn one_address_is_capped_and_rate_limited() {
     }
     let refills = started.elapsed().as_secs() as usize;
     assert!(admitted.len() <= 3 + refills + 1, "{} admitted in {refills} s", admitted.len());
-    assert!(refused >= 10 - (3 + refills + 1), "{refused} refused");
+    assert!(refused >= 10usize.saturating_sub(3 + refills + 1), "{refused} refused");
     server.stop().await;
 }
 
@@ -250,7 +254,7 @@ async fn rooms_stop_at_the_cap_and_at_a_connections_creation_rate() {
         }
     }
     let refills = started.elapsed().as_secs() as usize;
-    assert!(refused >= 6 - (2 + refills + 1), "{refused} refused in {refills} s");
+    assert!(refused >= 6usize.saturating_sub(2 + refills + 1), "{refused} refused in {refills} s");
     server.stop().await;
 }
 

@@ -195,13 +195,8 @@ async fn batched_seqs(ws: &mut WsClient, want: usize) -> (Vec<u64>, Vec<usize>) 
             _ => continue,
         };
         let mut frames = 0;
-        for frame in batch::frames(&bytes, encoding, 1 << 20) {
-            let frame = frame.expect("a whole frame");
-            let frame = match encoding {
-                Encoding::Json => enchufe_core::codec::json::decode_server(frame),
-                Encoding::Binary => enchufe_core::codec::binary::decode_server(frame),
-            };
-            if let ServerFrame::Message(m) = frame.expect("a server frame") {
+        for frame in batch::decode::<ServerFrame>(&bytes, encoding, 1 << 20) {
+            if let ServerFrame::Message(m) = frame.expect("a whole server frame") {
                 seqs.push(m.seq);
             }
             frames += 1;

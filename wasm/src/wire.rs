@@ -67,15 +67,8 @@ pub fn decode(wire: &Wire) -> Vec<Result<ServerFrame, String>> {
         Wire::Text(text) => (text.as_bytes(), enchufe_core::Encoding::Json),
         Wire::Binary(bytes) => (&bytes[..], enchufe_core::Encoding::Binary),
     };
-    batch::frames(bytes, encoding, MAX_FRAME)
-        .map(|frame| {
-            let frame = frame.map_err(|e| e.to_string())?;
-            let decoded = match encoding {
-                enchufe_core::Encoding::Json => ServerFrame::decode_json(frame),
-                enchufe_core::Encoding::Binary => ServerFrame::decode_binary(frame),
-            };
-            decoded.map_err(|e| e.to_string())
-        })
+    batch::decode(bytes, encoding, MAX_FRAME)
+        .map(|frame| frame.map_err(|e| e.to_string()))
         .collect()
 }
 

@@ -8,8 +8,30 @@
 //! guessed. The splitting is the stream framings' ([`line`](super::line),
 //! [`binary::split`](super::binary::split)) run over one message instead of a stream.
 
-use super::{FramingError, binary, line};
+use super::{DecodeError, Frame, FramingError, binary, line};
 use crate::Encoding;
+
+/// Why one frame of a batch could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// The batch cannot be split further (a frame over the limit, or cut short): it ends here.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+    /// This frame did not decode; the next one is read.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// The frames of one batched message, decoded as the message's kind says ([`frames`], then
+/// [`Frame::decode`]).
+pub fn decode<F: Frame>(
+    message: &[u8],
+    encoding: Encoding,
+    max: usize,
+) -> impl Iterator<Item = Result<F, BatchError>> + '_ {
+    frames(message, encoding, max).map(move |frame| Ok(F::decode(frame?, encoding)?))
+}
 
 /// The frames of one batched WebSocket message, in order: each item is one frame's bytes, to
 /// decode with [`Frame::decode_json`](super::Frame::decode_json) or

@@ -30,6 +30,14 @@ pub trait Frame: Sized {
     fn encode_binary(&self, out: &mut Vec<u8>);
     /// Decodes one binary-encoded frame (without its length prefix).
     fn decode_binary(bytes: &[u8]) -> Result<Self, DecodeError>;
+
+    /// Decodes one frame in `encoding`.
+    fn decode(bytes: &[u8], encoding: crate::Encoding) -> Result<Self, DecodeError> {
+        match encoding {
+            crate::Encoding::Json => Self::decode_json(bytes),
+            crate::Encoding::Binary => Self::decode_binary(bytes),
+        }
+    }
 }
 
 impl Frame for ClientFrame {

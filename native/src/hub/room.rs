@@ -323,7 +323,7 @@ impl Room {
     }
 
     /// The room's name, seq, epoch and member count.
-    pub(crate) fn info_of(&self) -> super::RoomInfo {
+    pub(crate) fn info(&self) -> super::RoomInfo {
         let state = self.lock();
         super::RoomInfo {
             room: self.name.clone(),

@@ -13,7 +13,7 @@ use super::{
     room::Gone,
     state::{SessionShared, lock},
 };
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, token_bucket::TokenBucket};
 
 /// The transport a session arrived on (for metrics and logs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,6 +64,9 @@ pub struct Session {
     /// De-duplication key: `hello.client`, else the session id.
     client_key: Arc<str>,
     rate: Option<TokenBucket>,
+    /// One more than when a refusal by the rate limit was last answered (0: never): one 4010 a
+    /// second at most.
+    told: u64,
     /// The rate of rooms this connection creates: made on its first new room, and boxed so
     /// that the many connections that only join existing rooms do not carry it.
     creations: Option<Box<TokenBucket>>,
@@ -74,8 +77,7 @@ impl Session {
         let id = shared.id.clone();
         let config = hub.config();
         let now = hub.now_ms();
-        let rate =
-            (config.rate_per_sec > 0).then(|| TokenBucket::new(config.rate_burst.max(1), now));
+        let rate = (config.rate_per_sec > 0).then(|| TokenBucket::full(config.rate_burst, now));
         Session {
             name: None,
             from: id.clone(),
@@ -85,6 +87,7 @@ impl Session {
             transport,
             greeted: false,
             rate,
+            told: 0,
             creations: None,
         }
     }
@@ -357,7 +360,7 @@ impl Session {
         }
         let burst = config.room_burst.max(1);
         let now = self.hub.now_ms();
-        let bucket = self.creations.get_or_insert_with(|| Box::new(TokenBucket::new(burst, now)));
+        let bucket = self.creations.get_or_insert_with(|| Box::new(TokenBucket::full(burst, now)));
         if bucket.take(now, config.room_rate_per_sec, burst) {
             return true;
         }
@@ -407,9 +410,10 @@ impl Session {
             return true;
         }
         Metrics::add(&self.hub.metrics().rate_limited, 1);
-        if bucket.told(now) {
+        if self.told != 0 && now.saturating_sub(self.told - 1) < TELL_EVERY_MS {
             return false;
         }
+        self.told = now + 1;
         let message = format!(
             "more than {} frames per second: this frame and the others over the limit in the \
              next second are dropped, and only this one is answered",
@@ -431,44 +435,5 @@ impl Drop for Session {
 /// The longest `hello.client`, in bytes.
 const MAX_CLIENT_KEY: usize = 128;
 
-/// A token bucket, full at `burst` tokens, refilled at `rate` per second. The rate and burst
-/// are the hub's, and times its milliseconds ([`Hub::now_ms`](super::Hub)), passed in rather
-/// than stored or read here: every session is counted in bytes.
-#[derive(Debug)]
-struct TokenBucket {
-    tokens: f64,
-    /// When it was last refilled.
-    at: u64,
-    /// One more than when the last refusal was answered (0: never).
-    told: u64,
-}
-
-/// Refusals are answered at most once per this window, in milliseconds.
+/// Refusals by the rate limit are answered at most once per this window, in milliseconds.
 const TELL_EVERY_MS: u64 = 1000;
-
-impl TokenBucket {
-    fn new(burst: u32, now: u64) -> Self {
-        TokenBucket { tokens: f64::from(burst), at: now, told: 0 }
-    }
-
-    fn take(&mut self, now: u64, rate: u32, burst: u32) -> bool {
-        let elapsed = now.saturating_sub(self.at) as f64 / 1000.0;
-        self.at = now;
-        self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst));
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Whether a refusal was answered within the window; if not, notes one now.
-    fn told(&mut self, now: u64) -> bool {
-        if self.told != 0 && now.saturating_sub(self.told - 1) < TELL_EVERY_MS {
-            return true;
-        }
-        self.told = now + 1;
-        false
-    }
-}

@@ -234,13 +234,13 @@ impl Hub {
             let map = read(&self.0.rooms);
             names.iter().filter_map(|name| map.get(name).cloned()).collect()
         };
-        (rooms.iter().map(|r| r.info_of()).collect(), more)
+        (rooms.iter().map(|r| r.info()).collect(), more)
     }
 
     /// Every room with its seq, epoch and member count, sorted by name.
     pub fn rooms(&self) -> Vec<RoomInfo> {
         let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
-        let mut infos: Vec<RoomInfo> = rooms.iter().map(|r| r.info_of()).collect();
+        let mut infos: Vec<RoomInfo> = rooms.iter().map(|r| r.info()).collect();
         infos.sort_by(|a, b| a.room.cmp(&b.room));
         infos
     }

@@ -30,17 +30,21 @@ fn hello(client: &str) -> ClientFrame {
     ClientFrame::Hello(Hello { v: 1, client: Some(client.into()), ..Hello::default() })
 }
 
-/// Everything queued for `session` now.
+/// Everything queued for `session` now: batch after batch, a replay pulled as the writer would.
 fn drain(session: &Session) -> Vec<ServerFrame> {
+    let mut frames = Vec::new();
+    while !session.outbox().is_empty() {
+        frames.extend(take(session));
+    }
+    frames
+}
+
+/// One batch the writer would take now (a replay at the front is pulled).
+fn take(session: &Session) -> Vec<ServerFrame> {
     let mut batch = Vec::new();
     let outbox = session.outbox().clone();
     tokio_test_block_on(async move {
-        // A replay is pulled a batch at a time: take batches until nothing is left.
-        while !outbox.is_empty() {
-            if outbox.next_batch(&mut batch).await.is_some() {
-                break;
-            }
-        }
+        outbox.next_batch(&mut batch).await;
         batch
     })
     .iter()
@@ -149,19 +153,6 @@ fn join_with_since_replays_then_reports_recovery() {
     s.handle(join("r", Some(99)));
     let frames = drain(&s);
     assert!(matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered));
-}
-
-/// One batch the writer would take now (a replay at the front is pulled).
-fn take(session: &Session) -> Vec<ServerFrame> {
-    let mut batch = Vec::new();
-    let outbox = session.outbox().clone();
-    tokio_test_block_on(async move {
-        outbox.next_batch(&mut batch).await;
-        batch
-    })
-    .iter()
-    .map(|o| o.frame().clone())
-    .collect()
 }
 
 #[test]

@@ -88,10 +88,7 @@ impl Listener {
             }
             _ => Encoding::Json,
         };
-        let decoded = match encoding {
-            Encoding::Json => ClientFrame::decode_json(bytes),
-            Encoding::Binary => ClientFrame::decode_binary(bytes),
-        };
+        let decoded = ClientFrame::decode(bytes, encoding);
         // A peer whose session ended (kicked, idle, slow) starts over: its session is dropped
         // now rather than when its writer finishes, and this datagram is judged as a stranger's.
         if self.peers.get(&peer).is_some_and(|p| p.session.is_closed()) {

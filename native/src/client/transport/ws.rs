@@ -70,14 +70,7 @@ impl Reader {
                 }
                 Some(Ok(_)) => continue, // ping, pong: tungstenite answers pings itself
             };
-            for frame in batch::frames(&bytes, encoding, MAX_FRAME) {
-                let decoded = frame.map_err(|e| e.to_string()).and_then(|frame| {
-                    let decoded = match encoding {
-                        Encoding::Json => ServerFrame::decode_json(frame),
-                        Encoding::Binary => ServerFrame::decode_binary(frame),
-                    };
-                    decoded.map_err(|e| e.to_string())
-                });
+            for decoded in batch::decode::<ServerFrame>(&bytes, encoding, MAX_FRAME) {
                 match decoded {
                     Ok(frame) => self.pending.push_back(frame),
                     Err(error) => {
