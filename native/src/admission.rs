@@ -241,7 +241,7 @@ impl Admission {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics under this lock; a poisoned one still holds consistent counts.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 }
 

@@ -45,6 +45,7 @@ pub mod hub;
 pub mod metrics;
 pub mod server;
 mod stream_writer;
+mod sync;
 mod tcp;
 mod token_bucket;
 mod udp;

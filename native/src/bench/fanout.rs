@@ -76,7 +76,7 @@ impl Shared {
     }
 
     fn error(&self, error: String) {
-        let mut errors = self.errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut errors = crate::sync::lock(&self.errors);
         if errors.len() < MAX_ERRORS {
             errors.push(error);
         }

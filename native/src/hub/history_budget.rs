@@ -64,7 +64,7 @@ impl HistoryBudget {
     /// room while the total is over the budget. Called without any room's lock held (this takes
     /// rooms' locks under its own; a room never takes this one under its lock).
     pub(crate) fn stored(&self, room: &Arc<Room>, seq: u64) {
-        let mut order = self.order.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut order = crate::sync::lock(&self.order);
         order.push_back((Arc::downgrade(room), seq));
         while self.bytes() > self.limit {
             let Some((room, seq)) = order.pop_front() else { break };

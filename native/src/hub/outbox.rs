@@ -468,7 +468,7 @@ impl Outbox {
     fn lock(&self) -> MutexGuard<'_, State> {
         // No code panics while holding this lock (push/pop only), so a poisoned lock still holds
         // a consistent queue.
-        self.0.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.0.state)
     }
 }
 

@@ -346,7 +346,7 @@ impl Room {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing under this lock panics on input; a poisoned lock still holds consistent state.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 }
 

@@ -11,9 +11,9 @@ use enchufe_core::{
 use super::{
     End, Hub, Outbox, Outgoing, Push,
     room::Gone,
-    state::{SessionShared, lock},
+    state::SessionShared,
 };
-use crate::{metrics::Metrics, token_bucket::TokenBucket};
+use crate::{metrics::Metrics, sync::lock, token_bucket::TokenBucket};
 
 /// The transport a session arrived on (for metrics and logs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     hash::{BuildHasher, RandomState},
     sync::{
-        Arc, Mutex, MutexGuard, RwLock,
+        Arc, Mutex, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
@@ -19,7 +19,10 @@ use super::{
     history_budget::HistoryBudget,
     room::{Gone, Overflowed, Room},
 };
-use crate::metrics::Metrics;
+use crate::{
+    metrics::Metrics,
+    sync::{lock, read, write},
+};
 
 /// The in-process message hub: rooms, their members and history. Cheap to clone (one `Arc`).
 ///
@@ -431,17 +434,4 @@ impl RoomsFull {
     pub fn message(self) -> String {
         format!("the server holds as many rooms as it allows ({}); this one does not exist", self.0)
     }
-}
-
-/// Locks a mutex whose holders never panic mid-update (plain inserts and removes).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -247,14 +247,14 @@ struct Pongs {
 
 impl Pongs {
     fn answer(&self, payload: Bytes) {
-        *self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(payload);
+        *crate::sync::lock(&self.latest) = Some(payload);
         self.ready.notify_one();
     }
 
     async fn next(&self) -> Bytes {
         loop {
             if let Some(payload) =
-                self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+                crate::sync::lock(&self.latest).take()
             {
                 return payload;
             }
