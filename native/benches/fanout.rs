@@ -27,6 +27,7 @@ use std::{
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use enchufe::{
+    clock,
     hub::{Hub, HubConfig, Outgoing, Session, Transport},
     metrics::Metrics,
 };
@@ -68,19 +69,17 @@ impl Fanout {
         let hub = Hub::new(config, Arc::new(Metrics::default()));
         let mut fanout = Fanout {
             subscribers: Vec::with_capacity(subscribers),
-            publisher: hub.open(Transport::Tcp),
+            publisher: hub.open(Transport::Tcp, clock::now()),
             publish: ClientFrame::Publish(Publish { room: room(), body: body(), id: None }),
             chunk,
             batch: Vec::new(),
         };
         for _ in 0..subscribers {
-            let mut session = hub.open(Transport::Tcp);
-            session.handle(ClientFrame::Join(Join {
-                room: room(),
-                since: None,
-                id: None,
-                epoch: None,
-            }));
+            let mut session = hub.open(Transport::Tcp, clock::now());
+            session.handle(
+                clock::now(),
+                ClientFrame::Join(Join { room: room(), since: None, id: None, epoch: None }),
+            );
             fanout.subscribers.push(session);
             // welcome, joined, and a presence per later member: drain as we go.
             fanout.drain();
@@ -91,7 +90,7 @@ impl Fanout {
 
     /// Publishes once and checks that every subscriber got exactly that message.
     fn check_delivery(&mut self) {
-        self.publisher.handle(self.publish.clone());
+        self.publisher.handle(clock::now(), self.publish.clone());
         assert!(!self.publisher.is_closed(), "the publisher is not refused");
         for outbox in self.subscribers.iter().map(Session::outbox) {
             self.batch.clear();
@@ -126,7 +125,7 @@ impl Fanout {
             let frames: Vec<ClientFrame> = (0..n).map(|_| self.publish.clone()).collect();
             let start = Instant::now();
             for frame in frames {
-                self.publisher.handle(black_box(frame));
+                self.publisher.handle(clock::now(), black_box(frame));
                 if timed_drain {
                     self.drain();
                 }

@@ -5,7 +5,7 @@ use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{admission::Admission, config::Config, hub::Hub, metrics::Metrics};
+use crate::{admission::Admission, clock, config::Config, hub::Hub, metrics::Metrics};
 
 /// A bound server, not yet running. Binding and running are separate so that a caller (a test,
 /// the CLI) learns the real addresses — port 0 picks a free one — before any client connects.
@@ -174,7 +174,7 @@ impl Server {
             listeners.push(tokio::spawn(crate::udp::serve(socket, ctx.clone())));
         }
         let sweeper = tokio::spawn(sweep(ctx.clone()));
-        let silence = tokio::spawn(close_silent(ctx.hub.clone()));
+        let timer = tokio::spawn(hub_timer(ctx.hub.clone()));
 
         self.shutdown.0.cancelled().await;
         tracing::info!(sessions = ctx.hub.session_count(), "shutting down");
@@ -197,7 +197,7 @@ impl Server {
             let _ = tokio::time::timeout(Duration::from_secs(1), ctx.tracker.wait()).await;
         }
         sweeper.abort();
-        silence.abort();
+        timer.abort();
         tracing::info!("stopped");
         Ok(())
     }
@@ -230,31 +230,25 @@ impl Shutdown {
     }
 }
 
-/// Closes silent sessions, and those with a frame unfinished too long, every quarter of the
-/// shorter of the two timeouts (at most 5 s), so one is closed at most a quarter (or 5 s)
-/// after its deadline.
-async fn close_silent(hub: Hub) {
-    let config = hub.config();
-    let period = (config.idle_timeout().min(config.frame_timeout()) / 4)
-        .clamp(Duration::from_millis(10), Duration::from_secs(5));
-    let mut tick = tokio::time::interval(period);
+/// The hub's timer: [`Hub::handle_timeout`] every [`Hub::timeout_period`] (silent sessions,
+/// unfinished frames, stalled queues), with the time read here — the hub reads no clock.
+async fn hub_timer(hub: Hub) {
+    let mut tick = tokio::time::interval(hub.timeout_period());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        hub.close_silent();
+        hub.handle_timeout(clock::now());
     }
 }
 
 /// Periodically expires history, forgets idle rooms, and forgets client addresses that no
 /// longer hold a connection or a recent one.
 async fn sweep(ctx: Context) {
-    let history_age = ctx.config.hub.history_age();
-    let period = (history_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    let mut tick = tokio::time::interval(period);
+    let mut tick = tokio::time::interval(ctx.hub.sweep_period());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        ctx.hub.sweep();
+        ctx.hub.sweep(clock::now());
         ctx.admission.sweep();
     }
 }

@@ -280,7 +280,16 @@ async fn rest_publishes_over_the_address_rate_get_429_and_the_room_list_pages() 
 
     let room = |n: usize| enchufe_core::RoomName::new(format!("room-{n:02}")).unwrap();
     for n in 0..25 {
-        server.hub.publish(&room(n), "op", enchufe_core::Body::json(&n).unwrap(), None).unwrap();
+        server
+            .hub
+            .publish(
+                &room(n),
+                "op",
+                enchufe_core::Body::json(&n).unwrap(),
+                None,
+                enchufe::clock::now(),
+            )
+            .unwrap();
     }
     let mut walked = Vec::new();
     let mut after: Option<String> = None;

@@ -50,7 +50,7 @@ async fn a_whole_history_of_the_largest_messages_replays_on_every_transport_then
     let room = RoomName::new("big").unwrap();
     let body = Body::json(&"y".repeat(BIG)).unwrap();
     for _ in 0..STORED {
-        server.hub.publish(&room, "op", body.clone(), None).expect("a room");
+        server.hub.publish(&room, "op", body.clone(), None, enchufe::clock::now()).expect("a room");
     }
 
     let mut tcp = TcpClient::connect(server.tcp()).await;
@@ -66,7 +66,10 @@ async fn a_whole_history_of_the_largest_messages_replays_on_every_transport_then
     // Live messages while every replay is still in flight: they follow the replay, no gap and
     // no duplicate.
     for _ in 0..LIVE {
-        server.hub.publish(&room, "op", Body::json(&"live").unwrap(), None).unwrap();
+        server
+            .hub
+            .publish(&room, "op", Body::json(&"live").unwrap(), None, enchufe::clock::now())
+            .unwrap();
     }
     let want: Vec<u64> = (1..=STORED + LIVE).collect();
     let (tcp_seqs, text_seqs, binary_seqs, sse_seqs) = step("every replay", 240, async {

@@ -28,7 +28,10 @@ async fn history_stays_under_its_budget_while_ten_rooms_fill_with_the_largest_me
     for n in 0..PER_ROOM {
         for room in 0..ROOMS {
             let room = RoomName::new(format!("full-{room}")).expect("a room name");
-            server.hub.publish(&room, "op", body.clone(), None).expect("a room");
+            server
+                .hub
+                .publish(&room, "op", body.clone(), None, enchufe::clock::now())
+                .expect("a room");
         }
         if n % 50 == 0 {
             peak = peak.max(rss());

@@ -27,6 +27,7 @@ async fn clients_are_told_and_the_server_future_completes() {
             "op",
             enchufe_core::Body::json(&"last").unwrap(),
             None,
+            enchufe::clock::now(),
         )
         .unwrap();
     let started = tokio::time::Instant::now();
@@ -70,7 +71,7 @@ async fn a_client_that_never_reads_cannot_hold_shutdown_past_the_deadline() {
     let body = enchufe_core::Body::json(&"y".repeat(60_000)).unwrap();
     let room = enchufe_core::RoomName::new("big").unwrap();
     for _ in 0..100 {
-        server.hub.publish(&room, "op", body.clone(), None).expect("a room"); // ~6 MB: more than socket buffers hold
+        server.hub.publish(&room, "op", body.clone(), None, enchufe::clock::now()).expect("a room"); // ~6 MB: more than socket buffers hold
     }
     let started = tokio::time::Instant::now();
     server.stop().await;

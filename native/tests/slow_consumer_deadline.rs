@@ -40,7 +40,7 @@ async fn a_stalled_sse_reader_is_cut_and_its_connection_closed() {
     let body = enchufe_core::Body::json(&"s".repeat(10 * 1024)).unwrap();
     let cut = tokio::time::timeout(Duration::from_secs(60), async {
         while metrics.slow_consumers.load(Ordering::Relaxed) == 0 {
-            server.hub.publish(&room, "op", body.clone(), None).unwrap();
+            server.hub.publish(&room, "op", body.clone(), None, enchufe::clock::now()).unwrap();
             tokio::task::yield_now().await;
         }
     })

@@ -155,7 +155,7 @@ async fn an_unvalidated_peer_never_gets_a_welcome() {
     y.send_json(&publish).await;
     assert_eq!(error_code(&y.frame().await), Some(ErrorCode::HelloRequired.code()));
     let room = RoomName::new("r").expect("room");
-    assert!(server.hub.history(&room, None, None).is_empty());
+    assert!(server.hub.history(&room, None, None, enchufe::clock::now()).is_empty());
     assert_eq!(server.hub.session_count(), 0);
 
     // With its own cookie, X gets in.
@@ -223,7 +223,10 @@ async fn a_datagram_over_max_frame_is_dropped() {
     let answer = peer.frame().await;
     assert!(matches!(answer, ServerFrame::Pong(ref p) if p.id == Some(2)), "{answer:?}");
     let room = RoomName::new("r").expect("room");
-    assert!(server.hub.history(&room, None, None).is_empty(), "the big publish was dropped");
+    assert!(
+        server.hub.history(&room, None, None, enchufe::clock::now()).is_empty(),
+        "the big publish was dropped"
+    );
     server.stop().await;
 }
 

@@ -238,7 +238,16 @@ async fn a_client_that_asks_gets_batches_and_one_that_does_not_gets_a_frame_per_
     .await;
     // Published at once, so that frames queue up behind each other.
     for n in 0..MESSAGES {
-        server.hub.publish(&room, "op", enchufe_core::Body::json(&n).unwrap(), None).unwrap();
+        server
+            .hub
+            .publish(
+                &room,
+                "op",
+                enchufe_core::Body::json(&n).unwrap(),
+                None,
+                enchufe::clock::now(),
+            )
+            .unwrap();
     }
     let want: Vec<u64> = (1..=MESSAGES).collect();
     for (name, client) in [("text", &mut text), ("binary", &mut binary)] {

@@ -13,7 +13,7 @@ use enchufe_core::{Body, ErrorCode, Message, RoomName};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Peer};
-use crate::{hub::RoomInfo, server::Context};
+use crate::{clock, hub::RoomInfo, server::Context};
 
 /// The sender name of a REST publish without `?from=`.
 const ANONYMOUS: &str = "http";
@@ -137,7 +137,7 @@ pub(crate) async fn publish(
     };
     let published = ctx
         .hub
-        .publish(&room, &from, body, key)
+        .publish(&room, &from, body, key, clock::now())
         .map_err(|full| ApiError::code(ErrorCode::RoomLimit, full.message()))?;
     let status = if published.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     let published = Published { room: &room, seq: published.seq, epoch: &published.epoch };
@@ -159,7 +159,7 @@ pub(crate) async fn history(
         return Err(ApiError::code(ErrorCode::InvalidField, "limit must be at least 1"));
     }
     let epoch = since_epoch(query.since, query.epoch.as_deref())?;
-    let page = ctx.hub.page(&room, query.since, epoch, query.limit);
+    let page = ctx.hub.page(&room, query.since, epoch, query.limit, clock::now());
     let messages =
         Messages { room, epoch: page.epoch.as_deref(), reset: page.reset, messages: page.messages };
     Ok(Json(messages).into_response())

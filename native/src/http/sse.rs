@@ -43,6 +43,7 @@ use super::{
     rest::{room_name, since_epoch},
 };
 use crate::{
+    clock,
     hub::{Outbox, Outgoing, Session, Transport},
     metrics::Metrics,
     server::Context,
@@ -81,13 +82,13 @@ pub(crate) async fn events(
             (query.since, query.epoch)
         }
     };
-    let mut session = ctx.hub.open(Transport::Sse);
-    session.handle(ClientFrame::Hello(Hello {
-        v: PROTOCOL_VERSION,
-        name: query.name,
-        ..Hello::default()
-    }));
-    session.handle(ClientFrame::Join(Join { room, since, id: None, epoch }));
+    let now = clock::now();
+    let mut session = ctx.hub.open(Transport::Sse, now);
+    session.handle(
+        now,
+        ClientFrame::Hello(Hello { v: PROTOCOL_VERSION, name: query.name, ..Hello::default() }),
+    );
+    session.handle(now, ClientFrame::Join(Join { room, since, id: None, epoch }));
     let finished = Arc::new(AtomicBool::new(false));
     if let Some(Extension(Cut(cut))) = cut {
         // A session that ends (cut as slow, kicked, shutting down) has its last event queued;

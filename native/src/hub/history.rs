@@ -6,7 +6,6 @@ use std::{
 };
 
 use enchufe_core::{Encoding, Message, ServerFrame};
-use tokio::time::Instant;
 
 use super::{Outgoing, history_budget::HistoryBudget};
 
@@ -25,7 +24,8 @@ pub(crate) struct History {
 struct Stored {
     seq: u64,
     message: Arc<Outgoing>,
-    at: Instant,
+    /// When it was stored, in [`Now::ms`](super::Now::ms).
+    at: u64,
     key: Option<DedupeKey>,
     /// What it counts against the history budget: its JSON encoding's length.
     bytes: usize,
@@ -42,7 +42,7 @@ impl History {
         &mut self,
         seq: u64,
         message: Arc<Outgoing>,
-        at: Instant,
+        at: u64,
         key: Option<DedupeKey>,
         max_len: usize,
         budget: &HistoryBudget,
@@ -58,8 +58,8 @@ impl History {
         }
     }
 
-    /// Evicts messages stored before `cutoff`.
-    pub(crate) fn expire(&mut self, cutoff: Option<Instant>, budget: &HistoryBudget) {
+    /// Evicts messages stored before `cutoff` (ms).
+    pub(crate) fn expire(&mut self, cutoff: Option<u64>, budget: &HistoryBudget) {
         let Some(cutoff) = cutoff else { return };
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             self.pop_front(budget);

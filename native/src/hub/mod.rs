@@ -70,6 +70,7 @@
 mod config;
 mod history;
 mod history_budget;
+mod now;
 mod outbox;
 mod outgoing;
 mod room;
@@ -79,6 +80,7 @@ mod state;
 mod tests;
 
 pub use config::HubConfig;
+pub use now::Now;
 pub use outbox::{End, Outbox, Push, SendLimits};
 pub(crate) use outgoing::ws_frame;
 pub use outgoing::{Form, Outgoing};

@@ -4,15 +4,16 @@
 //! - the queue is bounded in **bytes**; over its high-water mark the transport stops reading the
 //!   connection ([`Outbox::writable`]), so a client's own answers push back on its own input;
 //! - a connection is a slow consumer only when it is **stalled**: over the high-water mark with
-//!   nothing taken by its writer for the stall deadline — or, whatever the deadline, past the
-//!   hard bound that keeps server memory bounded;
+//!   nothing taken by its writer for the stall deadline (the hub's timer checks,
+//!   [`Outbox::cut_if_stalled`]) — or, whatever the deadline, past the hard bound that keeps
+//!   server memory bounded (checked at each push);
 //! - a replay of history is a **cursor**, not a copy: the writer pulls the next stretch from the
 //!   room as the connection drains ([`Replay`]).
 
 use std::{
     collections::VecDeque,
     sync::{
-        Arc, LazyLock, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicU8, Ordering},
     },
     time::Duration,
@@ -32,12 +33,14 @@ pub(crate) const BATCH_BYTES: usize = 256 * 1024;
 ///
 /// The hub pushes into it (replies, fan-out, presence) and never waits. The transport's writer
 /// drains it with [`Outbox::next_batch`], writes the batch and flushes once; its reader checks
-/// [`Outbox::is_paused`] between frames and waits on [`Outbox::writable`]. A push is refused, and
-/// the connection cut with `error` 4011 `slow_consumer` ([`Push::Overflow`]), only when
-/// - the queue is over [`SendLimits::high_water`] and its writer has taken nothing for
-///   [`SendLimits::stall`] (counted from when the oldest waiting data was queued), or
-/// - the push would take it past [`SendLimits::max_bytes`] (a queue that is empty always takes
-///   one frame, however large).
+/// [`Outbox::is_paused`] between frames and waits on [`Outbox::writable`]. The connection is cut
+/// with `error` 4011 `slow_consumer` only when
+/// - the queue stays over [`SendLimits::high_water`] while its writer takes nothing for
+///   [`SendLimits::stall`] (the hub's timer asks, [`Outbox::cut_if_stalled`]), or
+/// - a push would take it past [`SendLimits::max_bytes`] ([`Push::Overflow`]; a queue that is
+///   empty always takes one frame, however large).
+///
+/// It reads no clock: the only timed rule is checked by the hub's timer, with `now` passed in.
 ///
 /// Cloning is cheap; all clones are the same queue.
 #[derive(Clone, Debug)]
@@ -111,9 +114,11 @@ struct State {
     /// Bytes charged for the queued frames (their encoding plus [`ENTRY_COST`]).
     bytes: usize,
     end: Option<End>,
-    /// Since when the writer owes progress, in ms of [`now_ms`]: the later of its last take and
-    /// the first push into an empty queue.
-    waiting_since: u64,
+    /// How many times the writer took from the queue (wrapping): its progress.
+    progress: u32,
+    /// The stall check's note: `progress` as it was when the queue was first seen over its mark,
+    /// and when (ms). Cleared when the queue is seen under the mark again.
+    over_since: Option<(u32, u64)>,
     /// A reader waits in [`Outbox::writable`].
     paused: bool,
     /// Numbers replays, so that a pull finds its own entry again.
@@ -216,30 +221,14 @@ impl Outbox {
         if state.end.is_some() {
             return Push::Closed;
         }
-        if !state.queue.is_empty() {
-            // The clock is read only over the mark: a push is the fan-out's inner loop.
-            let stalled = state.bytes > limits.high_water
-                && now_ms().saturating_sub(state.waiting_since) >= millis(limits.stall);
-            let over = state.bytes.saturating_add(cost) > limits.max_bytes;
-            if stalled || over {
-                let dropped = state.queue.len() + 1;
-                let message = if over {
-                    format!(
-                        "the connection's outbound queue reached its bound of {} bytes",
-                        limits.max_bytes
-                    )
-                } else {
-                    format!(
-                        "the connection read nothing for {} ms while over {} bytes waited for it",
-                        millis(limits.stall),
-                        limits.high_water
-                    )
-                };
-                self.cut(state, &message);
-                return Push::Overflow { dropped };
-            }
-        } else {
-            state.waiting_since = now_ms();
+        if !state.queue.is_empty() && state.bytes.saturating_add(cost) > limits.max_bytes {
+            let dropped = state.queue.len() + 1;
+            let message = format!(
+                "the connection's outbound queue reached its bound of {} bytes",
+                limits.max_bytes
+            );
+            self.cut(state, &message);
+            return Push::Overflow { dropped };
         }
         state.bytes += cost;
         state.queue.push_back(Entry::Frame { frame: Arc::clone(frame), cost });
@@ -257,9 +246,6 @@ impl Outbox {
         }
         state.next_replay += 1;
         replay.id = state.next_replay;
-        if state.queue.is_empty() {
-            state.waiting_since = now_ms();
-        }
         state.queue.push_back(Entry::Replay(Box::new(replay)));
         drop(state);
         self.0.ready.notify_one();
@@ -305,6 +291,38 @@ impl Outbox {
             }
             notified.await;
         }
+    }
+
+    /// The hub's timer, at `now` (ms): if the queue has stayed over its high-water mark, with its
+    /// writer taking nothing, for [`SendLimits::stall`] since the timer first saw it so, cuts it
+    /// (4011) and returns how many frames were dropped. Seen first at some tick, a stall is cut
+    /// between one and two timer periods late — never early.
+    pub(crate) fn cut_if_stalled(&self, now: u64) -> Option<usize> {
+        let limits = &self.0.limits;
+        let mut state = self.lock();
+        if state.end.is_some() || state.bytes <= limits.high_water {
+            state.over_since = None;
+            return None;
+        }
+        match state.over_since {
+            Some((progress, since)) if progress == state.progress => {
+                if now.saturating_sub(since) < millis(limits.stall) {
+                    return None;
+                }
+            }
+            _ => {
+                state.over_since = Some((state.progress, now));
+                return None;
+            }
+        }
+        let dropped = state.queue.len();
+        let message = format!(
+            "the connection read nothing for {} ms while over {} bytes waited for it",
+            millis(limits.stall),
+            limits.high_water
+        );
+        self.cut(state, &message);
+        Some(dropped)
     }
 
     /// Whether the queue is over its high-water mark: the transport should not read more input
@@ -429,7 +447,7 @@ impl Outbox {
         let mut pulled = Vec::new();
         let outcome = room.replay(self, &mut next, until, BATCH_BYTES, &mut pulled);
         let mut state = self.lock();
-        state.waiting_since = now_ms();
+        state.progress = state.progress.wrapping_add(1);
         let Some(Entry::Replay(replay)) = state.queue.front_mut() else { return };
         if replay.id != id {
             return; // the queue was cleared meanwhile (closed)
@@ -458,7 +476,7 @@ impl Outbox {
     /// back under its high-water mark.
     fn taken(&self, state: &mut State, bytes: usize) {
         state.bytes -= bytes;
-        state.waiting_since = now_ms();
+        state.progress = state.progress.wrapping_add(1);
         if state.paused && state.bytes <= self.0.limits.high_water {
             state.paused = false;
             self.0.wake.notify_waiters();
@@ -478,11 +496,6 @@ fn error_entry(code: ErrorCode, message: &str) -> Entry {
 }
 
 /// Milliseconds on the process's monotonic clock (tokio's, so paused-time tests move it).
-fn now_ms() -> u64 {
-    static ORIGIN: LazyLock<tokio::time::Instant> = LazyLock::new(tokio::time::Instant::now);
-    u64::try_from(ORIGIN.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -517,24 +530,24 @@ mod tests {
         assert!(outbox.is_empty());
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_queue_over_its_high_water_mark_is_cut_only_once_stalled() {
         let outbox = Outbox::new(limits(cost() * 2, 1 << 20, 1000));
         for id in 0..10 {
             assert_eq!(outbox.push(&pong(id)), Push::Queued, "over the mark but not stalled");
         }
         assert!(outbox.is_paused());
+        assert_eq!(outbox.cut_if_stalled(5_000), None, "first seen over the mark");
+        assert_eq!(outbox.cut_if_stalled(5_900), None, "900 ms");
         // The writer takes a batch: progress, so the deadline starts again.
-        tokio::time::advance(Duration::from_millis(900)).await;
         outbox.next_batch(&mut Vec::new()).await;
         assert!(!outbox.is_paused());
         for id in 0..10 {
             assert_eq!(outbox.push(&pong(id)), Push::Queued);
         }
-        tokio::time::advance(Duration::from_millis(900)).await;
-        assert_eq!(outbox.push(&pong(99)), Push::Queued, "900 ms since the last take");
-        tokio::time::advance(Duration::from_millis(100)).await;
-        assert_eq!(outbox.push(&pong(100)), Push::Overflow { dropped: 12 });
+        assert_eq!(outbox.cut_if_stalled(6_100), None, "progress since the last look");
+        assert_eq!(outbox.cut_if_stalled(7_000), None, "900 ms with no progress");
+        assert_eq!(outbox.cut_if_stalled(7_100), Some(10), "1000 ms with no progress");
         assert_eq!(outbox.push(&pong(101)), Push::Closed);
         let mut batch = Vec::new();
         assert_eq!(outbox.next_batch(&mut batch).await, Some(End::Error(ErrorCode::SlowConsumer)));
@@ -543,13 +556,17 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn an_idle_queue_starts_its_deadline_at_its_first_push() {
-        let outbox = Outbox::new(limits(cost(), 1 << 20, 1000));
-        tokio::time::advance(Duration::from_secs(60)).await;
+    #[tokio::test]
+    async fn a_queue_under_its_mark_is_never_stalled() {
+        let outbox = Outbox::new(limits(cost() * 4, 1 << 20, 1000));
+        let _ = outbox.push(&pong(1));
+        assert_eq!(outbox.cut_if_stalled(0), None);
+        assert_eq!(outbox.cut_if_stalled(60_000), None, "a minute unread, but under the mark");
         for id in 0..10 {
-            assert_eq!(outbox.push(&pong(id)), Push::Queued, "idle for a minute is not stalled");
+            let _ = outbox.push(&pong(id));
         }
+        assert_eq!(outbox.cut_if_stalled(60_001), None, "over the mark: the deadline starts now");
+        assert_eq!(outbox.cut_if_stalled(61_001), Some(11));
     }
 
     #[tokio::test]

@@ -2,16 +2,14 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use enchufe_core::{
-    Body, Join, Joined, Member, Message, Presence, PresenceAction, RoomName, ServerFrame,
-};
-use tokio::time::Instant;
-
 use super::{
-    HubConfig, Outbox, Outgoing, Push,
+    HubConfig, Now, Outbox, Outgoing, Push,
     history::{DedupeKey, History},
     history_budget::HistoryBudget,
     outbox::{Pulled, Replay},
+};
+use enchufe_core::{
+    Body, Join, Joined, Member, Message, Presence, PresenceAction, RoomName, ServerFrame,
 };
 
 /// A room. All state sits behind one lock, held while a publish takes its seq and is pushed to
@@ -125,15 +123,14 @@ impl Room {
         body: Body,
         key: Option<DedupeKey>,
         config: &HubConfig,
+        now: Now,
         overflowed: &mut Overflowed,
     ) -> Result<Published, Body> {
-        let now = Instant::now();
-        let ts = unix_millis();
         let mut state = self.lock();
         if state.removed {
             return Err(body);
         }
-        state.history.expire(now.checked_sub(config.history_age()), &self.budget);
+        state.history.expire(config.history_cutoff(now), &self.budget);
         if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
             return Ok(Published { seq, duplicate: true, epoch: self.epoch.clone() });
         }
@@ -143,13 +140,13 @@ impl Room {
             room: self.name.clone(),
             seq,
             from: from.to_owned(),
-            ts,
+            ts: now.unix_ms,
             body,
         }));
         for sub in state.members.iter().filter(|s| s.live) {
             deliver(sub, &message, overflowed);
         }
-        state.history.push(seq, message, now, key, config.history_len, &self.budget);
+        state.history.push(seq, message, now.ms, key, config.history_len, &self.budget);
         Ok(Published { seq, duplicate: false, epoch: self.epoch.clone() })
     }
 
@@ -165,9 +162,9 @@ impl Room {
         outbox: &Outbox,
         join: &Join,
         config: &HubConfig,
+        now: Now,
         overflowed: &mut Overflowed,
     ) -> Result<bool, Gone> {
-        let now = Instant::now();
         let mut state = self.lock();
         if state.removed {
             return Err(Gone::Removed);
@@ -177,7 +174,7 @@ impl Room {
         if outbox.is_closed() {
             return Err(Gone::Closed);
         }
-        state.history.expire(now.checked_sub(config.history_age()), &self.budget);
+        state.history.expire(config.history_cutoff(now), &self.budget);
         let other_numbering = self.counts_elsewhere(state.seq, join.since, join.epoch.as_deref());
         let (since, recovered) = match join.since {
             _ if other_numbering => (Some(0), false),
@@ -298,9 +295,10 @@ impl Room {
         since: Option<u64>,
         limit: usize,
         config: &HubConfig,
+        now: Now,
     ) -> Vec<Message> {
         let mut state = self.lock();
-        state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
+        state.history.expire(config.history_cutoff(now), &self.budget);
         // Half the high-water mark: an answer never pauses its connection on its own.
         state.history.messages(since.unwrap_or(0), limit, config.page_bytes())
     }
@@ -313,9 +311,10 @@ impl Room {
         epoch: Option<&str>,
         limit: usize,
         config: &HubConfig,
+        now: Now,
     ) -> Page {
         let mut state = self.lock();
-        state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
+        state.history.expire(config.history_cutoff(now), &self.budget);
         let reset = self.counts_elsewhere(state.seq, since, epoch);
         let since = if reset { 0 } else { since.unwrap_or(0) };
         let messages = state.history.messages(since, limit, config.page_bytes());
@@ -335,9 +334,9 @@ impl Room {
 
     /// Expires old history; if the room is then empty and has no members, marks it removed and
     /// returns true (the caller, holding the rooms map, forgets it).
-    pub(crate) fn sweep(&self, config: &HubConfig) -> bool {
+    pub(crate) fn sweep(&self, config: &HubConfig, now: Now) -> bool {
         let mut state = self.lock();
-        state.history.expire(Instant::now().checked_sub(config.history_age()), &self.budget);
+        state.history.expire(config.history_cutoff(now), &self.budget);
         if state.members.is_empty() && state.history.is_empty() {
             state.removed = true;
         }
@@ -375,11 +374,4 @@ fn presence(room: &RoomName, action: PresenceAction, member: &Member) -> Arc<Out
         action,
         member: member.clone(),
     }))
-}
-
-/// The server's wall-clock time for `message.ts`.
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

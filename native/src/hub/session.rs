@@ -8,11 +8,7 @@ use enchufe_core::{
     PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
 };
 
-use super::{
-    End, Hub, Outbox, Outgoing, Push,
-    room::Gone,
-    state::SessionShared,
-};
+use super::{End, Hub, Now, Outbox, Outgoing, Push, room::Gone, state::SessionShared};
 use crate::{metrics::Metrics, sync::lock, token_bucket::TokenBucket};
 
 /// The transport a session arrived on (for metrics and logs).
@@ -73,11 +69,15 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(hub: Hub, shared: Arc<SessionShared>, transport: Transport) -> Self {
+    pub(crate) fn new(
+        hub: Hub,
+        shared: Arc<SessionShared>,
+        transport: Transport,
+        now: Now,
+    ) -> Self {
         let id = shared.id.clone();
         let config = hub.config();
-        let now = hub.now_ms();
-        let rate = (config.rate_per_sec > 0).then(|| TokenBucket::full(config.rate_burst, now));
+        let rate = (config.rate_per_sec > 0).then(|| TokenBucket::full(config.rate_burst, now.ms));
         Session {
             name: None,
             from: id.clone(),
@@ -118,21 +118,21 @@ impl Session {
         self.shared.outbox.is_closed()
     }
 
-    /// Handles one frame from the client. Answers, errors and fan-out go to the outbox; a frame
-    /// refused for a fatal reason closes the outbox with that reason.
+    /// Handles one frame from the client, received at `now`. Answers, errors and fan-out go to
+    /// the outbox; a frame refused for a fatal reason closes the outbox with that reason.
     ///
     /// A first frame other than `hello` implies an anonymous `hello` (docs/DECISIONS.md): the
     /// client gets `welcome` first. UDP, where `hello` is required, calls this only after its
     /// handshake, starting with the `hello`.
-    pub fn handle(&mut self, frame: ClientFrame) {
+    pub fn handle(&mut self, now: Now, frame: ClientFrame) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
-        self.complete();
+        self.complete(now);
         if self.is_closed() {
             return;
         }
         // A ping costs no one else anything: it is paced by backpressure (reads pause while
         // the answers wait), not by the rate limit.
-        if !matches!(frame, ClientFrame::Ping(_)) && !self.admit(frame.id()) {
+        if !matches!(frame, ClientFrame::Ping(_)) && !self.admit(now, frame.id()) {
             return;
         }
         if !self.greeted {
@@ -149,20 +149,20 @@ impl Session {
             ClientFrame::Hello(_) => {
                 self.error(ErrorCode::InvalidField, "hello was already received", None);
             }
-            ClientFrame::Join(join) => self.join(join),
+            ClientFrame::Join(join) => self.join(now, join),
             ClientFrame::Leave(leave) => self.leave(leave),
-            ClientFrame::Publish(publish) => self.publish(publish),
-            ClientFrame::History(request) => self.history(request),
+            ClientFrame::Publish(publish) => self.publish(now, publish),
+            ClientFrame::History(request) => self.history(now, request),
             ClientFrame::Ping(ping) => self.reply(ServerFrame::Pong(Pong { id: ping.id })),
         }
     }
 
     /// Answers input that did not decode with a typed `error`. The connection stays usable,
     /// unless the code is fatal (a binary version this server does not read): then it closes.
-    pub fn reject(&mut self, error: &DecodeError) {
+    pub fn reject(&mut self, now: Now, error: &DecodeError) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
-        self.complete();
-        if self.is_closed() || !self.admit(error.id()) {
+        self.complete(now);
+        if self.is_closed() || !self.admit(now, error.id()) {
             return;
         }
         if !self.greeted {
@@ -176,28 +176,28 @@ impl Session {
     }
 
     /// The transport received something from the client (bytes, a datagram, a WebSocket
-    /// message of any kind, pongs included): the session is not silent
-    /// ([`Hub::close_silent`](super::Hub::close_silent)).
-    pub fn heard(&self) {
+    /// message of any kind, pongs included) at `now`: the session is not silent
+    /// ([`Hub::handle_timeout`](super::Hub::handle_timeout)).
+    pub fn heard(&self, now: Now) {
         // An SSE client never speaks: its session is never judged by silence.
         if self.transport != Transport::Sse {
-            self.shared.heard.store(self.hub.now_ms(), std::sync::atomic::Ordering::Relaxed);
+            self.shared.heard.store(now.ms, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
     /// A whole frame arrived: the client is heard, and no frame is under way.
-    fn complete(&self) {
-        self.heard();
+    fn complete(&self, now: Now) {
+        self.heard(now);
         self.shared.deadline.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Reports whether the transport holds the start of a frame whose rest has not arrived (a
     /// TCP reader, after each read): the rest must come within the frame timeout, however
-    /// slowly its bytes trickle in ([`Hub::close_silent`](super::Hub::close_silent)). Bytes of
-    /// an unfinished frame are not "heard": only whole frames are.
-    pub fn unfinished(&self, pending: bool) {
+    /// slowly its bytes trickle in ([`Hub::handle_timeout`](super::Hub::handle_timeout)). Bytes
+    /// of an unfinished frame are not "heard": only whole frames are.
+    pub fn unfinished(&self, now: Now, pending: bool) {
         if pending {
-            let deadline = self.hub.now_ms() + self.hub.config().frame_timeout_ms.max(1);
+            let deadline = now.after(self.hub.config().frame_timeout_ms.max(1));
             let _ = self.shared.deadline.compare_exchange(
                 0,
                 deadline,
@@ -207,28 +207,18 @@ impl Session {
         }
     }
 
-    /// Flow control, called by a stream transport's reader after each frame: while the
-    /// connection's outbound queue is over its high-water mark, waits for the writer to drain
-    /// it — the client's input stays unread, so TCP slows the client down instead of the server
-    /// cutting it. Also gives other tasks a turn now and then, so that a burst of input (a
-    /// publisher's pipelined frames) cannot starve the writers that deliver it.
-    pub async fn pace(&self) {
-        let outbox = &self.shared.outbox;
-        if outbox.is_paused() {
-            Metrics::add(&self.hub.metrics().read_pauses, 1);
-            // Boxed: the wait's state is allocated only when a pause happens, instead of
-            // making every connection's task (and idle connection) that much larger.
-            Box::pin(outbox.writable()).await;
-            // Time spent not reading the client is not the client's silence, nor its slowness
-            // in finishing a frame.
-            self.heard();
-            let deadline = &self.shared.deadline;
-            if deadline.load(std::sync::atomic::Ordering::Relaxed) != 0 {
-                let next = self.hub.now_ms() + self.hub.config().frame_timeout_ms.max(1);
-                deadline.store(next, std::sync::atomic::Ordering::Relaxed);
-            }
+    /// The transport paused reading this connection while its queue was over the high-water
+    /// mark ([`Outbox::is_paused`], [`Outbox::writable`]), and resumed at `now`. Time spent not
+    /// reading the client is neither its silence nor its slowness in finishing a frame, so both
+    /// clocks start again.
+    pub fn resumed(&self, now: Now) {
+        Metrics::add(&self.hub.metrics().read_pauses, 1);
+        self.heard(now);
+        let deadline = &self.shared.deadline;
+        if deadline.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+            let next = now.after(self.hub.config().frame_timeout_ms.max(1));
+            deadline.store(next, std::sync::atomic::Ordering::Relaxed);
         }
-        tokio::task::coop::consume_budget().await;
     }
 
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):
@@ -286,8 +276,8 @@ impl Session {
         self.reply(ServerFrame::Welcome(welcome));
     }
 
-    fn join(&mut self, join: Join) {
-        if !self.may_create(&join.room, join.id) {
+    fn join(&mut self, now: Now, join: Join) {
+        if !self.may_create(now, &join.room, join.id) {
             return;
         }
         let max_rooms = self.hub.config().max_rooms;
@@ -305,7 +295,7 @@ impl Session {
         let outbox = self.shared.outbox.clone();
         let member = Member { session: self.shared.id.to_string(), name: self.name.clone() };
         let joined = self.hub.join_room(&join.room, |room, overflowed| {
-            room.join(&member, &outbox, &join, &config, overflowed)
+            room.join(&member, &outbox, &join, &config, now, overflowed)
         });
         match joined {
             Ok((room, true)) => lock(&self.shared.rooms).push(room),
@@ -334,12 +324,12 @@ impl Session {
         self.reply(ServerFrame::Left(Left { room: leave.room, id: leave.id }));
     }
 
-    fn publish(&mut self, publish: Publish) {
-        if !self.may_create(&publish.room, publish.id) {
+    fn publish(&mut self, now: Now, publish: Publish) {
+        if !self.may_create(now, &publish.room, publish.id) {
             return;
         }
         let key = publish.id.map(|id| (self.client_key.clone(), id));
-        match self.hub.publish(&publish.room, &self.from, publish.body, key) {
+        match self.hub.publish(&publish.room, &self.from, publish.body, key, now) {
             Ok(published) => {
                 if let Some(id) = publish.id {
                     let ack = Ack { id, room: publish.room, seq: published.seq };
@@ -353,15 +343,15 @@ impl Session {
     /// Whether this connection may touch `room`: yes if it exists; else creating it takes a
     /// token of the connection's room-creation rate, and without one the frame is refused
     /// (4020). (The hub's own cap on rooms is checked when the room is created.)
-    fn may_create(&mut self, room: &RoomName, id: Option<u64>) -> bool {
+    fn may_create(&mut self, now: Now, room: &RoomName, id: Option<u64>) -> bool {
         let config = self.hub.config();
         if config.room_rate_per_sec == 0 || self.hub.has_room(room) {
             return true;
         }
         let burst = config.room_burst.max(1);
-        let now = self.hub.now_ms();
-        let bucket = self.creations.get_or_insert_with(|| Box::new(TokenBucket::full(burst, now)));
-        if bucket.take(now, config.room_rate_per_sec, burst) {
+        let bucket =
+            self.creations.get_or_insert_with(|| Box::new(TokenBucket::full(burst, now.ms)));
+        if bucket.take(now.ms, config.room_rate_per_sec, burst) {
             return true;
         }
         Metrics::add(&self.hub.metrics().rooms_refused, 1);
@@ -374,13 +364,13 @@ impl Session {
         false
     }
 
-    fn history(&mut self, request: HistoryRequest) {
+    fn history(&mut self, now: Now, request: HistoryRequest) {
         if request.limit == Some(0) {
             self.error(ErrorCode::InvalidField, "history limit must be at least 1", request.id);
             return;
         }
         let limit = request.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
-        let messages = self.hub.history(&request.room, request.since, limit);
+        let messages = self.hub.history(&request.room, request.since, limit, now);
         self.reply(ServerFrame::History(History { room: request.room, messages, id: request.id }));
     }
 
@@ -402,10 +392,10 @@ impl Session {
     /// Applies the input rate limit. A frame over it is dropped; the first one of each second
     /// is answered with `error` 4010 (one answer per second however many are dropped, so a
     /// flood cannot fill the sender's own queue with refusals).
-    fn admit(&mut self, id: Option<u64>) -> bool {
+    fn admit(&mut self, now: Now, id: Option<u64>) -> bool {
         let Some(bucket) = &mut self.rate else { return true };
         let config = self.hub.config();
-        let now = self.hub.now_ms();
+        let now = now.ms;
         if bucket.take(now, config.rate_per_sec, config.rate_burst.max(1)) {
             return true;
         }

@@ -10,11 +10,12 @@ use std::{
     },
 };
 
+use std::time::Duration;
+
 use enchufe_core::{Body, ErrorCode, Message, RoomName};
-use tokio::time::Instant;
 
 use super::{
-    End, HubConfig, Outbox, Page, Published, Session, Transport,
+    End, HubConfig, Now, Outbox, Page, Published, Session, Transport,
     history::DedupeKey,
     history_budget::HistoryBudget,
     room::{Gone, Overflowed, Room},
@@ -48,8 +49,6 @@ struct Inner {
     /// restarts nor can be guessed from another.
     ids: RandomState,
     shutting_down: AtomicBool,
-    /// The clock origin of [`SessionShared::heard`].
-    started: Instant,
 }
 
 /// The part of a session other tasks reach: its queue and the rooms it is in.
@@ -58,10 +57,10 @@ pub(crate) struct SessionShared {
     pub(crate) id: Arc<str>,
     pub(crate) outbox: Outbox,
     pub(crate) rooms: Mutex<Vec<Arc<Room>>>,
-    /// When the client was last heard from, in ms since the hub started ([`NEVER_SILENT`] for a
+    /// When the client was last heard from, in [`Now::ms`] ([`NEVER_SILENT`] for a
     /// session whose client never speaks: SSE). [`Hub::close_silent`] reads it.
     pub(crate) heard: AtomicU64,
-    /// When the frame the client is sending must be complete, in ms since the hub started
+    /// When the frame the client is sending must be complete, in [`Now::ms`]
     /// (`0`: none is under way): the first frame from the connection's start, then any frame
     /// from its first byte. [`Hub::close_silent`] reads it.
     pub(crate) deadline: AtomicU64,
@@ -97,7 +96,6 @@ impl Hub {
             next_room: AtomicU64::new(1),
             ids: RandomState::new(),
             shutting_down: AtomicBool::new(false),
-            started: Instant::now(),
         }))
     }
 
@@ -111,9 +109,9 @@ impl Hub {
         &self.0.metrics
     }
 
-    /// Opens a session for a new connection on `transport`. Dropping the [`Session`] ends it
-    /// (it leaves its rooms; its queue is flushed by the writer and then ends).
-    pub fn open(&self, transport: Transport) -> Session {
+    /// Opens a session for a new connection on `transport`, at `now`. Dropping the [`Session`]
+    /// ends it (it leaves its rooms; its queue is flushed by the writer and then ends).
+    pub fn open(&self, transport: Transport, now: Now) -> Session {
         let n = self.0.next_session.fetch_add(1, Ordering::Relaxed);
         // The counter makes the id unique; the hashed suffix makes it hard to guess.
         let salt = self.0.ids.hash_one(n) & 0xffff_ffff;
@@ -122,38 +120,39 @@ impl Hub {
         let outbox = Outbox::new(self.0.send_limits.clone());
         let heard = match transport {
             Transport::Sse => NEVER_SILENT,
-            _ => self.now_ms(),
+            _ => now.ms,
         };
         let shared = Arc::new(SessionShared {
             id: id.clone(),
             outbox,
             rooms: Mutex::default(),
             heard: AtomicU64::new(heard),
-            deadline: AtomicU64::new(self.now_ms() + config.frame_timeout_ms.max(1)),
+            deadline: AtomicU64::new(now.after(config.frame_timeout_ms.max(1))),
         });
         lock(&self.0.sessions).insert(id, shared.clone());
         self.0.metrics.connection_opened(transport);
         if self.0.shutting_down.load(Ordering::SeqCst) {
             shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, true);
         }
-        Session::new(self.clone(), shared, transport)
+        Session::new(self.clone(), shared, transport, now)
     }
 
-    /// Publishes into `room` on behalf of `from` (REST): stores the message, fans it out, and
-    /// returns its seq. With a `dedupe` key seen before, returns the original seq and delivers
-    /// nothing.
+    /// Publishes into `room` on behalf of `from` (REST), at `now`: stores the message, fans it
+    /// out, and returns its seq. With a `dedupe` key seen before, returns the original seq and
+    /// delivers nothing.
     pub fn publish(
         &self,
         room: &RoomName,
         from: &str,
         body: Body,
         dedupe: Option<DedupeKey>,
+        now: Now,
     ) -> Result<Published, RoomsFull> {
         let mut overflowed = Overflowed::new();
         let mut body = body;
         let published = loop {
             let room = self.room(room)?;
-            match room.publish(from, body, dedupe.clone(), &self.0.config, &mut overflowed) {
+            match room.publish(from, body, dedupe.clone(), &self.0.config, now, &mut overflowed) {
                 Ok(published) => {
                     if !published.duplicate {
                         // Outside the room's lock: the budget may evict from any room.
@@ -185,10 +184,11 @@ impl Hub {
         room: &RoomName,
         since: Option<u64>,
         limit: Option<usize>,
+        now: Now,
     ) -> Vec<Message> {
         let limit = limit.unwrap_or(self.0.config.max_history).min(self.0.config.max_history);
         let room = read(&self.0.rooms).get(room).cloned();
-        room.map(|r| r.messages(since, limit, &self.0.config)).unwrap_or_default()
+        room.map(|r| r.messages(since, limit, &self.0.config, now)).unwrap_or_default()
     }
 
     /// Like [`Hub::history`] for a reader that saw `since` in `epoch` (REST): with the room's
@@ -201,10 +201,11 @@ impl Hub {
         since: Option<u64>,
         epoch: Option<&str>,
         limit: Option<usize>,
+        now: Now,
     ) -> Page {
         let limit = limit.unwrap_or(self.0.config.max_history).min(self.0.config.max_history);
         match read(&self.0.rooms).get(room).cloned() {
-            Some(room) => room.page(since, epoch, limit, &self.0.config),
+            Some(room) => room.page(since, epoch, limit, &self.0.config, now),
             None => Page {
                 epoch: None,
                 reset: epoch.is_some() || since.is_some_and(|s| s > 0),
@@ -262,18 +263,38 @@ impl Hub {
         true
     }
 
-    /// Closes every session whose client has sent nothing for the idle timeout, or left a
-    /// frame unfinished (or sent none since it connected) past the frame timeout (`error` 4013
-    /// `idle_timeout`), as the transports report input ([`Session::heard`],
-    /// [`Session::unfinished`]). The server calls this every quarter of the shorter timeout:
-    /// one sweep instead of a timer in every connection. Returns how many it closed.
-    pub fn close_silent(&self) -> usize {
+    /// How often the driver must call [`Hub::handle_timeout`]: a quarter of the shortest of the
+    /// idle, frame and stall timeouts (10 ms to 5 s), so that each rule acts at most that much
+    /// after its deadline. One timer for the hub instead of one in every connection.
+    pub fn timeout_period(&self) -> Duration {
+        let config = &self.0.config;
+        let stall = Duration::from_millis(config.slow_after_ms.max(1));
+        (config.idle_timeout().min(config.frame_timeout()).min(stall) / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(5))
+    }
+
+    /// The hub's timer, at `now` (every [`Hub::timeout_period`]): applies every rule that
+    /// depends on time passing rather than on input.
+    /// - A session whose client has sent nothing for the idle timeout, or left a frame
+    ///   unfinished (or sent none since it connected) past the frame timeout, is closed with
+    ///   `error` 4013 `idle_timeout` — as the transports report input ([`Session::heard`],
+    ///   [`Session::unfinished`]).
+    /// - A queue that stays over its high-water mark with its writer taking nothing for the
+    ///   stall deadline is cut with 4011 `slow_consumer` ([`Outbox`]).
+    ///
+    /// Returns how many sessions it closed.
+    pub fn handle_timeout(&self, now: Now) -> usize {
         let idle = self.0.config.idle_timeout();
         let limit = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
-        let now = self.now_ms();
+        let now = now.ms;
+        let mut stalled = Overflowed::new();
         let late: Vec<(Arc<SessionShared>, bool)> = lock(&self.0.sessions)
             .values()
             .filter_map(|s| {
+                if let Some(dropped) = s.outbox.cut_if_stalled(now) {
+                    stalled.push((s.id.clone(), dropped));
+                    return None;
+                }
                 // A connection whose input is not read (its queue is over the high-water mark)
                 // is judged by the slow-consumer rule, not by silence.
                 if s.outbox.is_closed() || s.outbox.is_paused() {
@@ -303,12 +324,9 @@ impl Hub {
             }
             self.leave_all(shared);
         }
-        late.len()
-    }
-
-    /// Milliseconds since the hub started.
-    pub(crate) fn now_ms(&self) -> u64 {
-        u64::try_from(self.0.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+        let closed = late.len() + stalled.len();
+        self.evict_slow(stalled);
+        closed
     }
 
     /// Tells every session the server is going away (`error` 4015 `shutting_down` after what is
@@ -326,11 +344,17 @@ impl Hub {
         lock(&self.0.sessions).len()
     }
 
-    /// Expires old history and forgets rooms with no members and no history. The server calls
-    /// this periodically.
-    pub fn sweep(&self) {
+    /// How often the driver should call [`Hub::sweep`]: a quarter of the history's age limit
+    /// (1 s to 60 s).
+    pub fn sweep_period(&self) -> Duration {
+        (self.0.config.history_age() / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
+
+    /// Expires old history and forgets rooms with no members and no history, at `now`. The
+    /// driver calls this every [`Hub::sweep_period`].
+    pub fn sweep(&self, now: Now) {
         let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
-        let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(&self.0.config)).collect();
+        let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(&self.0.config, now)).collect();
         Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
         if idle.is_empty() {
             return;

@@ -14,6 +14,11 @@ fn hub(config: HubConfig) -> Hub {
     Hub::new(config, Arc::new(Metrics::default()))
 }
 
+/// The moment `ms` into a test (the hub reads no clock: tests say what time it is).
+fn at(ms: u64) -> Now {
+    Now { ms, unix_ms: 1_700_000_000_000 + ms }
+}
+
 fn room(name: &str) -> RoomName {
     RoomName::new(name).unwrap()
 }
@@ -79,8 +84,8 @@ fn error_codes(frames: &[ServerFrame]) -> Vec<u16> {
 #[test]
 fn a_first_frame_other_than_hello_implies_one() {
     let hub = hub(HubConfig::default());
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(ClientFrame::Ping(enchufe_core::Ping { id: Some(1) }));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), ClientFrame::Ping(enchufe_core::Ping { id: Some(1) }));
     let frames = drain(&s);
     assert!(matches!(&frames[0], ServerFrame::Welcome(w) if w.session == s.id()));
     assert!(matches!(&frames[1], ServerFrame::Pong(p) if p.id == Some(1)));
@@ -89,14 +94,14 @@ fn a_first_frame_other_than_hello_implies_one() {
 #[test]
 fn subscribers_see_one_order_and_the_publisher_gets_acks() {
     let hub = hub(HubConfig::default());
-    let mut a = hub.open(Transport::Tcp);
-    let mut b = hub.open(Transport::Ws);
-    a.handle(join("r", None));
-    b.handle(join("r", None));
+    let mut a = hub.open(Transport::Tcp, at(0));
+    let mut b = hub.open(Transport::Ws, at(0));
+    a.handle(at(0), join("r", None));
+    b.handle(at(0), join("r", None));
     drain(&a);
     drain(&b);
     for i in 0..5 {
-        b.handle(publish("r", &format!("m{i}"), Some(i)));
+        b.handle(at(0), publish("r", &format!("m{i}"), Some(i)));
     }
     assert_eq!(seqs(&drain(&a)), vec![1, 2, 3, 4, 5]);
     let frames = drain(&b);
@@ -114,22 +119,22 @@ fn subscribers_see_one_order_and_the_publisher_gets_acks() {
 #[test]
 fn a_repeated_publish_id_from_the_same_client_is_acked_but_not_delivered() {
     let hub = hub(HubConfig::default());
-    let mut sub = hub.open(Transport::Tcp);
-    sub.handle(join("r", None));
-    let mut first = hub.open(Transport::Tcp);
-    first.handle(hello("client-1"));
-    first.handle(publish("r", "once", Some(9)));
+    let mut sub = hub.open(Transport::Tcp, at(0));
+    sub.handle(at(0), join("r", None));
+    let mut first = hub.open(Transport::Tcp, at(0));
+    first.handle(at(0), hello("client-1"));
+    first.handle(at(0), publish("r", "once", Some(9)));
     drop(first);
-    let mut again = hub.open(Transport::Tcp);
-    again.handle(hello("client-1"));
-    again.handle(publish("r", "once", Some(9)));
+    let mut again = hub.open(Transport::Tcp, at(0));
+    again.handle(at(0), hello("client-1"));
+    again.handle(at(0), publish("r", "once", Some(9)));
     let frames = drain(&again);
     assert!(frames.iter().any(|f| matches!(f, ServerFrame::Ack(a) if a.id == 9 && a.seq == 1)));
     assert_eq!(seqs(&drain(&sub)), vec![1]);
     // Another client may use the same id.
-    let mut other = hub.open(Transport::Tcp);
-    other.handle(hello("client-2"));
-    other.handle(publish("r", "other", Some(9)));
+    let mut other = hub.open(Transport::Tcp, at(0));
+    other.handle(at(0), hello("client-2"));
+    other.handle(at(0), publish("r", "other", Some(9)));
     assert_eq!(seqs(&drain(&sub)), vec![2]);
 }
 
@@ -137,20 +142,20 @@ fn a_repeated_publish_id_from_the_same_client_is_acked_but_not_delivered() {
 fn join_with_since_replays_then_reports_recovery() {
     let config = HubConfig { history_len: 3, ..HubConfig::default() };
     let hub = hub(config);
-    let mut p = hub.open(Transport::Tcp);
+    let mut p = hub.open(Transport::Tcp, at(0));
     for i in 0..5 {
-        p.handle(publish("r", &format!("m{i}"), None));
+        p.handle(at(0), publish("r", &format!("m{i}"), None));
     }
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(join("r", Some(3)));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), join("r", Some(3)));
     let frames = drain(&s);
     assert!(matches!(&frames[1], ServerFrame::Joined(j) if j.seq == 5 && j.recovered));
     assert_eq!(seqs(&frames), vec![4, 5]);
-    s.handle(join("r", Some(0)));
+    s.handle(at(0), join("r", Some(0)));
     let frames = drain(&s);
     assert!(matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered), "{frames:?}");
     assert_eq!(seqs(&frames), vec![3, 4, 5]);
-    s.handle(join("r", Some(99)));
+    s.handle(at(0), join("r", Some(99)));
     let frames = drain(&s);
     assert!(matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered));
 }
@@ -158,41 +163,41 @@ fn join_with_since_replays_then_reports_recovery() {
 #[test]
 fn a_replay_is_pulled_then_the_member_goes_live_with_no_gap_and_no_duplicate() {
     let hub = hub(HubConfig::default());
-    let mut p = hub.open(Transport::Tcp);
+    let mut p = hub.open(Transport::Tcp, at(0));
     for i in 0..5 {
-        p.handle(publish("r", &format!("m{i}"), None));
+        p.handle(at(0), publish("r", &format!("m{i}"), None));
     }
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(join("r", Some(0)));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), join("r", Some(0)));
     assert_eq!(s.outbox().len(), 3, "welcome, joined, and the replay as one entry");
-    p.handle(publish("r", "during", None)); // not pushed: the replay will pull it
+    p.handle(at(0), publish("r", "during", None)); // not pushed: the replay will pull it
     assert_eq!(s.outbox().len(), 3);
     assert!(seqs(&take(&s)).is_empty(), "welcome and joined first");
     assert_eq!(seqs(&take(&s)), vec![1, 2, 3, 4, 5, 6], "pulled up to the latest");
-    p.handle(publish("r", "after", None));
+    p.handle(at(0), publish("r", "after", None));
     assert_eq!(seqs(&drain(&s)), vec![7], "then live");
 }
 
 #[test]
 fn a_replay_that_history_outruns_is_cut_but_one_whose_member_left_just_ends() {
     let hub = hub(HubConfig { history_len: 3, ..HubConfig::default() });
-    let mut p = hub.open(Transport::Tcp);
+    let mut p = hub.open(Transport::Tcp, at(0));
     for i in 0..3 {
-        p.handle(publish("r", &format!("m{i}"), None));
+        p.handle(at(0), publish("r", &format!("m{i}"), None));
     }
-    let mut slow = hub.open(Transport::Tcp);
-    slow.handle(join("r", Some(0)));
-    let mut gone = hub.open(Transport::Tcp);
-    gone.handle(join("r", Some(0)));
+    let mut slow = hub.open(Transport::Tcp, at(0));
+    slow.handle(at(0), join("r", Some(0)));
+    let mut gone = hub.open(Transport::Tcp, at(0));
+    gone.handle(at(0), join("r", Some(0)));
     take(&slow);
     take(&gone);
     for i in 3..7 {
-        p.handle(publish("r", &format!("m{i}"), None)); // evicts seqs 1 to 4
+        p.handle(at(0), publish("r", &format!("m{i}"), None)); // evicts seqs 1 to 4
     }
     let frames = take(&slow);
     assert_eq!(error_codes(&frames), vec![ErrorCode::SlowConsumer.code()]);
     assert!(slow.is_closed());
-    gone.handle(ClientFrame::Leave(Leave { room: room("r"), id: None }));
+    gone.handle(at(0), ClientFrame::Leave(Leave { room: room("r"), id: None }));
     let frames = drain(&gone);
     assert!(seqs(&frames).is_empty() && error_codes(&frames).is_empty(), "{frames:?}");
     assert!(matches!(frames.last(), Some(ServerFrame::Left(_))));
@@ -203,8 +208,8 @@ fn presence_stops_above_the_limit_and_member_lists_are_capped() {
     let hub = hub(HubConfig { presence_limit: 3, ..HubConfig::default() });
     let sessions: Vec<Session> = (0..5)
         .map(|_| {
-            let mut s = hub.open(Transport::Tcp);
-            s.handle(join("r", None));
+            let mut s = hub.open(Transport::Tcp, at(0));
+            s.handle(at(0), join("r", None));
             s
         })
         .collect();
@@ -213,8 +218,8 @@ fn presence_stops_above_the_limit_and_member_lists_are_capped() {
     };
     let counts: Vec<usize> = sessions.iter().map(|s| presence(&drain(s))).collect();
     assert_eq!(counts, vec![2, 1, 0, 0, 0], "joins 2 and 3 are announced, 4 and 5 are not");
-    let mut late = hub.open(Transport::Tcp);
-    late.handle(join("r", None));
+    let mut late = hub.open(Transport::Tcp, at(0));
+    late.handle(at(0), join("r", None));
     let frames = drain(&late);
     let Some(ServerFrame::Joined(joined)) = frames.get(1) else { panic!("{frames:?}") };
     assert_eq!(joined.members.len(), 3);
@@ -224,19 +229,22 @@ fn presence_stops_above_the_limit_and_member_lists_are_capped() {
 #[test]
 fn presence_tells_the_others_about_joins_leaves_and_disconnects() {
     let hub = hub(HubConfig::default());
-    let mut a = hub.open(Transport::Tcp);
-    a.handle(join("r", None));
-    let mut b = hub.open(Transport::Ws);
-    b.handle(ClientFrame::Hello(Hello { v: 1, name: Some("bea".into()), ..Hello::default() }));
-    b.handle(join("r", None));
+    let mut a = hub.open(Transport::Tcp, at(0));
+    a.handle(at(0), join("r", None));
+    let mut b = hub.open(Transport::Ws, at(0));
+    b.handle(
+        at(0),
+        ClientFrame::Hello(Hello { v: 1, name: Some("bea".into()), ..Hello::default() }),
+    );
+    b.handle(at(0), join("r", None));
     let b_frames = drain(&b);
     assert!(matches!(&b_frames[1], ServerFrame::Joined(j) if j.members.len() == 2));
     let frames = drain(&a);
     assert!(matches!(&frames[2], ServerFrame::Presence(p)
         if p.action == PresenceAction::Join && p.member.name.as_deref() == Some("bea")));
-    b.handle(ClientFrame::Leave(Leave { room: room("r"), id: Some(4) }));
+    b.handle(at(0), ClientFrame::Leave(Leave { room: room("r"), id: Some(4) }));
     assert!(matches!(&drain(&a)[0], ServerFrame::Presence(p) if p.action == PresenceAction::Leave));
-    b.handle(join("r", None));
+    b.handle(at(0), join("r", None));
     drain(&a);
     drop(b);
     assert!(matches!(&drain(&a)[0], ServerFrame::Presence(p) if p.action == PresenceAction::Leave));
@@ -247,33 +255,36 @@ fn presence_tells_the_others_about_joins_leaves_and_disconnects() {
 fn limits_are_refused_with_typed_errors() {
     let config = HubConfig { max_rooms: 2, ..HubConfig::default() };
     let hub = hub(config);
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(join("a", None));
-    s.handle(join("b", None));
-    s.handle(join("c", None));
-    s.handle(join("a", None));
-    s.handle(ClientFrame::Leave(Leave { room: room("zz"), id: Some(1) }));
-    s.handle(ClientFrame::History(HistoryRequest {
-        room: room("a"),
-        since: None,
-        limit: Some(0),
-        id: None,
-    }));
-    s.handle(hello("late"));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), join("a", None));
+    s.handle(at(0), join("b", None));
+    s.handle(at(0), join("c", None));
+    s.handle(at(0), join("a", None));
+    s.handle(at(0), ClientFrame::Leave(Leave { room: room("zz"), id: Some(1) }));
+    s.handle(
+        at(0),
+        ClientFrame::History(HistoryRequest {
+            room: room("a"),
+            since: None,
+            limit: Some(0),
+            id: None,
+        }),
+    );
+    s.handle(at(0), hello("late"));
     let codes = error_codes(&drain(&s));
     assert_eq!(codes, vec![4006, 4007, 4008, 4008]);
     assert!(!s.is_closed());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
     let config = HubConfig { queue_bytes: 1000, slow_after_ms: 1000, ..HubConfig::default() };
     let hub = hub(config);
-    let mut slow = hub.open(Transport::Tcp);
-    slow.handle(join("r", None));
-    let mut fast = hub.open(Transport::Tcp);
-    fast.handle(join("r", None));
-    let mut publisher = hub.open(Transport::Tcp);
+    let mut slow = hub.open(Transport::Tcp, at(0));
+    slow.handle(at(0), join("r", None));
+    let mut fast = hub.open(Transport::Tcp, at(0));
+    fast.handle(at(0), join("r", None));
+    let mut publisher = hub.open(Transport::Tcp, at(0));
     let mut fast_seqs = Vec::new();
     let mut batch = Vec::new();
     let mut take = async |session: &Session| {
@@ -283,13 +294,15 @@ async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
     };
     take(&slow).await; // joined; then the slow one stops taking
     for i in 0..50 {
-        publisher.handle(publish("r", &format!("m{i}"), None));
+        publisher.handle(at(0), publish("r", &format!("m{i}"), None));
         fast_seqs.extend(take(&fast).await);
     }
     assert!(slow.outbox().is_paused(), "far over its high-water mark");
-    assert!(!slow.is_closed(), "but not stalled for the deadline yet: not cut");
-    tokio::time::advance(std::time::Duration::from_millis(1000)).await;
-    publisher.handle(publish("r", "m50", None));
+    assert_eq!(hub.handle_timeout(at(0)), 0, "the timer sees it over the mark: the clock starts");
+    assert_eq!(hub.handle_timeout(at(999)), 0, "not stalled for the deadline yet: not cut");
+    assert!(!slow.is_closed());
+    assert_eq!(hub.handle_timeout(at(1000)), 1, "nothing taken for the deadline: cut");
+    publisher.handle(at(1000), publish("r", "m50", None));
     fast_seqs.extend(take(&fast).await);
     assert_eq!(fast_seqs, (1..=51).collect::<Vec<_>>());
     assert!(slow.is_closed(), "nothing taken for the deadline while over the mark: cut");
@@ -304,38 +317,37 @@ async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
 #[test]
 fn unsupported_version_closes_and_shutdown_reaches_everyone() {
     let hub = hub(HubConfig::default());
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(ClientFrame::Hello(Hello { v: 7, ..Hello::default() }));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), ClientFrame::Hello(Hello { v: 7, ..Hello::default() }));
     assert!(s.is_closed());
     assert_eq!(error_codes(&drain(&s)), vec![4004]);
-    let t = hub.open(Transport::Ws);
+    let t = hub.open(Transport::Ws, at(0));
     hub.shut_down();
     assert_eq!(error_codes(&drain(&t)), vec![4015]);
-    let late = hub.open(Transport::Ws);
+    let late = hub.open(Transport::Ws, at(0));
     assert_eq!(error_codes(&drain(&late)), vec![4015]);
 }
 
 #[test]
 fn kick_disconnects_a_session() {
     let hub = hub(HubConfig::default());
-    let s = hub.open(Transport::Tcp);
+    let s = hub.open(Transport::Tcp, at(0));
     assert!(hub.kick(s.id()));
     assert!(s.is_closed());
     assert_eq!(error_codes(&drain(&s)), vec![4014]);
     assert!(!hub.kick("s-nobody"));
 }
 
-#[tokio::test(start_paused = true)]
-async fn idle_rooms_are_forgotten_and_history_expires() {
+#[test]
+fn idle_rooms_are_forgotten_and_history_expires() {
     let config = HubConfig { history_age_secs: 60, ..HubConfig::default() };
     let hub = hub(config);
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(publish("r", "x", None));
-    s.handle(join("kept", None));
-    hub.sweep();
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), publish("r", "x", None));
+    s.handle(at(0), join("kept", None));
+    hub.sweep(at(0));
     assert_eq!(hub.rooms().len(), 2, "history keeps the room for its age");
-    tokio::time::advance(std::time::Duration::from_secs(61)).await;
-    hub.sweep();
+    hub.sweep(at(61_000));
     let rooms: Vec<String> = hub.rooms().iter().map(|r| r.room.to_string()).collect();
     assert_eq!(rooms, vec!["kept"]);
 }
@@ -344,30 +356,30 @@ async fn idle_rooms_are_forgotten_and_history_expires() {
 fn a_history_answer_is_a_page_bounded_by_count_and_bytes() {
     let config = HubConfig { queue_bytes: 2000, ..HubConfig::default() };
     let hub = hub(config);
-    let mut s = hub.open(Transport::Tcp);
+    let mut s = hub.open(Transport::Tcp, at(0));
     for _ in 0..5 {
-        s.handle(publish("r", &"x".repeat(400), None));
+        s.handle(at(0), publish("r", &"x".repeat(400), None));
     }
-    let page = hub.history(&room("r"), None, None);
+    let page = hub.history(&room("r"), None, None, at(0));
     assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
-    let next = hub.history(&room("r"), Some(2), Some(1));
+    let next = hub.history(&room("r"), Some(2), Some(1), at(0));
     assert_eq!(next.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3]);
     let tiny = HubConfig { queue_bytes: 10, ..HubConfig::default() };
     let hub = super::Hub::new(tiny, Arc::new(Metrics::default()));
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(publish("r", &"x".repeat(400), None));
-    assert_eq!(hub.history(&room("r"), None, None).len(), 1, "always at least one message");
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), publish("r", &"x".repeat(400), None));
+    assert_eq!(hub.history(&room("r"), None, None, at(0)).len(), 1, "always at least one message");
 }
 
 #[test]
 fn a_join_in_another_epoch_replays_the_room_from_its_start() {
     let hub = hub(HubConfig::default());
-    let mut p = hub.open(Transport::Tcp);
+    let mut p = hub.open(Transport::Tcp, at(0));
     for i in 0..5 {
-        p.handle(publish("r", &format!("m{i}"), None));
+        p.handle(at(0), publish("r", &format!("m{i}"), None));
     }
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(join("r", None));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), join("r", None));
     let frames = drain(&s);
     let Some(ServerFrame::Joined(first)) = frames.get(1) else { panic!("{frames:?}") };
     assert_eq!(first.epoch.len(), 16, "8 bytes in hex: {}", first.epoch);
@@ -381,14 +393,14 @@ fn a_join_in_another_epoch_replays_the_room_from_its_start() {
     };
 
     // The room's own epoch: `since` is honoured.
-    s.handle(join_in(3, &first.epoch));
+    s.handle(at(0), join_in(3, &first.epoch));
     let frames = drain(&s);
     assert!(matches!(&frames[0], ServerFrame::Joined(j) if j.recovered && j.epoch == first.epoch));
     assert_eq!(seqs(&frames), vec![4, 5]);
 
     // Another epoch (the client's since counts in a numbering the server lost): `since` means
     // nothing here, even though it is below the room's seq; everything stored is replayed.
-    s.handle(join_in(3, "0123456789abcdef"));
+    s.handle(at(0), join_in(3, "0123456789abcdef"));
     let frames = drain(&s);
     assert!(
         matches!(&frames[0], ServerFrame::Joined(j) if !j.recovered && j.seq == 5 && j.id == Some(7)),
@@ -399,8 +411,8 @@ fn a_join_in_another_epoch_replays_the_room_from_its_start() {
 
 /// The epoch of room "r" as a new session joining it is told.
 fn epoch_of(hub: &Hub) -> String {
-    let mut s = hub.open(Transport::Tcp);
-    s.handle(join("r", None));
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), join("r", None));
     match drain(&s).get(1) {
         Some(ServerFrame::Joined(j)) => j.epoch.clone(),
         other => panic!("{other:?}"),
@@ -412,36 +424,33 @@ fn a_room_created_again_has_a_new_epoch() {
     let hub = hub(HubConfig::default());
     let first = epoch_of(&hub);
     assert_eq!(epoch_of(&hub), first, "the same room while it exists");
-    hub.sweep();
+    hub.sweep(at(0));
     assert!(hub.rooms().is_empty(), "an idle empty room is forgotten");
     assert_ne!(epoch_of(&hub), first, "created again");
     let restarted = super::Hub::new(HubConfig::default(), Arc::new(Metrics::default()));
     assert_ne!(epoch_of(&restarted), first, "a restarted server numbers anew");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn silent_sessions_are_closed_and_heard_ones_and_sse_are_not() {
     let config = HubConfig { heartbeat_ms: 1000, ..HubConfig::default() }; // idle after 3 s
     let hub = hub(config);
-    let silent = hub.open(Transport::Tcp);
-    let mut talking = hub.open(Transport::Ws);
-    talking.handle(hello("talking")); // its first frame: no frame deadline from now on
-    let mut reader = hub.open(Transport::Sse);
+    let silent = hub.open(Transport::Tcp, at(0));
+    let mut talking = hub.open(Transport::Ws, at(0));
+    talking.handle(at(0), hello("talking")); // its first frame: no frame deadline from now on
+    let mut reader = hub.open(Transport::Sse, at(0));
     // The SSE handler hands the session its hello and join itself: still never "silent".
-    reader.handle(hello("reader"));
-    reader.handle(join("r", None));
-    tokio::time::advance(std::time::Duration::from_millis(2500)).await;
-    assert_eq!(hub.close_silent(), 0, "not yet silent for the whole timeout");
-    talking.heard();
-    tokio::time::advance(std::time::Duration::from_millis(600)).await;
-    assert_eq!(hub.close_silent(), 1);
+    reader.handle(at(0), hello("reader"));
+    reader.handle(at(0), join("r", None));
+    assert_eq!(hub.handle_timeout(at(2500)), 0, "not yet silent for the whole timeout");
+    talking.heard(at(2500));
+    assert_eq!(hub.handle_timeout(at(3100)), 1);
     assert!(silent.is_closed());
     assert!(!talking.is_closed() && !reader.is_closed(), "heard 0.6 s ago; SSE never speaks");
     let mut frames = Vec::new();
     silent.outbox().next_batch(&mut frames).await;
     let last = frames.last().map(|f| f.frame().clone());
     assert!(matches!(&last, Some(ServerFrame::Error(e)) if e.code == 4013), "{last:?}");
-    tokio::time::advance(std::time::Duration::from_secs(3)).await;
-    assert_eq!(hub.close_silent(), 1, "the other falls silent in turn");
+    assert_eq!(hub.handle_timeout(at(6100)), 1, "the other falls silent in turn");
     assert!(talking.is_closed() && !reader.is_closed());
 }

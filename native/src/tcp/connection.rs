@@ -15,6 +15,7 @@ use tokio::{
 use super::framing::Framing;
 use crate::{
     admission::Ticket,
+    clock, flow,
     hub::{End, Form, HubConfig, Outbox, Session, Transport},
     metrics::Metrics,
     server::Context,
@@ -37,7 +38,7 @@ pub(crate) async fn run(mut stream: TcpStream, ctx: Context, _ticket: Ticket) {
     let _ = stream.set_nodelay(true);
     // Borrowed halves: into_split would put them in one more heap node per connection.
     let (mut rd, wr) = stream.split();
-    let mut session = ctx.hub.open(Transport::Tcp);
+    let mut session = ctx.hub.open(Transport::Tcp, clock::now());
     let outbox = session.outbox().clone();
     tracing::debug!(session = session.id(), "tcp connected");
     let writer = write_loop(wr, outbox.clone(), ctx.hub.metrics().clone());
@@ -98,32 +99,32 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
                             session.outbox().set_encoding(Encoding::Binary);
                         }
                         first = false;
-                        session.handle(frame);
+                        session.handle(clock::now(), frame);
                     }
                     Err(error) => {
                         first = false;
-                        session.reject(&error);
+                        session.reject(clock::now(), &error);
                     }
                 },
                 Framing::Prefixed => match ClientFrame::decode_binary(bytes) {
-                    Ok(frame) => session.handle(frame),
-                    Err(error) => session.reject(&error),
+                    Ok(frame) => session.handle(clock::now(), frame),
+                    Err(error) => session.reject(clock::now(), &error),
                 },
             }
             buf.advance(used);
             if session.is_closed() {
                 return;
             }
-            session.pace().await;
+            flow::pace(&session).await;
         }
         if buf.is_empty() {
             // Nothing half-read: an idle connection holds no buffer at all.
             buf = BytesMut::new();
         }
-        // Silence and unfinished frames are the hub's to judge (`Hub::close_silent`): no timer
+        // Silence and unfinished frames are the hub's to judge (`Hub::handle_timeout`): no timer
         // per connection. Only whole frames count as heard, so a line trickling in a byte at a
         // time does not keep a connection alive.
-        session.unfinished(!buf.is_empty());
+        session.unfinished(clock::now(), !buf.is_empty());
         if let Ok(0) | Err(_) = read_some(rd, &mut buf).await {
             return;
         }

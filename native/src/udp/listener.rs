@@ -8,6 +8,7 @@ use tokio::{net::UdpSocket, sync::mpsc, time::Instant};
 use super::{cookie::Cookies, writer};
 use crate::{
     admission::Ticket,
+    clock,
     hub::{Outgoing, Session, Transport},
     server::Context,
 };
@@ -96,11 +97,11 @@ impl Listener {
         }
         if let Some(known) = self.peers.get_mut(&peer) {
             known.seen = Instant::now();
-            known.session.heard();
+            known.session.heard(clock::now());
             known.session.outbox().set_encoding(encoding);
             match decoded {
-                Ok(frame) => known.session.handle(frame),
-                Err(error) => known.session.reject(&error),
+                Ok(frame) => known.session.handle(clock::now(), frame),
+                Err(error) => known.session.reject(clock::now(), &error),
             }
             return;
         }
@@ -139,10 +140,10 @@ impl Listener {
         let Ok(ticket) = self.ctx.admission.admit(peer.ip()) else { return };
         self.next_id += 1;
         let id = self.next_id;
-        let mut session = self.ctx.hub.open(Transport::Udp);
+        let mut session = self.ctx.hub.open(Transport::Udp, clock::now());
         session.outbox().set_encoding(encoding);
         tracing::debug!(%peer, session = session.id(), "udp session opened");
-        session.handle(hello);
+        session.handle(clock::now(), hello);
         self.ctx.tracker.spawn(writer::run(
             session.outbox().clone(),
             self.socket.clone(),

@@ -32,6 +32,7 @@ use tokio::{
 };
 
 use crate::{
+    clock, flow,
     hub::{End, Form, Outbox, Session, Transport, ws_frame},
     metrics::Metrics,
     server::Context,
@@ -59,7 +60,7 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
         Some(config),
     )
     .await;
-    let mut session = ctx.hub.open(Transport::Ws);
+    let mut session = ctx.hub.open(Transport::Ws, clock::now());
     let outbox = session.outbox().clone();
     tracing::debug!(session = session.id(), "ws connected");
     let hub_config = &ctx.config.hub;
@@ -120,21 +121,21 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
 async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violation: &Violation) {
     loop {
         let Some(message) = rx.next().await else { return };
-        // Silence is the hub's to judge (`Hub::close_silent`): no timer per connection.
-        session.heard();
+        // Silence is the hub's to judge (`Hub::handle_timeout`): no timer per connection.
+        session.heard(clock::now());
         match message {
             Ok(Message::Text(text)) => {
                 session.outbox().set_encoding(Encoding::Json);
                 match ClientFrame::decode_json(text.as_bytes()) {
-                    Ok(frame) => session.handle(frame),
-                    Err(error) => session.reject(&error),
+                    Ok(frame) => session.handle(clock::now(), frame),
+                    Err(error) => session.reject(clock::now(), &error),
                 }
             }
             Ok(Message::Binary(bytes)) => {
                 session.outbox().set_encoding(Encoding::Binary);
                 match ClientFrame::decode_binary(&bytes) {
-                    Ok(frame) => session.handle(frame),
-                    Err(error) => session.reject(&error),
+                    Ok(frame) => session.handle(clock::now(), frame),
+                    Err(error) => session.reject(clock::now(), &error),
                 }
             }
             Ok(Message::Ping(payload)) => pongs.answer(payload),
@@ -164,7 +165,7 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
         if session.is_closed() {
             return;
         }
-        session.pace().await;
+        flow::pace(&session).await;
     }
 }
 
@@ -253,9 +254,7 @@ impl Pongs {
 
     async fn next(&self) -> Bytes {
         loop {
-            if let Some(payload) =
-                crate::sync::lock(&self.latest).take()
-            {
+            if let Some(payload) = crate::sync::lock(&self.latest).take() {
                 return payload;
             }
             // notify_one leaves a permit when nobody waits: an answer() in between is not lost.

@@ -62,7 +62,10 @@ pub async fn stall(queue_max_bytes: usize, slow_after: Duration, body: usize) ->
     while !cut() {
         assert!(published < MAX_MESSAGES, "never cut after {published} messages");
         for _ in 0..ROUND {
-            server.hub.publish(&room, "op", body.clone(), None).expect("a room");
+            server
+                .hub
+                .publish(&room, "op", body.clone(), None, enchufe::clock::now())
+                .expect("a room");
         }
         published += ROUND;
         while (seqs.len() as u64) < published {
@@ -77,7 +80,7 @@ pub async fn stall(queue_max_bytes: usize, slow_after: Duration, body: usize) ->
     let cut_after = stalled_at.elapsed();
     assert_eq!(seqs, (1..=published).collect::<Vec<_>>(), "the healthy one got every message");
     // It keeps receiving after the cut.
-    server.hub.publish(&room, "op", body.clone(), None).expect("a room");
+    server.hub.publish(&room, "op", body.clone(), None, enchufe::clock::now()).expect("a room");
     assert_eq!(healthy.recv_kind("message").await["seq"], published + 1);
 
     // The stalled client reads again: what was in flight, then 4011 and the end.
