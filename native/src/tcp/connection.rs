@@ -115,7 +115,7 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
             if session.is_closed() {
                 return;
             }
-            flow::pace(&session).await;
+            flow::pace(session).await;
         }
         if buf.is_empty() {
             // Nothing half-read: an idle connection holds no buffer at all.

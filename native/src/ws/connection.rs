@@ -165,7 +165,7 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
         if session.is_closed() {
             return;
         }
-        flow::pace(&session).await;
+        flow::pace(session).await;
     }
 }
 
