@@ -28,7 +28,8 @@ use std::{
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use enchufe::{
     clock,
-    hub::{Hub, HubConfig, Outgoing, Session, Transport},
+    egress::Outgoing,
+    hub::{Hub, HubConfig, Session, Transport},
     metrics::Metrics,
 };
 use enchufe_core::{Body, ClientFrame, Encoding, Join, Message, Publish, RoomName, ServerFrame};

@@ -14,7 +14,8 @@
 //! | `hub/history.rs` | bounded history (count and age) and the publish ids it de-duplicates |
 //! | `hub/history_budget.rs` | one byte budget for every room's history, oldest evicted first |
 //! | `hub/outbox.rs` | [`hub::Outbox`]: the per-connection queue and its flow control: bounded in bytes, pulled replays, the stalled-consumer cut-off |
-//! | `hub/outgoing.rs` | [`hub::Outgoing`]: a frame encoded once per encoding, bytes shared |
+//! | `hub/now.rs` | [`hub::Now`]: the time, an input — the hub reads no clock (`clock.rs` does, for the drivers) |
+//! | `egress/` | [`egress::Outgoing`]: a frame laid out once per wire form (JSON line, length prefix, WebSocket frame), bytes shared |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
@@ -29,7 +30,7 @@
 //!
 //! Patterns, mini-redis style: the accept loop and graceful shutdown are in `server.rs` and
 //! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
-//! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `hub/outgoing.rs`.
+//! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `egress/outgoing.rs`.
 //!
 //! ## Panic policy
 //! A panic is a bug. Nothing a client sends panics the server; an `expect` outside tests names
@@ -41,6 +42,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod egress;
 mod flow;
 mod http;
 pub mod hub;

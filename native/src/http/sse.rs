@@ -44,7 +44,8 @@ use super::{
 };
 use crate::{
     clock,
-    hub::{Outbox, Outgoing, Session, Transport},
+    egress::Outgoing,
+    hub::{Outbox, Session, Transport},
     metrics::Metrics,
     server::Context,
 };

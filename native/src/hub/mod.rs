@@ -72,18 +72,17 @@ mod history;
 mod history_budget;
 mod now;
 mod outbox;
-mod outgoing;
 mod room;
 mod session;
 mod state;
 #[cfg(test)]
 mod tests;
 
+use crate::egress::Outgoing;
+
 pub use config::HubConfig;
 pub use now::Now;
 pub use outbox::{End, Outbox, Push, SendLimits};
-pub(crate) use outgoing::ws_frame;
-pub use outgoing::{Form, Outgoing};
 pub use room::{Page, Published};
 pub use session::{Session, Transport};
 pub use state::{Hub, RoomInfo, RoomsFull};

@@ -9,7 +9,7 @@ use tokio::{
 
 use crate::{
     admission::Refused,
-    hub::{Form, Outgoing},
+    egress::{Form, Outgoing},
     server::Context,
 };
 

@@ -15,8 +15,10 @@ use tokio::{
 use super::framing::Framing;
 use crate::{
     admission::Ticket,
-    clock, flow,
-    hub::{End, Form, HubConfig, Outbox, Session, Transport},
+    clock,
+    egress::Form,
+    flow,
+    hub::{End, HubConfig, Outbox, Session, Transport},
     metrics::Metrics,
     server::Context,
     stream_writer::write_batch,

@@ -9,7 +9,8 @@ use super::{cookie::Cookies, writer};
 use crate::{
     admission::Ticket,
     clock,
-    hub::{Outgoing, Session, Transport},
+    egress::Outgoing,
+    hub::{Session, Transport},
     server::Context,
 };
 

@@ -7,10 +7,7 @@ use tokio::{net::UdpSocket, sync::mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::MAX_DATAGRAM;
-use crate::{
-    hub::{Outbox, Outgoing},
-    metrics::Metrics,
-};
+use crate::{egress::Outgoing, hub::Outbox, metrics::Metrics};
 
 /// Which peer session ended: its address and the number it was opened with.
 pub(super) type Ended = (SocketAddr, u64);

@@ -32,8 +32,10 @@ use tokio::{
 };
 
 use crate::{
-    clock, flow,
-    hub::{End, Form, Outbox, Session, Transport, ws_frame},
+    clock,
+    egress::{Form, ws_frame},
+    flow,
+    hub::{End, Outbox, Session, Transport},
     metrics::Metrics,
     server::Context,
     stream_writer::{write_batch, write_ws_batches},
