@@ -8,7 +8,7 @@
 //! (`heartbeat.rs`). Commands are in `commands.rs`, inputs in `input.rs`. A
 //! driver owns the socket, the timer and the clock, and feeds the machine; the machine reads no
 //! clock and draws no randomness (the jitter comes from the seed given to [`Client::new`]), so
-//! the same inputs always give the same outputs — which is what lets `tests/simulation.rs`
+//! the same inputs always give the same outputs — which is what lets `native/tests/simulation.rs`
 //! run thousands of reconnects in virtual time.
 
 mod backoff;

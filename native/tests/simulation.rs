@@ -1,15 +1,10 @@
-//! Deterministic simulations of clients and a server over unreliable links, in virtual time
-//! (the harness is in `sim/`). Each scenario asserts what a user would notice: every message
+//! Deterministic simulations of core's client state machines and the real hub over unreliable
+//! links, in virtual time (the harness is in `sim/`): both sides are sans-IO, so the
+//! simulation is their driver, with no socket and no clock. Each scenario asserts what a user would notice: every message
 //! exactly once and in order, publishes that survive outages, reconnect timing, and gaps that
 //! are reported rather than hidden.
 
 mod sim;
-
-// The same simulations run in headless Chromium (`wasm-pack test --chrome core`).
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use enchufe_core::ErrorCode;
 use enchufe_core::client::{ClientConfig, ConnState, Event};

@@ -11,7 +11,7 @@ use enchufe_core::client::{Client, ClientConfig, ClientError, ConnState, Event, 
 use enchufe_core::{Body, ClientFrame, RoomName, ServerFrame};
 
 use super::rng::Rng;
-use super::server::{ConnId, Server};
+use super::server::{ConnId, Down, Server};
 
 /// How one client's link behaves. Latencies are one-way; `jitter_ms` adds a random extra delay
 /// to each frame, which reorders them, and drops and duplicates affect single frames (as on a
@@ -84,6 +84,11 @@ enum Delivery {
     },
     /// The client closed `conn`; the server sees it now.
     Closed {
+        conn: ConnId,
+    },
+    /// The server closed `conn`; the client sees it now.
+    ClosedByServer {
+        node: usize,
         conn: ConnId,
     },
 }
@@ -176,8 +181,9 @@ impl World {
         let n = &mut self.nodes[node];
         n.partitioned_until = now + ms;
         if let Some(conn) = n.conn.take() {
-            self.server.close(conn);
+            let down = self.server.close(conn);
             self.open.remove(&conn);
+            self.send_all(down);
             self.nodes[node].client.handle_disconnected(now);
             self.pump(node);
         }
@@ -221,7 +227,9 @@ impl World {
         loop {
             let next_delivery = self.queue.keys().next().map(|&(at, _)| at);
             let next_deadline = self.nodes.iter().filter_map(|n| n.deadline).min();
-            let Some(next) = [next_delivery, next_deadline].into_iter().flatten().min() else {
+            let next_timer = Some(self.server.next_timer());
+            let Some(next) = [next_delivery, next_deadline, next_timer].into_iter().flatten().min()
+            else {
                 break;
             };
             if next > t {
@@ -238,6 +246,9 @@ impl World {
                 if let Some((_, delivery)) = self.queue.pop_first() {
                     self.deliver(delivery);
                 }
+            } else if next_timer.is_some_and(|at| at <= self.now) {
+                let down = self.server.handle_timeout(self.now);
+                self.send_all(down);
             } else {
                 for node in 0..self.nodes.len() {
                     if self.nodes[node].deadline.is_some_and(|d| d <= self.now) {
@@ -260,7 +271,7 @@ impl World {
         match delivery {
             Delivery::Opened { node, conn } => {
                 if self.nodes[node].conn == Some(conn) {
-                    self.server.open(conn);
+                    self.server.open(now, conn);
                     self.open.insert(conn, node);
                     self.nodes[node].client.handle_connected(now);
                     self.pump(node);
@@ -277,9 +288,8 @@ impl World {
                 if !self.open.contains_key(&conn) || self.silenced.contains(&conn) {
                     return;
                 }
-                for (to, frame) in self.server.receive(now, conn, frame) {
-                    self.send_down(to, frame);
-                }
+                let down = self.server.receive(now, conn, frame);
+                self.send_all(down);
             }
             Delivery::ToClient { node, conn, frame } => {
                 if self.nodes[node].conn == Some(conn) {
@@ -289,10 +299,38 @@ impl World {
                 }
             }
             Delivery::Closed { conn } => {
-                self.server.close(conn);
                 self.open.remove(&conn);
+                let down = self.server.close(conn);
+                self.send_all(down);
+            }
+            Delivery::ClosedByServer { node, conn } => {
+                if self.nodes[node].conn == Some(conn) {
+                    self.nodes[node].conn = None;
+                    self.nodes[node].client.handle_disconnected(now);
+                    self.pump(node);
+                }
             }
         }
+    }
+
+    fn send_all(&mut self, down: Vec<(ConnId, Down)>) {
+        for (conn, down) in down {
+            match down {
+                Down::Frame(frame) => self.send_down(conn, frame),
+                Down::Close => self.close_down(conn),
+            }
+        }
+    }
+
+    /// The server ended `conn`: the client sees the close after the frames before it (a
+    /// silenced connection sees nothing, as a hung peer would).
+    fn close_down(&mut self, conn: ConnId) {
+        let Some(node) = self.open.remove(&conn) else { return };
+        if self.silenced.contains(&conn) {
+            return;
+        }
+        let at = self.now + self.nodes[node].link.down_ms + self.nodes[node].link.jitter_ms;
+        self.schedule(at, Delivery::ClosedByServer { node, conn });
     }
 
     fn send_down(&mut self, conn: ConnId, frame: ServerFrame) {
