@@ -74,15 +74,20 @@ mod now;
 mod outbox;
 mod room;
 mod session;
-mod state;
+// The file is named for the type it holds, as the rest of the hub's files are.
+#[allow(clippy::module_inception)]
+mod hub;
+mod rooms;
 #[cfg(test)]
 mod tests;
+mod timer;
 
 use crate::egress::Outgoing;
 
 pub use config::HubConfig;
+pub use hub::Hub;
 pub use now::Now;
 pub use outbox::{End, Outbox, Push, SendLimits};
 pub use room::{Page, Published};
+pub use rooms::{RoomInfo, RoomsFull};
 pub use session::{Session, Transport};
-pub use state::{Hub, RoomInfo, RoomsFull};

@@ -1,0 +1,195 @@
+//! [`Hub`]: what it holds, its sessions (opening, the registry, kick, shutdown) and the leaving
+//! of rooms that ends a session. Its rooms are in `rooms.rs`, its timers in `timer.rs`.
+
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use enchufe_core::{ErrorCode, RoomName};
+
+use super::{
+    End, HubConfig, Now, Outbox, Session, Transport,
+    history_budget::HistoryBudget,
+    room::{Overflowed, Room},
+};
+use crate::{metrics::Metrics, sync::lock};
+
+/// The in-process message hub: rooms, their members and history. Cheap to clone (one `Arc`).
+///
+/// Transports call [`Hub::open`] for each connection and drive the returned [`Session`]; the
+/// other methods serve HTTP (REST, admin) and the server's lifecycle.
+#[derive(Clone, Debug)]
+pub struct Hub(pub(super) Arc<Inner>);
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) config: HubConfig,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) rooms: RwLock<HashMap<RoomName, Arc<Room>>>,
+    /// Every room's history counts against it.
+    pub(super) history: Arc<HistoryBudget>,
+    /// Every connection's outbound queue bounds (from the config), shared.
+    pub(super) send_limits: Arc<super::SendLimits>,
+    pub(super) sessions: Mutex<HashMap<Arc<str>, Arc<SessionShared>>>,
+    pub(super) next_session: AtomicU64,
+    /// Rooms created so far, for their epochs.
+    pub(super) next_room: AtomicU64,
+    /// The per-process key of session ids and room epochs: random, so neither repeats across
+    /// restarts nor can be guessed from another.
+    pub(super) ids: RandomState,
+    pub(super) shutting_down: AtomicBool,
+}
+
+/// The part of a session other tasks reach: its queue and the rooms it is in.
+#[derive(Debug)]
+pub(crate) struct SessionShared {
+    pub(crate) id: Arc<str>,
+    pub(crate) outbox: Outbox,
+    pub(crate) rooms: Mutex<Vec<Arc<Room>>>,
+    /// When the client was last heard from, in [`Now::ms`] ([`NEVER_SILENT`] for a
+    /// session whose client never speaks: SSE). [`Hub::close_silent`] reads it.
+    pub(crate) heard: AtomicU64,
+    /// When the frame the client is sending must be complete, in [`Now::ms`]
+    /// (`0`: none is under way): the first frame from the connection's start, then any frame
+    /// from its first byte. [`Hub::close_silent`] reads it.
+    pub(crate) deadline: AtomicU64,
+}
+
+/// `SessionShared::heard` of a session that is never closed for silence.
+pub(super) const NEVER_SILENT: u64 = u64::MAX;
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(config: HubConfig, metrics: Arc<Metrics>) -> Self {
+        Hub(Arc::new(Inner {
+            history: Arc::new(HistoryBudget::new(config.history_bytes)),
+            send_limits: Arc::new(config.send_limits()),
+            config,
+            metrics,
+            rooms: RwLock::default(),
+            sessions: Mutex::default(),
+            next_session: AtomicU64::new(1),
+            next_room: AtomicU64::new(1),
+            ids: RandomState::new(),
+            shutting_down: AtomicBool::new(false),
+        }))
+    }
+
+    /// The limits this hub enforces.
+    pub fn config(&self) -> &HubConfig {
+        &self.0.config
+    }
+
+    /// The metrics this hub counts into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.0.metrics
+    }
+
+    /// Opens a session for a new connection on `transport`, at `now`. Dropping the [`Session`]
+    /// ends it (it leaves its rooms; its queue is flushed by the writer and then ends).
+    pub fn open(&self, transport: Transport, now: Now) -> Session {
+        let n = self.0.next_session.fetch_add(1, Ordering::Relaxed);
+        // The counter makes the id unique; the hashed suffix makes it hard to guess.
+        let salt = self.0.ids.hash_one(n) & 0xffff_ffff;
+        let id: Arc<str> = format!("s-{n:x}{salt:08x}").into();
+        let config = &self.0.config;
+        let outbox = Outbox::new(self.0.send_limits.clone());
+        let heard = match transport {
+            Transport::Sse => NEVER_SILENT,
+            _ => now.ms,
+        };
+        let shared = Arc::new(SessionShared {
+            id: id.clone(),
+            outbox,
+            rooms: Mutex::default(),
+            heard: AtomicU64::new(heard),
+            deadline: AtomicU64::new(now.after(config.frame_timeout_ms.max(1))),
+        });
+        lock(&self.0.sessions).insert(id, shared.clone());
+        self.0.metrics.connection_opened(transport);
+        if self.0.shutting_down.load(Ordering::SeqCst) {
+            shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, true);
+        }
+        Session::new(self.clone(), shared, transport, now)
+    }
+
+    /// Disconnects a session with `error` 4014 `kicked`. Returns false if there is no such session.
+    pub fn kick(&self, session: &str) -> bool {
+        let Some(shared) = lock(&self.0.sessions).get(session).cloned() else { return false };
+        if shared.outbox.close(
+            End::Error(ErrorCode::Kicked),
+            "disconnected by an administrator",
+            false,
+        ) {
+            Metrics::add(&self.0.metrics.kicks, 1);
+        }
+        self.leave_all(&shared);
+        true
+    }
+
+    /// Tells every session the server is going away (`error` 4015 `shutting_down` after what is
+    /// already queued); sessions opened from now on get it at once.
+    pub fn shut_down(&self) {
+        self.0.shutting_down.store(true, Ordering::SeqCst);
+        let sessions: Vec<Arc<SessionShared>> = lock(&self.0.sessions).values().cloned().collect();
+        for shared in sessions {
+            shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, false);
+        }
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        lock(&self.0.sessions).len()
+    }
+
+    /// Removes a session from every room it is in, telling the other members.
+    pub(crate) fn leave_all(&self, shared: &SessionShared) {
+        let rooms = std::mem::take(&mut *lock(&shared.rooms));
+        let mut overflowed = Overflowed::new();
+        for room in rooms {
+            room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
+        }
+        self.evict_slow(overflowed);
+    }
+
+    /// Forgets a session (its connection ended).
+    pub(crate) fn unregister(&self, shared: &SessionShared, transport: Transport) {
+        lock(&self.0.sessions).remove(&shared.id);
+        self.0.metrics.connection_closed(transport);
+    }
+
+    /// Disconnects sessions whose queue overflowed. Their leaving may overflow others in turn
+    /// (presence), hence the work list instead of recursion.
+    pub(crate) fn evict_slow(&self, mut overflowed: Overflowed) {
+        while let Some((id, dropped)) = overflowed.pop() {
+            // Counted whether or not the session is still registered: every cut is a cut.
+            Metrics::add(&self.0.metrics.dropped, dropped);
+            Metrics::add(&self.0.metrics.slow_consumers, 1);
+            tracing::info!(session = %id, "slow consumer disconnected");
+            let Some(shared) = lock(&self.0.sessions).get(&id).cloned() else { continue };
+            let rooms = std::mem::take(&mut *lock(&shared.rooms));
+            for room in rooms {
+                room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
+            }
+        }
+    }
+
+    /// A new numbering of a room (`joined.epoch`): 8 bytes of a keyed hash of the creation
+    /// counter, so that no two numbering are alike, across restarts too.
+    pub(super) fn next_epoch(&self) -> String {
+        let n = self.0.next_room.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}", self.0.ids.hash_one(("epoch", n)))
+    }
+
+    /// Whether [`Hub::shut_down`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+pub(super) const SHUTTING_DOWN: &str = "the server is shutting down; reconnect later";

@@ -1,0 +1,111 @@
+//! The hub's timers: the rules that act because time passed rather than because a frame came —
+//! silence, unfinished frames, stalled queues, history age. The driver calls them with `now`.
+
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use enchufe_core::ErrorCode;
+
+use super::{
+    End, Hub, Now,
+    hub::{NEVER_SILENT, SessionShared},
+    room::{Overflowed, Room},
+};
+use crate::{
+    metrics::Metrics,
+    sync::{lock, read, write},
+};
+
+impl Hub {
+    /// How often the driver must call [`Hub::handle_timeout`]: a quarter of the shortest of the
+    /// idle, frame and stall timeouts (10 ms to 5 s), so that each rule acts at most that much
+    /// after its deadline. One timer for the hub instead of one in every connection.
+    pub fn timeout_period(&self) -> Duration {
+        let config = &self.0.config;
+        let stall = Duration::from_millis(config.slow_after_ms.max(1));
+        (config.idle_timeout().min(config.frame_timeout()).min(stall) / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(5))
+    }
+
+    /// The hub's timer, at `now` (every [`Hub::timeout_period`]): applies every rule that
+    /// depends on time passing rather than on input.
+    /// - A session whose client has sent nothing for the idle timeout, or left a frame
+    ///   unfinished (or sent none since it connected) past the frame timeout, is closed with
+    ///   `error` 4013 `idle_timeout` — as the transports report input ([`Session::heard`],
+    ///   [`Session::unfinished`]).
+    /// - A queue that stays over its high-water mark with its writer taking nothing for the
+    ///   stall deadline is cut with 4011 `slow_consumer` ([`Outbox`]).
+    ///
+    /// Returns how many sessions it closed.
+    pub fn handle_timeout(&self, now: Now) -> usize {
+        let idle = self.0.config.idle_timeout();
+        let limit = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        let now = now.ms;
+        let mut stalled = Overflowed::new();
+        let late: Vec<(Arc<SessionShared>, bool)> = lock(&self.0.sessions)
+            .values()
+            .filter_map(|s| {
+                if let Some(dropped) = s.outbox.cut_if_stalled(now) {
+                    stalled.push((s.id.clone(), dropped));
+                    return None;
+                }
+                // A connection whose input is not read (its queue is over the high-water mark)
+                // is judged by the slow-consumer rule, not by silence.
+                if s.outbox.is_closed() || s.outbox.is_paused() {
+                    return None;
+                }
+                let deadline = s.deadline.load(Ordering::Relaxed);
+                if deadline != 0 && now >= deadline {
+                    return Some((s.clone(), true));
+                }
+                let heard = s.heard.load(Ordering::Relaxed);
+                (heard != NEVER_SILENT && now.saturating_sub(heard) >= limit)
+                    .then(|| (s.clone(), false))
+            })
+            .collect();
+        let silent = format!("nothing received for {idle:?}");
+        let unfinished = format!(
+            "a frame was left unfinished, or none came after connecting, for {:?}",
+            self.0.config.frame_timeout()
+        );
+        for (shared, frame) in &late {
+            let message = if *frame { &unfinished } else { &silent };
+            if shared.outbox.close(End::Error(ErrorCode::IdleTimeout), message, false) {
+                Metrics::add(&self.0.metrics.errors, 1);
+                if *frame {
+                    Metrics::add(&self.0.metrics.unfinished_frames, 1);
+                }
+            }
+            self.leave_all(shared);
+        }
+        let closed = late.len() + stalled.len();
+        self.evict_slow(stalled);
+        closed
+    }
+
+    /// How often the driver should call [`Hub::sweep`]: a quarter of the history's age limit
+    /// (1 s to 60 s).
+    pub fn sweep_period(&self) -> Duration {
+        (self.0.config.history_age() / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
+
+    /// Expires old history and forgets rooms with no members and no history, at `now`. The
+    /// driver calls this every [`Hub::sweep_period`].
+    pub fn sweep(&self, now: Now) {
+        let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
+        let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(&self.0.config, now)).collect();
+        Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
+        if idle.is_empty() {
+            return;
+        }
+        let mut map = write(&self.0.rooms);
+        for room in idle {
+            if map.get(room.name()).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                map.remove(room.name());
+            }
+        }
+        self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+}
