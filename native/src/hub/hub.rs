@@ -13,7 +13,7 @@ use std::{
 use enchufe_core::{ErrorCode, RoomName};
 
 use super::{
-    End, HubConfig, Now, Outbox, Session, Transport,
+    HubConfig, Now, Outbox, Session, Transport,
     history_budget::HistoryBudget,
     room::{Overflowed, Room},
 };
@@ -113,7 +113,7 @@ impl Hub {
         lock(&self.0.sessions).insert(id, shared.clone());
         self.0.metrics.connection_opened(transport);
         if self.0.shutting_down.load(Ordering::SeqCst) {
-            shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, true);
+            shared.outbox.refuse(ErrorCode::ShuttingDown, SHUTTING_DOWN);
         }
         Session::new(self.clone(), shared, transport, now)
     }
@@ -121,11 +121,7 @@ impl Hub {
     /// Disconnects a session with `error` 4014 `kicked`. Returns false if there is no such session.
     pub fn kick(&self, session: &str) -> bool {
         let Some(shared) = lock(&self.0.sessions).get(session).cloned() else { return false };
-        if shared.outbox.close(
-            End::Error(ErrorCode::Kicked),
-            "disconnected by an administrator",
-            false,
-        ) {
+        if shared.outbox.close(ErrorCode::Kicked, "disconnected by an administrator") {
             Metrics::add(&self.0.metrics.kicks, 1);
         }
         self.leave_all(&shared);
@@ -138,7 +134,7 @@ impl Hub {
         self.0.shutting_down.store(true, Ordering::SeqCst);
         let sessions: Vec<Arc<SessionShared>> = lock(&self.0.sessions).values().cloned().collect();
         for shared in sessions {
-            shared.outbox.close(End::Error(ErrorCode::ShuttingDown), SHUTTING_DOWN, false);
+            shared.outbox.close(ErrorCode::ShuttingDown, SHUTTING_DOWN);
         }
     }
 

@@ -252,10 +252,25 @@ impl Outbox {
         Push::Queued
     }
 
-    /// Closes the queue: after what is pending (or instead of it, when `discard` is set), the
-    /// writer gets `end`, preceded by the `error` frame for an [`End::Error`] (which bypasses the
-    /// bounds). Returns false if the queue was already closed.
-    pub fn close(&self, end: End, message: &str, discard: bool) -> bool {
+    /// Ends the queue normally (the client went away): the writer writes what is pending, then
+    /// gets [`End::Finished`]. Returns false if the queue was already closed.
+    pub fn finish(&self) -> bool {
+        self.end(End::Finished, "", false)
+    }
+
+    /// Ends the queue with `error` `code` after what is pending (the error bypasses the bounds);
+    /// the writer then gets [`End::Error`]. Returns false if the queue was already closed.
+    pub fn close(&self, code: ErrorCode, message: &str) -> bool {
+        self.end(End::Error(code), message, false)
+    }
+
+    /// Ends the queue with `error` `code` *instead of* what is pending (a connection refused as
+    /// it opens). Returns false if the queue was already closed.
+    pub fn refuse(&self, code: ErrorCode, message: &str) -> bool {
+        self.end(End::Error(code), message, true)
+    }
+
+    fn end(&self, end: End, message: &str, discard: bool) -> bool {
         let mut state = self.lock();
         if state.end.is_some() {
             return false;
@@ -612,8 +627,8 @@ mod tests {
     async fn close_keeps_pending_frames_unless_told_to_discard() {
         let outbox = Outbox::new(limits(1024, 4096, 1000));
         let _ = outbox.push(&pong(1));
-        assert!(outbox.close(End::Error(ErrorCode::ShuttingDown), "bye", false));
-        assert!(!outbox.close(End::Finished, "", false), "closing twice is a no-op");
+        assert!(outbox.close(ErrorCode::ShuttingDown, "bye"));
+        assert!(!outbox.finish(), "closing twice is a no-op");
         let mut batch = Vec::new();
         assert_eq!(outbox.next_batch(&mut batch).await, Some(End::Error(ErrorCode::ShuttingDown)));
         assert_eq!(batch.len(), 2);
@@ -652,7 +667,7 @@ mod tests {
         assert!(!outbox.is_closed());
         let _ = outbox.push(&pong(1));
         assert!(matches!(outbox.push(&pong(2)), Push::Queued));
-        assert!(outbox.close(End::Finished, "", false));
+        assert!(outbox.finish());
         for waiter in waiters {
             tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
         }

@@ -8,7 +8,7 @@ use enchufe_core::{
     PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
 };
 
-use super::{End, Hub, Now, Outbox, Outgoing, Push, hub::SessionShared, room::Gone};
+use super::{Hub, Now, Outbox, Outgoing, Push, hub::SessionShared, room::Gone};
 use crate::{metrics::Metrics, sync::lock, token_bucket::TokenBucket};
 
 /// The transport a session arrived on (for metrics and logs).
@@ -224,7 +224,7 @@ impl Session {
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):
     /// the client gets `error` `code` after what is queued, then the connection closes.
     pub fn close(&self, code: ErrorCode, message: &str) {
-        if self.shared.outbox.close(End::Error(code), message, false) {
+        if self.shared.outbox.close(code, message) {
             Metrics::add(&self.hub.metrics().errors, 1);
         }
         self.hub.leave_all(&self.shared);
@@ -416,7 +416,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.shared.outbox.close(End::Finished, "", false);
+        self.shared.outbox.finish();
         self.hub.leave_all(&self.shared);
         self.hub.unregister(&self.shared, self.transport);
     }

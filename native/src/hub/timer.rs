@@ -9,7 +9,7 @@ use std::{
 use enchufe_core::ErrorCode;
 
 use super::{
-    End, Hub, Now,
+    Hub, Now,
     hub::{NEVER_SILENT, SessionShared},
     room::{Overflowed, Room},
 };
@@ -72,7 +72,7 @@ impl Hub {
         );
         for (shared, frame) in &late {
             let message = if *frame { &unfinished } else { &silent };
-            if shared.outbox.close(End::Error(ErrorCode::IdleTimeout), message, false) {
+            if shared.outbox.close(ErrorCode::IdleTimeout, message) {
                 Metrics::add(&self.0.metrics.errors, 1);
                 if *frame {
                     Metrics::add(&self.0.metrics.unfinished_frames, 1);
