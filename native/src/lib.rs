@@ -31,22 +31,46 @@
 //! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
 //! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `hub/outgoing.rs`.
 //!
+//! ## Features
+//! `server` (the hub, the listeners, admission, metrics, config) and `cli` (the binary, its
+//! command line, the load tool) are on by default. With `default-features = false` the crate is
+//! the native client alone ([`client`]), without axum, hyper, clap, toml or their kin;
+//! `cargo xtask test` checks that with `cargo tree`.
+//!
 //! ## Panic policy
 //! A panic is a bug. Nothing a client sends panics the server; an `expect` outside tests names
 //! the invariant that makes it safe.
 
+#[cfg(feature = "server")]
 pub mod admission;
+/// The load tool, for `enchufe bench` and the bench tests; not API (hidden, may change).
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod bench;
+/// The command line, for the binary (`main.rs`); not API (hidden, may change).
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod client;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 mod http;
+#[cfg(feature = "server")]
 pub mod hub;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 mod stream_writer;
+#[cfg(feature = "server")]
 mod sync;
+#[cfg(feature = "server")]
 mod tcp;
+#[cfg(feature = "server")]
 mod token_bucket;
+#[cfg(feature = "server")]
 mod udp;
+#[cfg(feature = "server")]
 mod ws;
