@@ -22,6 +22,7 @@
 //! | `tcp/` | TCP transport: accept loop, connection reader/writer, line and length-prefix framing |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
+//! | `mac.rs` | [`mac::Key`]: the one keyed MAC (SipHash-2-4) and constant-time comparison of secrets |
 //! | `metrics.rs` | counters and gauges as atomics, rendered for `/metrics` |
 //! | `client/` | the native client library: [`client::connect`], a tokio driver of the core state machine |
 //! | `cli/` | the `enchufe` command line (one file per subcommand) |
@@ -58,6 +59,8 @@ pub mod config;
 mod http;
 #[cfg(feature = "server")]
 pub mod hub;
+#[cfg(feature = "server")]
+pub mod mac;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
