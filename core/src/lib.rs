@@ -16,6 +16,11 @@
 //! A panic is a bug. No input from the network panics a decoder (property-tested and fuzzed);
 //! an `expect` outside tests names the invariant that makes it safe.
 
+// The core is sans-IO: it takes `now` as an input and never reads a clock (clippy.toml lists the
+// clock reads), so the client state machine runs the same in the browser, natively and in the
+// simulation's virtual time.
+#![deny(clippy::disallowed_methods)]
+
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 

@@ -4,6 +4,9 @@
 //! Also checks that docs/PROTOCOL.md cannot drift from the code: its error-code table and its
 //! worked binary examples are compared with [`ErrorCode::ALL`] and the codec.
 
+// Like the core itself: no clock reads (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 mod strategies;
 
 use std::fmt::Debug;

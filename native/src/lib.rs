@@ -23,6 +23,7 @@
 //! | `tcp/` | TCP transport: accept loop, connection reader/writer, line and length-prefix framing |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
+//! | `mac.rs` | [`mac::Key`]: the one keyed MAC (SipHash-2-4) and constant-time comparison of secrets |
 //! | `metrics.rs` | counters and gauges as atomics, rendered for `/metrics` |
 //! | `client/` | the native client library: [`client::connect`], a tokio driver of the core state machine |
 //! | `cli/` | the `enchufe` command line (one file per subcommand) |
@@ -32,25 +33,54 @@
 //! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
 //! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `egress/outgoing.rs`.
 //!
+//! ## Features
+//! `server` (the hub, the listeners, admission, metrics, config) and `cli` (the binary, its
+//! command line, the load tool) are on by default. With `default-features = false` the crate is
+//! the native client alone ([`client`]), without axum, hyper, clap, toml or their kin;
+//! `cargo xtask test` checks that with `cargo tree`.
+//!
 //! ## Panic policy
 //! A panic is a bug. Nothing a client sends panics the server; an `expect` outside tests names
 //! the invariant that makes it safe.
 
+#[cfg(feature = "server")]
 pub mod admission;
+/// The load tool, for `enchufe bench` and the bench tests; not API (hidden, may change).
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod bench;
+/// The command line, for the binary (`main.rs`); not API (hidden, may change).
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod client;
+#[cfg(feature = "server")]
 pub mod clock;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod egress;
+#[cfg(feature = "server")]
 mod flow;
+#[cfg(feature = "server")]
 mod http;
+#[cfg(feature = "server")]
 pub mod hub;
+#[cfg(feature = "server")]
+pub mod mac;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 mod stream_writer;
+#[cfg(feature = "server")]
 mod sync;
+#[cfg(feature = "server")]
 mod tcp;
+#[cfg(feature = "server")]
 mod token_bucket;
+#[cfg(feature = "server")]
 mod udp;
+#[cfg(feature = "server")]
 mod ws;

@@ -4,6 +4,9 @@
 //! exactly once and in order, publishes that survive outages, reconnect timing, and gaps that
 //! are reported rather than hidden.
 
+// Virtual time only: a clock read would make a scenario depend on the machine (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 mod sim;
 
 use enchufe_core::ErrorCode;

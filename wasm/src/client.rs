@@ -106,7 +106,7 @@ impl Client {
         };
         let (promise, settle) = Settle::new();
         let id = self.driver.apply(|machine, now| machine.join(now, room.clone(), since));
-        self.driver.pending.borrow_mut().add_join(room, id, settle);
+        self.driver.pending.borrow_mut().add(id, settle);
         self.driver.drive();
         promise.unchecked_into()
     }
@@ -121,7 +121,7 @@ impl Client {
         };
         let (promise, settle) = Settle::new();
         let id = self.driver.apply(|machine, now| machine.leave(now, room));
-        self.driver.pending.borrow_mut().add_leave(id, settle);
+        self.driver.pending.borrow_mut().add(id, settle);
         self.driver.drive();
         promise.unchecked_into()
     }
@@ -150,7 +150,7 @@ impl Client {
         match self.driver.apply(|machine, now| machine.publish(now, room, body)) {
             // A full outbox is also reported as `PublishFailed`, which rejects the promise.
             Ok(id) | Err(ClientError::OutboxFull { id, .. }) => {
-                self.driver.pending.borrow_mut().add_publish(id, settle);
+                self.driver.pending.borrow_mut().add(id, settle);
             }
             Err(other) => settle.reject(&local_error(ErrorCode::Internal, &other.to_string())),
         }
@@ -176,7 +176,7 @@ impl Client {
         };
         let (promise, settle) = Settle::new();
         let id = self.driver.apply(|machine, now| machine.history(now, room, since, limit));
-        self.driver.pending.borrow_mut().add_history(id, settle);
+        self.driver.pending.borrow_mut().add(id, settle);
         self.driver.drive();
         promise.unchecked_into()
     }

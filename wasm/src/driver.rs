@@ -19,7 +19,7 @@ use web_sys::EventTarget;
 use crate::convert;
 use crate::error::enchufe_error;
 use crate::listeners::{EventKind, Listeners};
-use crate::pending::{Pending, Settle};
+use crate::pending::Pending;
 use crate::platform::{Timer, now_ms, soon};
 use crate::socket::{Handlers, Socket, SocketEvents};
 use crate::wire::{self, Encoding, Wire};
@@ -140,9 +140,6 @@ impl Driver {
 
     /// Settles the promise an event answers, or queues it for the listeners.
     fn event(&self, event: Event, now: u64) {
-        let settle_all = |settles: Vec<Settle>, error: &JsValue| {
-            settles.iter().for_each(|s| s.reject(error));
-        };
         match event {
             Event::State(state) => {
                 self.listeners.push(EventKind::State, convert::state(&state, now))
@@ -152,12 +149,12 @@ impl Driver {
                 // since (each input is followed by a drive that empties the outputs).
                 let epoch = self.read(|m| m.epoch(&room).map(str::to_owned));
                 let info = convert::join_info(&room, seq, &members, recovered, epoch.as_deref());
-                let waiting = self.pending.borrow_mut().take_join(&room, id);
-                waiting.iter().for_each(|s| s.resolve(&info));
+                let waiting = self.pending.borrow_mut().take(id);
+                waiting.inspect(|s| s.resolve(&info));
                 self.listeners.push(EventKind::Joined, info);
             }
             Event::Left { id, .. } => {
-                let waiting = self.pending.borrow_mut().take_leave(id);
+                let waiting = self.pending.borrow_mut().take(id);
                 waiting.inspect(|s| s.resolve(&JsValue::UNDEFINED));
             }
             Event::Message(message) => {
@@ -173,27 +170,25 @@ impl Driver {
                 self.listeners.push(EventKind::Presence, convert::presence(&presence));
             }
             Event::Ack { id, seq, .. } => {
-                let waiting = self.pending.borrow_mut().take_publish(id);
+                let waiting = self.pending.borrow_mut().take(id);
                 waiting.inspect(|s| s.resolve(&convert::number(seq)));
             }
             Event::PublishFailed { id, room, code, message } => {
                 let error = enchufe_error(code, &message, Some(&room));
-                match self.pending.borrow_mut().take_publish(id) {
+                match self.pending.borrow_mut().take(id) {
                     Some(settle) => settle.reject(&error),
                     None => self.listeners.push(EventKind::Error, error),
                 }
             }
             Event::History { id, messages, .. } => {
-                let waiting = self.pending.borrow_mut().take_history(id);
+                let waiting = self.pending.borrow_mut().take(id);
                 waiting.inspect(|s| s.resolve(&convert::messages(&messages)));
             }
             Event::RequestFailed { id, code, message } => {
                 let error = enchufe_error(code, &message, None);
-                let waiting = self.pending.borrow_mut().take_request(id);
-                if waiting.is_empty() {
-                    self.listeners.push(EventKind::Error, error);
-                } else {
-                    settle_all(waiting, &error);
+                match self.pending.borrow_mut().take(id) {
+                    Some(settle) => settle.reject(&error),
+                    None => self.listeners.push(EventKind::Error, error),
                 }
             }
             Event::Error { code, message } => {

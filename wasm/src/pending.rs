@@ -2,13 +2,13 @@
 //!
 //! The state machine reports every answer as an event carrying the id its command returned
 //! ([`Event::Ack`](enchufe_core::client::Event::Ack), `PublishFailed`, `Joined`, `Left`,
-//! `History`, `RequestFailed`): each settles the promise stored under that id. Joins are kept
-//! by room, because joining a room again while its join is pending gives the room a new id and
-//! the answer then carries only that one: every promise of the room settles with it.
+//! `History`, `RequestFailed`): each settles the promise stored under that id. Ids come from one
+//! counter, so one table serves every kind of request; and every id gets exactly one answer
+//! (two joins of one room in flight each get their `Joined`: core's `Rooms` keeps them), so the
+//! table needs no knowledge of rooms.
 
 use std::collections::BTreeMap;
 
-use enchufe_core::RoomName;
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 
@@ -38,62 +38,18 @@ impl Settle {
     }
 }
 
-/// Promises waiting for the state machine.
+/// Promises waiting for the state machine, by the id of their command.
 #[derive(Default)]
-pub(crate) struct Pending {
-    /// Per room: the id of its current join, and every promise waiting for it.
-    joins: BTreeMap<RoomName, (u64, Vec<Settle>)>,
-    publishes: BTreeMap<u64, Settle>,
-    leaves: BTreeMap<u64, Settle>,
-    histories: BTreeMap<u64, Settle>,
-}
+pub(crate) struct Pending(BTreeMap<u64, Settle>);
 
 impl Pending {
-    pub(crate) fn add_join(&mut self, room: RoomName, id: u64, settle: Settle) {
-        let entry = self.joins.entry(room).or_insert_with(|| (id, Vec::new()));
-        entry.0 = id;
-        entry.1.push(settle);
+    /// Stores the promise of command `id`.
+    pub(crate) fn add(&mut self, id: u64, settle: Settle) {
+        self.0.insert(id, settle);
     }
 
-    /// The promises of the join `id` of `room`, if it is the room's current join.
-    pub(crate) fn take_join(&mut self, room: &RoomName, id: u64) -> Vec<Settle> {
-        match self.joins.get(room) {
-            Some((current, _)) if *current == id => {
-                self.joins.remove(room).map(|(_, s)| s).unwrap_or_default()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    pub(crate) fn add_publish(&mut self, id: u64, settle: Settle) {
-        self.publishes.insert(id, settle);
-    }
-
-    pub(crate) fn take_publish(&mut self, id: u64) -> Option<Settle> {
-        self.publishes.remove(&id)
-    }
-
-    pub(crate) fn add_leave(&mut self, id: u64, settle: Settle) {
-        self.leaves.insert(id, settle);
-    }
-
-    pub(crate) fn take_leave(&mut self, id: u64) -> Option<Settle> {
-        self.leaves.remove(&id)
-    }
-
-    pub(crate) fn add_history(&mut self, id: u64, settle: Settle) {
-        self.histories.insert(id, settle);
-    }
-
-    pub(crate) fn take_history(&mut self, id: u64) -> Option<Settle> {
-        self.histories.remove(&id)
-    }
-
-    /// The promises of request `id` (a join, leave or history), for a `RequestFailed`.
-    pub(crate) fn take_request(&mut self, id: u64) -> Vec<Settle> {
-        if let Some(room) = self.joins.iter().find(|(_, (j, _))| *j == id).map(|(r, _)| r.clone()) {
-            return self.take_join(&room, id);
-        }
-        self.take_leave(id).or_else(|| self.take_history(id)).into_iter().collect()
+    /// The promise of command `id`, if it still waits (each is answered once).
+    pub(crate) fn take(&mut self, id: u64) -> Option<Settle> {
+        self.0.remove(&id)
     }
 }

@@ -325,3 +325,20 @@ async fn listeners_can_call_the_client_and_see_events_in_order() {
     client.off("message", replier.as_ref().unchecked_ref::<Function>().clone()).expect("known");
     client.close();
 }
+
+/// Two joins of the same room in flight at once each resolve (every command's id gets exactly
+/// one answer); the second is sent before the first is answered, as both promises are made
+/// before either is awaited.
+#[wasm_bindgen_test]
+async fn two_joins_of_one_room_at_once_both_resolve() {
+    let room = fresh_room("twice");
+    let client = client("{}");
+    let events = Recorder::attach(&client);
+    events.online(1).await;
+    let first = client.join(&room, None);
+    let second = client.join(&room, None);
+    let first = resolved(5.0 * SECOND, "first join", first).await;
+    let second = resolved(5.0 * SECOND, "second join", second).await;
+    assert_eq!((text(&first, "room"), text(&second, "room")), (room.clone(), room));
+    client.close();
+}

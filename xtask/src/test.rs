@@ -3,15 +3,13 @@
 
 use crate::{
     setup,
-    sh::{Result, cmd, step},
+    sh::{Failed, Result, cmd, step},
 };
 
 /// Installs what is missing, then runs formatting, lints (native and wasm32) and all tests.
 pub(crate) fn run(args: &[String]) -> Result {
     if !args.is_empty() {
-        return Err(crate::sh::Failed(format!(
-            "`cargo xtask test` takes no arguments, got {args:?}"
-        )));
+        return Err(Failed(format!("`cargo xtask test` takes no arguments, got {args:?}")));
     }
     setup::run()?;
     step(cmd("cargo", &["fmt", "--all", "--check"]))?;
@@ -19,6 +17,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "cargo",
         &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
     ))?;
+    client_alone()?;
     for package in WASM_PACKAGES {
         step(cmd(
             "cargo",
@@ -43,6 +42,60 @@ pub(crate) fn run(args: &[String]) -> Result {
     Ok(())
 }
 
+/// The native client builds without the server's and the CLI's dependencies (enchufe's
+/// `--no-default-features`), and none of them comes back through another path: an application
+/// that embeds `enchufe::client` must not compile an HTTP server or an argument parser.
+fn client_alone() -> Result {
+    step(cmd("cargo", &["build", "--package", "enchufe", "--no-default-features", "--locked"]))?;
+    let tree = ["tree", "--package", "enchufe", "--no-default-features", "--edges", "normal"];
+    let shown = format!("cargo {}", tree.join(" "));
+    eprintln!("\n==> {shown} (must not list {SERVER_ONLY:?})");
+    let out = cmd("cargo", &tree)
+        .args(["--prefix", "none", "--locked"])
+        .output()
+        .map_err(|e| Failed(format!("could not start `{shown}`: {e}")))?;
+    if !out.status.success() {
+        return Err(Failed(format!("`{shown}` failed: {}", out.status)));
+    }
+    let found = server_only_in(&String::from_utf8_lossy(&out.stdout));
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed(format!("the client alone (`{shown}`) still depends on {found:?}")))
+    }
+}
+
+/// Crates only the server or the CLI may pull in.
+const SERVER_ONLY: &[&str] = &[
+    "axum",
+    "hyper",
+    "hyper-util",
+    "tower-http",
+    "clap",
+    "toml",
+    "tracing-subscriber",
+    "hdrhistogram",
+];
+
+/// The [`SERVER_ONLY`] crates named in a `cargo tree --prefix none` listing (one
+/// `name vX.Y.Z …` a line; names compared whole, so `http` is not `hyper`).
+fn server_only_in(tree: &str) -> Vec<&'static str> {
+    let names: Vec<&str> = tree.lines().filter_map(|line| line.split_whitespace().next()).collect();
+    SERVER_ONLY.iter().copied().filter(|crate_name| names.contains(crate_name)).collect()
+}
+
 /// The packages that must build for the browser. (Never the whole workspace: native-only
 /// dependencies do not build for wasm32.)
 const WASM_PACKAGES: &[&str] = &["enchufe-core", "enchufe-wasm"];
+
+#[cfg(test)]
+mod tests {
+    use super::server_only_in;
+
+    #[test]
+    fn server_only_crates_are_found_by_whole_name() {
+        let tree = "enchufe v0.1.0 (/w/native)\nhttp v1.5.0\nhyper v1.12.0\ntoml_edit v0.22.0\n";
+        assert_eq!(server_only_in(tree), ["hyper"]);
+        assert!(server_only_in("tokio v1.54.1\nhttparse v1.10.1\n").is_empty());
+    }
+}

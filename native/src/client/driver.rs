@@ -38,7 +38,9 @@ pub(crate) enum Command {
 /// Where the answer to a request goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
-/// A request waiting for the machine's answer event, by id.
+/// A request waiting for the machine's answer event, by id. The table is only that: the machine
+/// answers every id exactly once (two joins of one room in flight each get their `Joined`), so
+/// nothing here knows about rooms.
 #[derive(Debug)]
 enum Pending {
     Join(Reply<JoinInfo>),

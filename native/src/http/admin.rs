@@ -7,7 +7,7 @@ use axum::{
 use enchufe_core::ErrorCode;
 
 use super::ApiError;
-use crate::server::Context;
+use crate::{mac, server::Context};
 
 /// Kicks a session. `404` when no admin token is configured (the endpoint does not exist) or
 /// the session is unknown; `401` for a missing or wrong bearer token; `204` when done.
@@ -23,7 +23,7 @@ pub(crate) async fn kick(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if !given.is_some_and(|given| same(given.trim().as_bytes(), token.as_bytes())) {
+    if !given.is_some_and(|given| mac::same_secret(given.trim().as_bytes(), token.as_bytes())) {
         return Err(ApiError::code(
             ErrorCode::Unauthorized,
             "a valid admin bearer token is required",
@@ -35,9 +35,4 @@ pub(crate) async fn kick(
     } else {
         Err(ApiError::not_found(format!("no session {session}")))
     }
-}
-
-/// Compares secrets in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

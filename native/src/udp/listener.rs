@@ -47,7 +47,7 @@ pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
     let mut listener = Listener {
         socket: Arc::new(socket),
         ctx,
-        cookies: Cookies::new(),
+        cookies: Cookies::new(Instant::now()),
         peers: HashMap::new(),
         next_id: 0,
         ended,
@@ -109,11 +109,17 @@ impl Listener {
         // An address not validated yet: answer only with what is no larger than it sent.
         let answer = match decoded {
             Ok(ClientFrame::Hello(hello)) => {
-                if hello.cookie.as_deref().is_some_and(|c| self.cookies.check(peer, c)) {
+                if hello
+                    .cookie
+                    .as_deref()
+                    .is_some_and(|c| self.cookies.check(peer, c, Instant::now()))
+                {
                     self.open(peer, ClientFrame::Hello(hello), encoding);
                     return;
                 }
-                ServerFrame::Challenge(Challenge { cookie: self.cookies.issue(peer) })
+                ServerFrame::Challenge(Challenge {
+                    cookie: self.cookies.issue(peer, Instant::now()),
+                })
             }
             Ok(frame) => ServerFrame::Error(enchufe_core::ErrorFrame::new(
                 ErrorCode::HelloRequired,
