@@ -67,7 +67,7 @@ impl Fanout {
         // One publisher sends far more than a client may per second; the limit is not measured.
         config.rate_per_sec = 0;
         let chunk = 512;
-        let hub = Hub::new(config, Arc::new(Metrics::default()));
+        let hub = Hub::new(config, Arc::new(Metrics::default()), enchufe::mac::Key::random());
         let mut fanout = Fanout {
             subscribers: Vec::with_capacity(subscribers),
             publisher: hub.open(Transport::Tcp, clock::now()),

@@ -88,7 +88,7 @@ impl Context {
         let config = Arc::new(Config::default());
         let metrics = Arc::new(Metrics::default());
         Context(Arc::new(Shared {
-            hub: Hub::new(config.hub.clone(), metrics.clone()),
+            hub: Hub::new(config.hub.clone(), metrics.clone(), crate::mac::Key::random()),
             admission: Arc::new(Admission::new(config.connections.clone(), None, metrics)),
             config,
             addrs: Addrs::default(),
@@ -120,7 +120,7 @@ impl Server {
             udp: udp.as_ref().map(UdpSocket::local_addr).transpose()?,
         };
         let metrics = Arc::new(Metrics::default());
-        let hub = Hub::new(config.hub.clone(), metrics.clone());
+        let hub = Hub::new(config.hub.clone(), metrics.clone(), crate::mac::Key::random());
         let fds = raise_file_limit();
         let admission = Arc::new(Admission::new(config.connections.clone(), fds, metrics));
         Ok(Server {

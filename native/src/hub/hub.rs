@@ -3,7 +3,6 @@
 
 use std::{
     collections::HashMap,
-    hash::{BuildHasher, RandomState},
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -17,7 +16,7 @@ use super::{
     history_budget::HistoryBudget,
     room::{Overflowed, Room},
 };
-use crate::{metrics::Metrics, sync::lock};
+use crate::{mac::Key, metrics::Metrics, sync::lock};
 
 /// The in-process message hub: rooms, their members and history. Cheap to clone (one `Arc`).
 ///
@@ -39,9 +38,9 @@ pub(super) struct Inner {
     pub(super) next_session: AtomicU64,
     /// Rooms created so far, for their epochs.
     pub(super) next_room: AtomicU64,
-    /// The per-process key of session ids and room epochs: random, so neither repeats across
-    /// restarts nor can be guessed from another.
-    pub(super) ids: RandomState,
+    /// The key of session ids and room epochs, given to [`Hub::new`] (random in a server, so
+    /// neither repeats across restarts nor can be guessed from another; fixed in a simulation).
+    pub(super) ids: Key,
     pub(super) shutting_down: AtomicBool,
 }
 
@@ -64,8 +63,9 @@ pub(crate) struct SessionShared {
 pub(super) const NEVER_SILENT: u64 = u64::MAX;
 
 impl Hub {
-    /// An empty hub.
-    pub fn new(config: HubConfig, metrics: Arc<Metrics>) -> Self {
+    /// An empty hub. `key` makes its session ids and room epochs: randomness is an input, like
+    /// time — a server passes [`Key::random`], a simulation a fixed key to replay a run exactly.
+    pub fn new(config: HubConfig, metrics: Arc<Metrics>, key: Key) -> Self {
         Hub(Arc::new(Inner {
             history: Arc::new(HistoryBudget::new(config.history_bytes)),
             send_limits: Arc::new(config.send_limits()),
@@ -75,7 +75,7 @@ impl Hub {
             sessions: Mutex::default(),
             next_session: AtomicU64::new(1),
             next_room: AtomicU64::new(1),
-            ids: RandomState::new(),
+            ids: key,
             shutting_down: AtomicBool::new(false),
         }))
     }
@@ -94,8 +94,9 @@ impl Hub {
     /// ends it (it leaves its rooms; its queue is flushed by the writer and then ends).
     pub fn open(&self, transport: Transport, now: Now) -> Session {
         let n = self.0.next_session.fetch_add(1, Ordering::Relaxed);
-        // The counter makes the id unique; the hashed suffix makes it hard to guess.
-        let salt = self.0.ids.hash_one(n) & 0xffff_ffff;
+        // The counter makes the id unique; the MAC'd suffix makes it hard to guess.
+        let tag = self.0.ids.mac(&[b"session".as_slice(), &n.to_be_bytes()].concat());
+        let salt = u32::from_be_bytes([tag[0], tag[1], tag[2], tag[3]]);
         let id: Arc<str> = format!("s-{n:x}{salt:08x}").into();
         let config = &self.0.config;
         let outbox = Outbox::new(self.0.send_limits.clone());
@@ -179,7 +180,8 @@ impl Hub {
     /// counter, so that no two numbering are alike, across restarts too.
     pub(super) fn next_epoch(&self) -> String {
         let n = self.0.next_room.fetch_add(1, Ordering::Relaxed);
-        format!("{:016x}", self.0.ids.hash_one(("epoch", n)))
+        let tag = self.0.ids.mac(&[b"epoch".as_slice(), &n.to_be_bytes()].concat());
+        tag[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Whether [`Hub::shut_down`] was called.

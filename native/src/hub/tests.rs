@@ -11,7 +11,7 @@ use super::*;
 use crate::metrics::Metrics;
 
 fn hub(config: HubConfig) -> Hub {
-    Hub::new(config, Arc::new(Metrics::default()))
+    Hub::new(config, Arc::new(Metrics::default()), crate::mac::Key::random())
 }
 
 /// The moment `ms` into a test (the hub reads no clock: tests say what time it is).
@@ -365,7 +365,7 @@ fn a_history_answer_is_a_page_bounded_by_count_and_bytes() {
     let next = hub.history(&room("r"), Some(2), Some(1), at(0));
     assert_eq!(next.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3]);
     let tiny = HubConfig { queue_bytes: 10, ..HubConfig::default() };
-    let hub = super::Hub::new(tiny, Arc::new(Metrics::default()));
+    let hub = super::Hub::new(tiny, Arc::new(Metrics::default()), crate::mac::Key::random());
     let mut s = hub.open(Transport::Tcp, at(0));
     s.handle(at(0), publish("r", &"x".repeat(400), None));
     assert_eq!(hub.history(&room("r"), None, None, at(0)).len(), 1, "always at least one message");
@@ -427,7 +427,11 @@ fn a_room_created_again_has_a_new_epoch() {
     hub.sweep(at(0));
     assert!(hub.rooms().is_empty(), "an idle empty room is forgotten");
     assert_ne!(epoch_of(&hub), first, "created again");
-    let restarted = super::Hub::new(HubConfig::default(), Arc::new(Metrics::default()));
+    let restarted = super::Hub::new(
+        HubConfig::default(),
+        Arc::new(Metrics::default()),
+        crate::mac::Key::random(),
+    );
     assert_ne!(epoch_of(&restarted), first, "a restarted server numbers anew");
 }
 

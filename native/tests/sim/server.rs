@@ -11,6 +11,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use enchufe::{
     hub::{Hub, HubConfig, Now, Session, Transport},
+    mac::Key,
     metrics::Metrics,
 };
 use enchufe_core::{ClientFrame, Message, RoomName, ServerFrame};
@@ -52,6 +53,9 @@ pub(crate) struct Server {
     log: BTreeMap<RoomName, Vec<Stored>>,
     /// When the hub's timer next runs (ms).
     next_timer: u64,
+    /// Which run of the server this is: it keys the hub, so that a run's ids and epochs are the
+    /// same every time and a restart numbers its rooms anew.
+    run: u8,
 }
 
 impl Server {
@@ -60,22 +64,24 @@ impl Server {
         let mut config = HubConfig::default();
         config.history_len = history;
         config.heartbeat_ms = heartbeat_ms;
-        Server::with(config)
+        Server::with(config, 1)
     }
 
-    fn with(config: HubConfig) -> Self {
+    fn with(config: HubConfig, run: u8) -> Self {
+        let key = Key::from_bytes([run; 16]);
         Server {
-            hub: Hub::new(config.clone(), Arc::new(Metrics::default())),
+            hub: Hub::new(config.clone(), Arc::new(Metrics::default()), key),
             config,
             conns: BTreeMap::new(),
             log: BTreeMap::new(),
             next_timer: 0,
+            run,
         }
     }
 
     /// The same server after a restart: the same settings, a new hub (no rooms, new epochs).
     pub(crate) fn restarted(&self) -> Self {
-        Server::with(self.config.clone())
+        Server::with(self.config.clone(), self.run.wrapping_add(1))
     }
 
     /// A transport connection opened at `now`.
