@@ -19,7 +19,7 @@
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
 //! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
-//! | `tcp/` | TCP transport: accept loop, connection reader/writer, line and length-prefix framing |
+//! | `tcp/` | TCP transport: accept loop, connection reader/writer (framing: `enchufe_core::codec::stream`) |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
 //! | `metrics.rs` | counters and gauges as atomics, rendered for `/metrics` |
@@ -28,7 +28,7 @@
 //! | `bench/` | the load tool behind `enchufe bench` (fan-out, rtt, idle; enchufe or NATS) |
 //!
 //! Patterns, mini-redis style: the accept loop and graceful shutdown are in `server.rs` and
-//! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
+//! `tcp/accept.rs`; bytes ↔ frames in `enchufe_core::codec` (a TCP stream: `codec::stream`); state in
 //! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `hub/outgoing.rs`.
 //!
 //! ## Panic policy

@@ -3,6 +3,8 @@
 //! - [`json`]: one frame per JSON object (WebSocket text messages, SSE, HTTP, UDP, TCP lines).
 //! - [`binary`]: the compact binary encoding (WebSocket binary messages, binary TCP, UDP).
 //! - [`line`]: newline-delimited framing for TCP JSON; [`binary::split`] frames binary TCP.
+//! - [`stream`]: the one decoder of a TCP stream over both, with the switch from lines to
+//!   length-prefixed frames after a `hello` that asks for binary.
 //! - [`batch`]: several frames in one WebSocket message, for clients that ask.
 //!
 //! Framing and decoding are separate steps, as in mini-redis's `Frame::check` then `parse`:
@@ -15,8 +17,10 @@ pub mod binary;
 mod error;
 pub mod json;
 pub mod line;
+pub mod stream;
 
 pub use error::{BinaryError, DecodeError, FramingError};
+pub use stream::{Framing, Split, StreamDecoder};
 
 use crate::{ClientFrame, ServerFrame};
 

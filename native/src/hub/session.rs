@@ -8,11 +8,7 @@ use enchufe_core::{
     PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
 };
 
-use super::{
-    End, Hub, Outbox, Outgoing, Push,
-    room::Gone,
-    state::SessionShared,
-};
+use super::{End, Hub, Outbox, Outgoing, Push, room::Gone, state::SessionShared};
 use crate::{metrics::Metrics, sync::lock, token_bucket::TokenBucket};
 
 /// The transport a session arrived on (for metrics and logs).

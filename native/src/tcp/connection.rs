@@ -3,7 +3,10 @@
 use std::{sync::Arc, time::Duration};
 
 use bytes::{Buf, BytesMut};
-use enchufe_core::{ClientFrame, Encoding, codec::Frame};
+use enchufe_core::{
+    ClientFrame, Encoding,
+    codec::{Frame, Framing, StreamDecoder},
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{
@@ -12,7 +15,6 @@ use tokio::{
     },
 };
 
-use super::framing::Framing;
 use crate::{
     admission::Ticket,
     hub::{End, Form, HubConfig, Outbox, Session, Transport},
@@ -73,44 +75,31 @@ pub(crate) async fn run(mut stream: TcpStream, ctx: Context, _ticket: Ticket) {
 /// or the session closing (the hub closes it when the client falls silent).
 async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubConfig) {
     let mut buf = BytesMut::new();
-    let mut framing = Framing::Lines;
-    let mut first = true;
+    let mut decoder = StreamDecoder::new(Framing::Lines, config.max_frame);
     loop {
         loop {
-            let (range, used) = match framing.split(&buf, config.max_frame) {
-                Ok(Some(split)) => split,
-                Ok(None) => break,
+            let split = match decoder.split(&buf) {
+                Ok(split) => split,
                 Err(error) => {
                     session.close(error.code(), &error.to_string());
                     return;
                 }
             };
-            let bytes = &buf[range];
-            match framing {
-                Framing::Lines if bytes.is_empty() => {}
-                Framing::Lines => match ClientFrame::decode_json(bytes) {
-                    Ok(frame) => {
-                        // The first line may switch the rest of the stream to binary frames.
-                        if first
-                            && matches!(&frame, ClientFrame::Hello(h) if h.encoding == Encoding::Binary)
-                        {
-                            framing = Framing::Prefixed;
-                            session.outbox().set_encoding(Encoding::Binary);
-                        }
-                        first = false;
-                        session.handle(frame);
+            let Some(bytes) = split.frame else {
+                buf.advance(split.used);
+                break;
+            };
+            match ClientFrame::decode(bytes, decoder.encoding()) {
+                Ok(frame) => {
+                    // The first line may switch the rest of the stream to binary frames.
+                    if decoder.switch_on(&frame) {
+                        session.outbox().set_encoding(Encoding::Binary);
                     }
-                    Err(error) => {
-                        first = false;
-                        session.reject(&error);
-                    }
-                },
-                Framing::Prefixed => match ClientFrame::decode_binary(bytes) {
-                    Ok(frame) => session.handle(frame),
-                    Err(error) => session.reject(&error),
-                },
+                    session.handle(frame);
+                }
+                Err(error) => session.reject(&error),
             }
-            buf.advance(used);
+            buf.advance(split.used);
             if session.is_closed() {
                 return;
             }

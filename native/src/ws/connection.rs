@@ -253,9 +253,7 @@ impl Pongs {
 
     async fn next(&self) -> Bytes {
         loop {
-            if let Some(payload) =
-                crate::sync::lock(&self.latest).take()
-            {
+            if let Some(payload) = crate::sync::lock(&self.latest).take() {
                 return payload;
             }
             // notify_one leaves a permit when nobody waits: an answer() in between is not lost.
