@@ -19,6 +19,7 @@
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
 //! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
+//! | `connection/` | what TCP and WebSocket connections share: reader and writer side by side, the bounded flush, the writer's batch list, the linger after a close |
 //! | `tcp/` | TCP transport: accept loop, connection reader/writer (framing: `enchufe_core::codec::stream`) |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
@@ -40,6 +41,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+mod connection;
 mod http;
 pub mod hub;
 pub mod metrics;
