@@ -18,7 +18,7 @@
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
-//! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
+//! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams |
 //! | `connection/` | what TCP and WebSocket connections share: reader and writer side by side, the bounded flush, the writer's batch list, the linger after a close |
 //! | `tcp/` | TCP transport: accept loop, connection reader/writer (framing: `enchufe_core::codec::stream`) |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |

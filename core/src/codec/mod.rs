@@ -6,6 +6,7 @@
 //! - [`stream`]: the one decoder of a TCP stream over both, with the switch from lines to
 //!   length-prefixed frames after a `hello` that asks for binary.
 //! - [`batch`]: several frames in one WebSocket message, for clients that ask.
+//! - [`datagram`]: the datagram size UDP's two sides agree on, and the padded `hello`.
 //!
 //! Framing and decoding are separate steps, as in mini-redis's `Frame::check` then `parse`:
 //! a splitter says *incomplete* (`Ok(None)`: read more), *a frame of n bytes*, or *invalid*
@@ -14,6 +15,7 @@
 
 pub mod batch;
 pub mod binary;
+pub mod datagram;
 mod error;
 pub mod json;
 pub mod line;
