@@ -19,8 +19,9 @@
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
-//! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams, idle expiry |
-//! | `tcp/` | TCP transport: accept loop, connection reader/writer, line and length-prefix framing |
+//! | `udp/` | UDP transport: cookie handshake, anti-amplification, 1200-byte datagrams |
+//! | `connection/` | what TCP and WebSocket connections share: reader and writer side by side, the bounded flush, the writer's batch list, the linger after a close |
+//! | `tcp/` | TCP transport: accept loop, connection reader/writer (framing: `enchufe_core::codec::stream`) |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
 //! | `mac.rs` | [`mac::Key`]: the one keyed MAC (SipHash-2-4) and constant-time comparison of secrets |
@@ -30,7 +31,7 @@
 //! | `bench/` | the load tool behind `enchufe bench` (fan-out, rtt, idle; enchufe or NATS) |
 //!
 //! Patterns, mini-redis style: the accept loop and graceful shutdown are in `server.rs` and
-//! `tcp/accept.rs`; bytes ↔ frames in `tcp/framing.rs` (with `enchufe_core::codec`); state in
+//! `tcp/accept.rs`; bytes ↔ frames in `enchufe_core::codec` (a TCP stream: `codec::stream`); state in
 //! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `egress/outgoing.rs`.
 //!
 //! ## Features
@@ -59,6 +60,8 @@ pub mod clock;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
+mod connection;
+#[cfg(feature = "server")]
 pub mod egress;
 #[cfg(feature = "server")]
 mod flow;
@@ -72,8 +75,6 @@ pub mod mac;
 pub mod metrics;
 #[cfg(feature = "server")]
 pub mod server;
-#[cfg(feature = "server")]
-mod stream_writer;
 #[cfg(feature = "server")]
 mod sync;
 #[cfg(feature = "server")]

@@ -14,6 +14,17 @@ pub fn encode(frame: &impl serde::Serialize, out: &mut Vec<u8>) {
     serde_json::to_writer(out, frame).expect("enchufe frames always serialize to JSON");
 }
 
+/// `value` as one line of JSON text, for printing (the command line's messages and reports).
+///
+/// The one fallback for JSON that cannot be written: what this crate defines serializes
+/// infallibly (string keys, bodies that are valid JSON), so the fallback is for a type that
+/// does not — it becomes `{"error":"…"}` with serde's reason, escaped, still one line of JSON,
+/// rather than an empty line, a hand-made string that breaks on a quote, or a panic.
+pub fn to_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|error| serde_json::json!({ "error": error.to_string() }).to_string())
+}
+
 /// The JSON encoding of `frame` as a new buffer.
 pub fn to_vec(frame: &impl serde::Serialize) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
@@ -106,6 +117,19 @@ mod tests {
     use crate::{Body, ErrorCode, Join, Publish};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn text_that_cannot_be_written_is_an_error_object() {
+        assert_eq!(
+            to_text(&ServerFrame::Pong(crate::Pong { id: Some(1) })),
+            r#"{"type":"pong","id":1}"#
+        );
+        // Keys that are not strings: still one line of JSON, the reason escaped in it.
+        let map = std::collections::BTreeMap::from([(vec![1u8], 2u8)]);
+        let text = to_text(&map);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(value["error"].as_str().is_some_and(|e| e.contains("key")), "{text}");
+    }
 
     #[test]
     fn decodes_a_join_and_ignores_unknown_fields() {

@@ -3,7 +3,10 @@
 //! - [`json`]: one frame per JSON object (WebSocket text messages, SSE, HTTP, UDP, TCP lines).
 //! - [`binary`]: the compact binary encoding (WebSocket binary messages, binary TCP, UDP).
 //! - [`line`]: newline-delimited framing for TCP JSON; [`binary::split`] frames binary TCP.
+//! - [`stream`]: the one decoder of a TCP stream over both, with the switch from lines to
+//!   length-prefixed frames after a `hello` that asks for binary.
 //! - [`batch`]: several frames in one WebSocket message, for clients that ask.
+//! - [`datagram`]: the datagram size UDP's two sides agree on, and the padded `hello`.
 //!
 //! Framing and decoding are separate steps, as in mini-redis's `Frame::check` then `parse`:
 //! a splitter says *incomplete* (`Ok(None)`: read more), *a frame of n bytes*, or *invalid*
@@ -12,11 +15,14 @@
 
 pub mod batch;
 pub mod binary;
+pub mod datagram;
 mod error;
 pub mod json;
 pub mod line;
+pub mod stream;
 
 pub use error::{BinaryError, DecodeError, FramingError};
+pub use stream::{Framing, Split, StreamDecoder};
 
 use crate::{ClientFrame, ServerFrame};
 

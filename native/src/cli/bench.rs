@@ -3,7 +3,7 @@
 use std::{io::Write as _, process::ExitCode, time::Duration};
 
 use clap::{Args, Subcommand};
-use enchufe_core::RoomName;
+use enchufe_core::{RoomName, codec::json::to_text};
 
 use crate::bench::{self, BenchError, FanoutOptions, Target};
 
@@ -151,19 +151,19 @@ async fn fanout(a: FanoutArgs) -> Output {
         room: room(a.room)?,
     };
     let report = bench::fanout::run(&target, &options).await?;
-    Ok((json(&report), report.text()))
+    Ok((to_text(&report), report.text()))
 }
 
 async fn rtt(a: RttArgs) -> Output {
     let target: Target = a.common.url.parse()?;
     let report = bench::rtt::run(&target, a.count, a.size, &room(a.room)?).await?;
-    Ok((json(&report), report.text()))
+    Ok((to_text(&report), report.text()))
 }
 
 async fn idle(a: IdleArgs) -> Output {
     let target: Target = a.common.url.parse()?;
     let report = bench::idle::run(&target, a.conns, a.rooms, a.pid, seconds(a.settle)).await?;
-    Ok((json(&report), report.text()))
+    Ok((to_text(&report), report.text()))
 }
 
 fn room(name: String) -> Result<RoomName, BenchError> {
@@ -172,8 +172,4 @@ fn room(name: String) -> Result<RoomName, BenchError> {
 
 fn seconds(s: f64) -> Duration {
     Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
-}
-
-fn json(report: &impl serde::Serialize) -> String {
-    serde_json::to_string(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

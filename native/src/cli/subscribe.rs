@@ -57,7 +57,7 @@ pub async fn run(args: SubArgs, log: Option<String>) -> ExitCode {
         match event {
             None => break ExitCode::FAILURE,
             Some(Event::Message(message)) => {
-                let line = serde_json::to_string(&message).unwrap_or_default();
+                let line = enchufe_core::codec::json::to_text(&message);
                 if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
                     break ExitCode::SUCCESS; // the reader went away (`| head`)
                 }

@@ -51,11 +51,11 @@ pub(crate) struct SessionShared {
     pub(crate) outbox: Outbox,
     pub(crate) rooms: Mutex<Vec<Arc<Room>>>,
     /// When the client was last heard from, in [`Now::ms`] ([`NEVER_SILENT`] for a
-    /// session whose client never speaks: SSE). [`Hub::close_silent`] reads it.
+    /// session whose client never speaks: SSE). [`Hub::handle_timeout`] reads it.
     pub(crate) heard: AtomicU64,
     /// When the frame the client is sending must be complete, in [`Now::ms`]
     /// (`0`: none is under way): the first frame from the connection's start, then any frame
-    /// from its first byte. [`Hub::close_silent`] reads it.
+    /// from its first byte. [`Hub::handle_timeout`] reads it.
     pub(crate) deadline: AtomicU64,
 }
 

@@ -1,6 +1,12 @@
-//! The UDP receive loop: address validation, routing datagrams to sessions, idle expiry.
+//! The UDP receive loop: address validation, routing datagrams to sessions.
+//!
+//! Silent sessions are not expired here: every datagram counts as heard (`Session::heard`), and
+//! the hub's one sweep (`Hub::handle_timeout`) closes a UDP session silent for 3 × heartbeat with
+//! 4013 as it does a TCP or WebSocket one. Its writer then finishes and the peer is forgotten.
+//! Half-open handshakes hold no state to expire: the cookie is a keyed hash of the address and a
+//! time bucket (`cookie.rs`).
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use enchufe_core::{Challenge, ClientFrame, Encoding, ErrorCode, ServerFrame, codec::Frame};
 use tokio::{net::UdpSocket, sync::mpsc, time::Instant};
@@ -19,8 +25,6 @@ struct Peer {
     session: Session,
     /// Its place in the connection budget.
     _ticket: Ticket,
-    /// When its last datagram arrived.
-    seen: Instant,
     /// Distinguishes this session from an earlier one of the same address.
     id: u64,
 }
@@ -40,10 +44,6 @@ struct Listener {
 /// shutdown deadline. Sessions are not dropped first: that would end them without the 4015.
 pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
     let (ended, mut ended_rx) = mpsc::unbounded_channel();
-    let idle = ctx.config.hub.idle_timeout();
-    let mut sweep =
-        tokio::time::interval((idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(5)));
-    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut listener = Listener {
         socket: Arc::new(socket),
         ctx,
@@ -59,7 +59,6 @@ pub(crate) async fn serve(socket: UdpSocket, ctx: Context) {
             biased;
             () = listener.ctx.stop.cancelled() => break,
             Some((peer, id)) = ended_rx.recv() => listener.forget(peer, id),
-            _ = sweep.tick() => listener.expire(idle),
             received = listener.socket.recv_from(&mut buf) => match received {
                 Ok((len, peer)) => listener.datagram(&buf[..len], peer),
                 // Windows reports an earlier send's ICMP error here; nothing is wrong with the socket.
@@ -97,7 +96,6 @@ impl Listener {
             self.peers.remove(&peer);
         }
         if let Some(known) = self.peers.get_mut(&peer) {
-            known.seen = Instant::now();
             known.session.heard(clock::now());
             known.session.outbox().set_encoding(encoding);
             match decoded {
@@ -160,7 +158,7 @@ impl Listener {
             self.ended.clone(),
             self.ctx.abort.clone(),
         ));
-        self.peers.insert(peer, Peer { session, _ticket: ticket, seen: Instant::now(), id });
+        self.peers.insert(peer, Peer { session, _ticket: ticket, id });
     }
 
     /// A session's writer finished: forget the session (dropping it leaves its rooms).
@@ -168,17 +166,6 @@ impl Listener {
         if self.peers.get(&peer).is_some_and(|p| p.id == id) {
             self.peers.remove(&peer);
             tracing::debug!(%peer, "udp session ended");
-        }
-    }
-
-    /// Closes sessions silent for `idle` (4013 `idle_timeout`); their writers then finish.
-    fn expire(&mut self, idle: Duration) {
-        for (peer, known) in &self.peers {
-            if known.seen.elapsed() >= idle && !known.session.is_closed() {
-                tracing::debug!(%peer, "udp session idle");
-                let message = format!("no datagram for {} ms", idle.as_millis());
-                known.session.close(ErrorCode::IdleTimeout, &message);
-            }
         }
     }
 }

@@ -9,8 +9,9 @@
 //!   `hello {cookie}` → `welcome` — during which the server never sends more bytes than the
 //!   datagram it answers (so it cannot be used to flood a forged address: a bare `hello` too
 //!   short to carry the challenge gets no answer; clients pad it, see
-//!   [`client::HELLO_SIZE`](crate::client::HELLO_SIZE)); idle expiry after 3 × heartbeat; the
+//!   [`client::HELLO_SIZE`](crate::client::HELLO_SIZE)); the
 //!   answer encoding follows the last datagram's; datagrams over `max_frame` are dropped.
+//!   Silence (3 × heartbeat) is judged by the hub's sweep, as for every transport.
 //! - `writer.rs`: one task per session draining its outbox, one datagram per frame, at most
 //!   [`MAX_DATAGRAM`] bytes: a frame that does not fit is replaced by `error` 4012
 //!   `too_large_for_datagram` (naming room and seq for a message; the client sees the seq gap).
@@ -22,6 +23,6 @@ mod writer;
 
 pub(crate) use listener::serve;
 
-/// The largest datagram the server sends, in bytes: fits the IPv6 minimum MTU (1280) with room
-/// for headers, so nothing is fragmented on any path (QUIC's choice too).
-pub(crate) const MAX_DATAGRAM: usize = 1200;
+/// The largest datagram the server sends, in bytes: the size clients pad `hello` to, so one
+/// number in core.
+pub(crate) use enchufe_core::codec::datagram::MAX_DATAGRAM;

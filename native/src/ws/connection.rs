@@ -1,9 +1,11 @@
 //! One WebSocket connection: tungstenite reads and feeds the session; the writer drains the
-//! outbox straight to the socket, in frames built once and shared by every subscriber.
+//! outbox straight to the socket, in frames built once and shared by every subscriber, and sends
+//! the pings, pongs and close frame. `connection::serve` runs them; the close handshake is
+//! awaited for the same moment as a TCP connection lingers.
 
 use std::{
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::Mutex,
     task::{Context as TaskContext, Poll},
     time::Duration,
 };
@@ -25,28 +27,22 @@ use futures_util::StreamExt;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::{
-    io::{
-        AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf, ReadHalf, WriteHalf,
-    },
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf, ReadHalf, WriteHalf},
     sync::Notify,
 };
 
 use crate::{
     clock,
-    egress::{Form, ws_frame},
+    connection::{Batch, Ended, discard, linger, serve},
+    egress::{Form, write_batch, write_ws_batches, ws_frame},
     flow,
     hub::{End, Outbox, Session, Transport},
     metrics::Metrics,
     server::Context,
-    stream_writer::{write_batch, write_ws_batches},
 };
 
-/// How long the server waits for the client's answer to its close frame.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// A ping with no payload: the server's heartbeat.
 const PING: [u8; 2] = [0x89, 0x00];
-/// A batch list longer than this is freed once the queue is drained.
-const IDLE_BATCH: usize = 16;
 
 /// The upgraded HTTP connection (hyper keeps any bytes it read past the request in front).
 pub(crate) type Stream = TokioIo<Upgraded>;
@@ -65,38 +61,20 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     let mut session = ctx.hub.open(Transport::Ws, clock::now());
     let outbox = session.outbox().clone();
     tracing::debug!(session = session.id(), "ws connected");
-    let hub_config = &ctx.config.hub;
     let pongs = Pongs::default();
     let violation = Violation::default();
-    let end = {
-        let writer = write_loop(
+    let end = serve!(ctx, session, outbox,
+        reader: read_loop(&mut rx, &mut session, &pongs, &violation),
+        writer: write_loop(
             &mut wr,
             outbox.clone(),
-            ctx.hub.metrics().clone(),
-            hub_config.heartbeat(),
+            ctx.hub.metrics(),
+            ctx.config.hub.heartbeat(),
             &pongs,
             &violation,
-        );
-        tokio::pin!(writer);
-        let mut ended = None;
-        // No abort branch here: shutdown closes every outbox before its deadline aborts anything.
-        tokio::select! {
-            biased;
-            end = &mut writer => ended = Some(end),
-            () = outbox.closed() => {}
-            () = read_loop(&mut rx, &mut session, &pongs, &violation) => {}
-        }
-        drop(session);
-        match ended {
-            Some(end) => end,
-            None => tokio::select! {
-                () = ctx.abort.cancelled() => return,
-                end = tokio::time::timeout(ctx.config.shutdown_timeout, &mut writer) => {
-                    end.ok().flatten()
-                }
-            },
-        }
-    };
+        ),
+    );
+    let Ended::Flushed(end) = end else { return };
     tracing::debug!(?end, "ws closed");
     if end.is_none() {
         return;
@@ -104,17 +82,11 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     // Complete the close handshake: read until the client's close frame. If reading had failed
     // (a message over the limit), keep draining the raw stream for a moment instead, so that
     // unread input does not turn the close into a reset that loses the close frame.
-    let linger = async {
+    linger(&ctx.abort, async {
         while let Some(Ok(_)) = rx.next().await {}
-        let mut io = rx.into_inner().into_inner().0;
-        // On the heap: an array here would make every connection's task this much larger.
-        let mut sink = vec![0u8; 2048];
-        while let Ok(1..) = io.read(&mut sink).await {}
-    };
-    tokio::select! {
-        () = ctx.abort.cancelled() => {}
-        _ = tokio::time::timeout(CLOSE_WAIT, linger) => {}
-    }
+        discard(&mut rx.into_inner().into_inner().0).await;
+    })
+    .await;
 }
 
 /// Decodes messages into the session until the client closes, an error, or the session closing
@@ -177,17 +149,17 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
 async fn write_loop(
     wr: &mut WriteHalf<Stream>,
     outbox: Outbox,
-    metrics: Arc<Metrics>,
+    metrics: &Metrics,
     heartbeat: Duration,
     pongs: &Pongs,
     violation: &Violation,
 ) -> Option<End> {
-    let mut batch = Vec::new();
+    let mut batch = Batch::default();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let end = tokio::select! {
-            end = outbox.next_batch(&mut batch) => end,
+            end = batch.take(&outbox) => end,
             _ = ping.tick() => {
                 wr.write_all(&PING).await.ok()?;
                 continue;
@@ -197,16 +169,13 @@ async fn write_loop(
                 continue;
             }
         };
-        Metrics::add(&metrics.frames_out, batch.len());
+        let frames = batch.frames(metrics);
         if outbox.batched() {
-            write_ws_batches(wr, &batch, outbox.encoding()).await.ok()?;
+            write_ws_batches(wr, frames, outbox.encoding()).await.ok()?;
         } else {
-            write_batch(wr, &batch, Form::ws(outbox.encoding())).await.ok()?;
+            write_batch(wr, frames, Form::ws(outbox.encoding())).await.ok()?;
         }
-        batch.clear();
-        if batch.capacity() > IDLE_BATCH && outbox.is_empty() {
-            batch = Vec::new(); // the burst is over: keep nothing while idle
-        }
+        batch.written(&outbox);
         if let Some(end) = end {
             let close = match end {
                 End::Finished => match violation.code() {

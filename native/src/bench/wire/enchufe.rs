@@ -2,7 +2,7 @@
 
 use enchufe_core::{
     Body, ClientFrame, Encoding, Hello, Join, PROTOCOL_VERSION, Publish, RoomName, ServerFrame,
-    codec::{Frame, binary},
+    codec::{Frame, Framing, StreamDecoder, binary},
 };
 
 use super::{Event, PublishTemplate};
@@ -53,16 +53,20 @@ pub(super) fn publish(room: &RoomName, size: usize, prefixed: bool) -> PublishTe
     PublishTemplate { bytes, payload: at..at + size }
 }
 
-/// Splits length-prefixed frames off `buf`, handing each to [`frame`]; returns the bytes used.
+/// Cuts length-prefixed frames off `buf` with core's stream decoder (the server's side of a
+/// binary TCP stream is prefixed from its first byte, as is a WebSocket batch), handing each to
+/// [`frame`]; returns the bytes used.
 pub(super) fn stream(buf: &[u8], on: &mut impl FnMut(Event<'_>)) -> Result<usize, BenchError> {
+    let mut decoder = StreamDecoder::new(Framing::Prefixed, MAX_FRAME);
     let mut used = 0;
-    while let Some((one, n)) =
-        binary::split(&buf[used..], MAX_FRAME).map_err(|e| BenchError::Protocol(e.to_string()))?
-    {
-        frame(one, on);
-        used += n;
+    loop {
+        let split = decoder.split(&buf[used..]).map_err(|e| BenchError::Protocol(e.to_string()))?;
+        used += split.used;
+        match split.frame {
+            Some(one) => frame(one, on),
+            None => return Ok(used),
+        }
     }
-    Ok(used)
 }
 
 /// One binary server frame as an [`Event`]. A `message` is read in place (its body borrowed,

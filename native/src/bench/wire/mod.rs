@@ -19,7 +19,7 @@ use async_tungstenite::{
 use bytes::{Buf, Bytes, BytesMut};
 use enchufe_core::{
     ClientFrame, Hello, PROTOCOL_VERSION, RoomName, ServerFrame,
-    codec::{Frame, binary},
+    codec::{Frame, binary, datagram},
 };
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use tokio::{
@@ -158,7 +158,7 @@ async fn udp_handshake(target: &Target) -> Result<Conn, BenchError> {
     socket.connect(target.addr).await?;
     let mut first = Vec::new();
     let hello = ClientFrame::Hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
-    crate::client::transport::udp::padded_hello(&hello, &mut first);
+    datagram::padded_hello(&hello, &mut first);
     socket.send(&first).await?;
     let mut buf = vec![0; 2048];
     let n = socket.recv(&mut buf).await?;

@@ -12,7 +12,7 @@
 //! does not finish within [`CLOSE_GRACE`] is aborted.
 
 mod tcp;
-pub(crate) mod udp;
+mod udp;
 mod ws;
 
 use std::time::Duration;

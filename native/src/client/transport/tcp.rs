@@ -3,7 +3,7 @@
 
 use enchufe_core::{
     ClientFrame, Encoding, ServerFrame,
-    codec::{Frame, binary, json, line},
+    codec::{Frame, Framing, StreamDecoder, binary, json, line},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -21,7 +21,9 @@ pub(super) struct Reader {
     buf: Vec<u8>,
     /// Where the unread bytes of `buf` start.
     start: usize,
-    binary: bool,
+    /// The server's side is prefixed from its first byte when the client asked for binary: its
+    /// `welcome` already comes after the client's `hello` line.
+    decoder: StreamDecoder,
 }
 
 /// Frames to the server.
@@ -43,7 +45,15 @@ pub(super) async fn open(
     let (read, write) = stream.into_split();
     let binary = encoding == Encoding::Binary;
     Ok((
-        Reader { half: read, buf: Vec::with_capacity(8 * 1024), start: 0, binary },
+        Reader {
+            half: read,
+            buf: Vec::with_capacity(8 * 1024),
+            start: 0,
+            decoder: StreamDecoder::new(
+                if binary { Framing::Prefixed } else { Framing::Lines },
+                MAX_INBOUND,
+            ),
+        },
         Writer { half: write, out: Vec::with_capacity(8 * 1024), binary, switched: false },
     ))
 }
@@ -53,23 +63,12 @@ impl Reader {
     /// logged and skipped (the stream goes on); broken framing ends the connection.
     pub(super) async fn next(&mut self) -> Result<Option<ServerFrame>, TransportError> {
         loop {
-            let unread = &self.buf[self.start..];
-            let split = if self.binary {
-                binary::split(unread, MAX_INBOUND)?
-            } else {
-                line::split(unread, MAX_INBOUND)?
-            };
-            if let Some((bytes, used)) = split {
-                let decoded = match (self.binary, bytes.is_empty()) {
-                    (false, true) => None,
-                    (false, false) => Some(ServerFrame::decode_json(bytes)),
-                    (true, _) => Some(ServerFrame::decode_binary(bytes)),
-                };
-                self.start += used;
-                match decoded {
-                    None => continue,
-                    Some(Ok(frame)) => return Ok(Some(frame)),
-                    Some(Err(error)) => {
+            let split = self.decoder.split(&self.buf[self.start..])?;
+            self.start += split.used;
+            if let Some(bytes) = split.frame {
+                match ServerFrame::decode(bytes, self.decoder.encoding()) {
+                    Ok(frame) => return Ok(Some(frame)),
+                    Err(error) => {
                         tracing::warn!(%error, "tcp: skipping a frame that does not decode");
                         continue;
                     }
@@ -79,7 +78,7 @@ impl Reader {
             self.start = 0;
             self.buf.reserve(8 * 1024);
             if self.half.read_buf(&mut self.buf).await? == 0 {
-                if self.binary { binary::finish(&self.buf) } else { line::finish(&self.buf) }?;
+                self.decoder.finish(&self.buf)?;
                 return Ok(None);
             }
         }

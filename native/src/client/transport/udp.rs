@@ -12,15 +12,15 @@ use std::{io, sync::Arc};
 
 use enchufe_core::{
     ClientFrame, Encoding, ServerFrame,
-    codec::{Frame, binary, json},
+    codec::{Frame, binary, datagram},
 };
 use tokio::net::{UdpSocket, lookup_host};
 
 use super::{MAX_INBOUND, TransportError};
 
 /// The size every `hello` is padded to, like QUIC's first packet: the largest datagram the
-/// server sends, so the answer is never limited by it.
-pub const HELLO_SIZE: usize = 1200;
+/// server sends, so the answer is never limited by it (one number for both, in core).
+pub const HELLO_SIZE: usize = datagram::MAX_DATAGRAM;
 
 /// Frames from the server.
 pub(super) struct Reader {
@@ -90,7 +90,7 @@ impl Writer {
         for frame in frames {
             self.out.clear();
             match frame {
-                ClientFrame::Hello(_) => padded_hello(frame, &mut self.out),
+                ClientFrame::Hello(_) => datagram::padded_hello(frame, &mut self.out),
                 _ if self.binary => frame.encode_binary(&mut self.out),
                 _ => frame.encode_json(&mut self.out),
             }
@@ -107,40 +107,7 @@ impl Writer {
     }
 }
 
-/// `hello` as JSON, padded with a `pad` field to [`HELLO_SIZE`] bytes.
-pub(crate) fn padded_hello(hello: &ClientFrame, out: &mut Vec<u8>) {
-    json::encode(hello, out);
-    const FIELD: &[u8] = br#","pad":"""#;
-    let missing = HELLO_SIZE.saturating_sub(out.len() + FIELD.len());
-    if missing == 0 || out.last() != Some(&b'}') {
-        return;
-    }
-    out.pop();
-    out.extend_from_slice(&FIELD[..FIELD.len() - 1]);
-    out.resize(out.len() + missing, b' ');
-    out.extend_from_slice(b"\"}");
-}
-
 fn is_too_large(error: &io::Error) -> bool {
     // EMSGSIZE: 90 on Linux, 40 on the BSDs and macOS; WSAEMSGSIZE on Windows.
     matches!(error.raw_os_error(), Some(90 | 40 | 10040))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use enchufe_core::{Hello, PROTOCOL_VERSION, codec::json::decode_client};
-
-    #[test]
-    fn hello_is_padded_to_the_datagram_size_and_still_decodes() {
-        let hello = ClientFrame::Hello(Hello {
-            v: PROTOCOL_VERSION,
-            name: Some("ana".into()),
-            ..Hello::default()
-        });
-        let mut out = Vec::new();
-        padded_hello(&hello, &mut out);
-        assert_eq!(out.len(), HELLO_SIZE);
-        assert_eq!(decode_client(&out).unwrap(), hello);
-    }
 }

@@ -12,7 +12,7 @@ use async_tungstenite::tungstenite::protocol::frame::{
 use enchufe_core::Encoding;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::egress::{Form, Outgoing};
+use super::{Form, Outgoing};
 
 /// The most bytes of frames one batched WebSocket message holds; a frame larger than it goes in
 /// a message of its own.
