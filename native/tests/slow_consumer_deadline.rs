@@ -33,6 +33,8 @@ async fn a_stalled_sse_reader_is_cut_and_its_connection_closed() {
     .await;
     let metrics = server.hub.metrics().clone();
     let open = || metrics.connections_open.load(Ordering::Relaxed);
+    // A raw socket on purpose: the test is about a client that never reads its socket, and an
+    // HTTP client library would read ahead into its own buffers.
     let mut sse = tokio::net::TcpStream::connect(server.http()).await.unwrap();
     let request = format!("GET /api/rooms/s/events HTTP/1.1\r\nHost: {}\r\n\r\n", server.http());
     sse.write_all(request.as_bytes()).await.unwrap(); // ...and never reads

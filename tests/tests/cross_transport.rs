@@ -9,11 +9,8 @@ use enchufe::{
     config::Config,
     server::Server,
 };
+use enchufe_tests::http::{SseClient, post_json};
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
 
 const WAIT: Duration = Duration::from_secs(10);
 const ROOM: &str = "everywhere";
@@ -150,96 +147,28 @@ async fn received(client: &Client, total: u64) -> Seen {
     seen
 }
 
-/// A minimal HTTP/1.1 request; returns the status and the JSON body.
+/// `POST` JSON; returns the status and the JSON body (`null` when it is not JSON).
 async fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, Value) {
-    let mut stream = within("http connect", TcpStream::connect(addr)).await.expect("connect");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    within("http response", stream.read_to_end(&mut response)).await.expect("read");
-    let response = String::from_utf8(response).expect("UTF-8");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a header block");
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let response = post_json(addr, path, body).await;
+    (response.status, serde_json::from_slice(&response.body).unwrap_or(Value::Null))
 }
 
-/// A Server-Sent Events reader over a raw socket (the response body is chunked).
-struct Sse {
-    stream: TcpStream,
-    /// Raw bytes not yet de-chunked.
-    raw: Vec<u8>,
-    /// De-chunked event text not yet parsed.
-    text: String,
-}
+/// A Server-Sent Events reader (the shared test client) whose ids are read as seqs.
+struct Sse(SseClient);
 
 impl Sse {
     async fn open(addr: SocketAddr, path: &str) -> Sse {
-        let mut stream = within("sse connect", TcpStream::connect(addr)).await.expect("connect");
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut sse = Sse { stream, raw: Vec::new(), text: String::new() };
-        let head = loop {
-            if let Some(end) = sse.raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&sse.raw[..end]).into_owned();
-                sse.raw.drain(..end + 4);
-                break head;
-            }
-            sse.read().await;
-        };
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
-        sse
+        let sse = SseClient::connect(addr, path, &[]).await;
+        assert_eq!(sse.status, 200, "{:?}", sse.headers);
+        assert_eq!(sse.header("transfer-encoding"), Some("chunked"), "{:?}", sse.headers);
+        Sse(sse)
     }
 
-    async fn read(&mut self) {
-        let mut chunk = [0; 4096];
-        let n = within("sse read", self.stream.read(&mut chunk)).await.expect("read");
-        assert!(n > 0, "the event stream ended");
-        self.raw.extend_from_slice(&chunk[..n]);
-    }
-
-    /// Moves every complete chunk from `raw` to `text`.
-    fn dechunk(&mut self) {
-        while let Some(line_end) = self.raw.windows(2).position(|w| w == b"\r\n") {
-            let size = std::str::from_utf8(&self.raw[..line_end]).expect("chunk size");
-            let size = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
-            let start = line_end + 2;
-            if self.raw.len() < start + size + 2 {
-                return;
-            }
-            self.text.push_str(std::str::from_utf8(&self.raw[start..start + size]).expect("UTF-8"));
-            self.raw.drain(..start + size + 2);
-        }
-    }
-
-    /// The next event: its name, its id, and its data lines joined.
+    /// The next event: its name, its id's seq, and its data lines joined.
     async fn next(&mut self) -> (String, Option<u64>, String) {
-        loop {
-            self.dechunk();
-            if let Some(end) = self.text.find("\n\n") {
-                let block: String = self.text.drain(..end + 2).collect();
-                let (mut event, mut id, mut data) = (String::from("message"), None, Vec::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event: ") {
-                        event = v.to_owned();
-                    } else if let Some(v) = line.strip_prefix("id: ") {
-                        // `<epoch>:<seq>`; the seq is what this test compares.
-                        id = v.rsplit(':').next().and_then(|seq| seq.parse().ok());
-                    } else if let Some(v) = line.strip_prefix("data: ") {
-                        data.push(v);
-                    }
-                }
-                if block.starts_with(':') {
-                    continue; // a keep-alive comment
-                }
-                return (event, id, data.join("\n"));
-            }
-            self.read().await;
-        }
+        let event = self.0.next().await.expect("the event stream ended");
+        // `<epoch>:<seq>`; the seq is what this test compares.
+        let seq = event.id.as_deref().and_then(|id| id.rsplit(':').next()?.parse().ok());
+        (event.event, seq, event.data)
     }
 }

@@ -18,7 +18,6 @@ use enchufe::{
     config::Config,
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream, UdpSocket},
     task::{JoinHandle, JoinSet},
 };
@@ -136,16 +135,11 @@ pub fn text(message: &Message) -> &str {
 
 /// `DELETE /api/sessions/{session}` with the admin token; returns the HTTP status.
 pub async fn kick(http: SocketAddr, session: &str) -> u16 {
-    let mut stream = within("http connect", TcpStream::connect(http)).await.expect("connect");
-    let request = format!(
-        "DELETE /api/sessions/{session} HTTP/1.1\r\nHost: {http}\r\n\
-         Authorization: Bearer {ADMIN_TOKEN}\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    within("http response", stream.read_to_end(&mut response)).await.expect("read");
-    let response = String::from_utf8_lossy(&response);
-    response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line")
+    let path = format!("/api/sessions/{session}");
+    let authorization = format!("Bearer {ADMIN_TOKEN}");
+    enchufe_tests::http::request(http, "DELETE", &path, &[("Authorization", &authorization)], b"")
+        .await
+        .status
 }
 
 /// A relay in front of a server listener. While [`Relay::block`] is set, new connections (TCP)
