@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the hub's fan-out: one publish reaching every subscriber's outbox.
+//! Micro-benchmarks of the hub's fan-out: one publish reaching every subscriber's queue.
 //!
 //! A [`Hub`] with one room joined by S = 1, 100 and 1000 sessions; a separate publisher session
 //! (not a member, so a publish makes exactly S deliveries) sends `publish` frames with a 64-byte
@@ -6,11 +6,11 @@
 //! rate limit is turned off; every other limit is the default. Throughput is in deliveries
 //! (elements), so the per-delivery cost reads straight off and should stay flat as S grows.
 //!
-//! - `fanout/publish/S`: the publish alone — seq, history, and one [`Outbox`] push per
+//! - `fanout/publish/S`: the publish alone — seq, history, and one [`SendQueue`] push per
 //!   subscriber (the first push encodes the message once). Publishes run in chunks of 512; the
 //!   outboxes are drained between chunks, outside the timing, so none grows past its mark.
-//! - `fanout/publish_and_drain/S`: the same, and after each publish every outbox is drained with
-//!   [`Outbox::next_batch`] inside the timing, as each connection's writer would (polled once,
+//! - `fanout/publish_and_drain/S`: the same, and after each publish every queue is drained with
+//!   [`SendQueue::next_batch`] inside the timing, as each connection's writer would (polled once,
 //!   without a runtime: a queue that holds a frame never waits). This is the whole hub-side cost
 //!   of a delivery, short of the socket write.
 //! - `outgoing/encode_first/{json,binary}`: [`Outgoing::encoded`] the first time, what fan-out
@@ -93,9 +93,9 @@ impl Fanout {
     fn check_delivery(&mut self) {
         self.publisher.handle(clock::now(), self.publish.clone());
         assert!(!self.publisher.is_closed(), "the publisher is not refused");
-        for outbox in self.subscribers.iter().map(Session::outbox) {
+        for queue in self.subscribers.iter().map(Session::queue) {
             self.batch.clear();
-            let end = outbox.next_batch(&mut self.batch).now_or_never();
+            let end = queue.next_batch(&mut self.batch).now_or_never();
             assert_eq!(end, Some(None), "the subscriber's queue holds a frame and is open");
             assert!(
                 matches!(&self.batch[..], [m] if matches!(m.frame(), ServerFrame::Message(_))),
@@ -105,11 +105,11 @@ impl Fanout {
         self.batch.clear();
     }
 
-    /// Empties every outbox, as the connections' writers would.
+    /// Empties every queue, as the connections' writers would.
     fn drain(&mut self) {
-        for outbox in self.subscribers.iter().map(Session::outbox) {
+        for queue in self.subscribers.iter().map(Session::queue) {
             // One poll, as a writer's: an empty queue would wait (`None`); a closed one ends.
-            let end = outbox.next_batch(&mut self.batch).now_or_never();
+            let end = queue.next_batch(&mut self.batch).now_or_never();
             assert!(!matches!(end, Some(Some(_))), "no subscriber's queue overflows and closes");
             self.batch.clear();
         }

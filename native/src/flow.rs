@@ -1,5 +1,5 @@
 //! Flow control, the driver's half: the hub says when a connection's queue is over its mark
-//! ([`Outbox::is_paused`](crate::hub::Outbox::is_paused)); the stream transports stop reading it
+//! ([`SendQueue::is_paused`](crate::hub::SendQueue::is_paused)); the stream transports stop reading it
 //! until the writer drains it.
 
 use crate::{clock, hub::Session};
@@ -10,11 +10,11 @@ use crate::{clock, hub::Session};
 /// tasks a turn now and then, so that a burst of input (a publisher's pipelined frames) cannot
 /// starve the writers that deliver it.
 pub(crate) async fn pace(session: &Session) {
-    let outbox = session.outbox();
-    if outbox.is_paused() {
+    let queue = session.queue();
+    if queue.is_paused() {
         // Boxed: the wait's state is allocated only when a pause happens, instead of making
         // every connection's task (and idle connection) that much larger.
-        Box::pin(outbox.writable()).await;
+        Box::pin(queue.writable()).await;
         session.resumed(clock::now());
     }
     tokio::task::coop::consume_budget().await;

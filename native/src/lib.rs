@@ -13,7 +13,7 @@
 //! | `hub/room.rs` | one room: seq, members, presence, the ordered fan-out under one lock |
 //! | `hub/history.rs` | bounded history (count and age) and the publish ids it de-duplicates |
 //! | `hub/history_budget.rs` | one byte budget for every room's history, oldest evicted first |
-//! | `hub/outbox.rs` | [`hub::Outbox`]: the per-connection queue and its flow control: bounded in bytes, pulled replays, the stalled-consumer cut-off |
+//! | `hub/send_queue.rs` | [`hub::SendQueue`]: the per-connection queue and its flow control: bounded in bytes, pulled replays, the stalled-consumer cut-off |
 //! | `hub/now.rs` | [`hub::Now`]: the time, an input — the hub reads no clock (`clock.rs` does, for the drivers) |
 //! | `egress/` | [`egress::Outgoing`]: a frame laid out once per wire form (JSON line, length prefix, WebSocket frame), bytes shared |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
@@ -32,7 +32,7 @@
 //!
 //! Patterns, mini-redis style: the accept loop and graceful shutdown are in `server.rs` and
 //! `tcp/accept.rs`; bytes ↔ frames in `enchufe_core::codec` (a TCP stream: `codec::stream`); state in
-//! `hub/`; backpressure in `hub/outbox.rs`; encode-once fan-out in `hub/room.rs` + `egress/outgoing.rs`.
+//! `hub/`; backpressure in `hub/send_queue.rs`; encode-once fan-out in `hub/room.rs` + `egress/outgoing.rs`.
 //!
 //! ## Features
 //! `server` (the hub, the listeners, admission, metrics, config) and `cli` (the binary, its

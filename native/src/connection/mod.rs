@@ -3,7 +3,7 @@
 //! framing; WebSocket's messages, pings and close codes).
 //!
 //! - `serve.rs`: the reader and the writer side by side, then the bounded flush.
-//! - `batch.rs`: the writer's list of frames taken from the outbox.
+//! - `batch.rs`: the writer's list of frames taken from the queue.
 //! - `linger.rs`: reading on for a moment after a close, so the close is not lost to a reset.
 
 mod batch;

@@ -7,18 +7,18 @@ pub(crate) enum Ended {
     Aborted,
     /// The writer finished with this end of the queue; `None` if the connection broke, or the
     /// flush did not finish within the shutdown deadline.
-    Flushed(Option<crate::hub::End>),
+    Flushed(Option<crate::hub::CloseReason>),
 }
 
-/// Serves one connection: `serve!(ctx, session, outbox, reader: …, writer: …)` runs the reader
-/// (feeding `session`) and the writer (draining `outbox`, the session's) side by side until the
+/// Serves one connection: `serve!(ctx, session, queue, reader: …, writer: …)` runs the reader
+/// (feeding `session`) and the writer (draining `queue`, the session's) side by side until the
 /// client stops sending, the session closes, or the writer ends. The session is then dropped —
 /// it leaves its rooms — and the writer flushes what is queued, within the shutdown timeout.
 /// Evaluates to an [`Ended`].
 ///
 /// The writer comes first in the select, so that a finished writer is seen before a reader that
 /// ended at the same time. There is no abort branch while both run: shutdown closes every
-/// outbox before its deadline aborts anything, so the writer ends first.
+/// queue before its deadline aborts anything, so the writer ends first.
 ///
 /// A macro rather than an `async fn`: the reader and writer futures then live in the
 /// connection's own task, whereas a nested `async fn` holding them (and its arguments twice, as
@@ -26,14 +26,14 @@ pub(crate) enum Ended {
 /// idle connection is one such task, so its size is what an idle connection costs
 /// (docs/PERFORMANCE.md).
 macro_rules! serve {
-    ($ctx:expr, $session:ident, $outbox:expr, reader: $reader:expr, writer: $writer:expr $(,)?) => {{
+    ($ctx:expr, $session:ident, $queue:expr, reader: $reader:expr, writer: $writer:expr $(,)?) => {{
         let writer = $writer;
         ::tokio::pin!(writer);
         let mut ended = None;
         ::tokio::select! {
             biased;
             end = &mut writer => ended = Some(end),
-            () = $outbox.closed() => {}
+            () = $queue.closed() => {}
             () = $reader => {}
         }
         drop($session);

@@ -59,7 +59,7 @@ impl Form {
 
 /// A server frame queued for one or many connections.
 ///
-/// Fan-out puts one `Arc<Outgoing>` into every subscriber's [`Outbox`](super::Outbox): each
+/// Fan-out puts one `Arc<Outgoing>` into every subscriber's [`SendQueue`](super::SendQueue): each
 /// [`Form`] is laid out the first time a connection asks for it, and every other connection
 /// writes the same bytes. No subscriber pays for its own encoding or framing, and a delivery
 /// costs one queue slot (a pointer).

@@ -1,7 +1,7 @@
 //! `GET /api/rooms/{room}/events`: Server-Sent Events, a read-only transport.
 //!
 //! The handler opens a hub [`Session`] like any other transport, joins the room (with `since`
-//! and `epoch` from `Last-Event-ID`, or `?since=&epoch=`), and streams what the session's outbox
+//! and `epoch` from `Last-Event-ID`, or `?since=&epoch=`), and streams what the session's queue
 //! yields:
 //!
 //! ```text
@@ -45,7 +45,7 @@ use super::{
 use crate::{
     clock,
     egress::Outgoing,
-    hub::{Outbox, Session, Transport},
+    hub::{SendQueue, Session, Transport},
     metrics::Metrics,
     server::Context,
 };
@@ -96,10 +96,10 @@ pub(crate) async fn events(
         // a client that does not take it within the shutdown deadline loses the connection
         // instead of holding it (hyper writes only what the socket takes). Not tracked: it
         // must not hold up shutdown, which has its own deadline.
-        let (outbox, finished, deadline) =
-            (session.outbox().clone(), finished.clone(), ctx.config.shutdown_timeout);
+        let (queue, finished, deadline) =
+            (session.queue().clone(), finished.clone(), ctx.config.shutdown_timeout);
         tokio::spawn(async move {
-            outbox.closed().await;
+            queue.closed().await;
             tokio::time::sleep(deadline).await;
             if !finished.load(Ordering::Acquire) {
                 cut.cancel();
@@ -108,7 +108,7 @@ pub(crate) async fn events(
     }
     let stream = EventStream {
         finished,
-        outbox: session.outbox().clone(),
+        queue: session.queue().clone(),
         _session: session,
         batch: Vec::new(),
         keep_alive: tokio::time::interval_at(
@@ -134,7 +134,7 @@ struct EventStream {
     finished: Arc<AtomicBool>,
     /// Held so that the session lives exactly as long as the stream.
     _session: Session,
-    outbox: Outbox,
+    queue: SendQueue,
     batch: Vec<Arc<Outgoing>>,
     keep_alive: tokio::time::Interval,
     metrics: Arc<Metrics>,
@@ -158,7 +158,7 @@ impl EventStream {
                 return None;
             }
             let end = tokio::select! {
-                end = self.outbox.next_batch(&mut self.batch) => end,
+                end = self.queue.next_batch(&mut self.batch) => end,
                 _ = self.keep_alive.tick() => {
                     return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), self));
                 }

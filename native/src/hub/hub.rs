@@ -12,7 +12,7 @@ use std::{
 use enchufe_core::{ErrorCode, RoomName};
 
 use super::{
-    HubConfig, Now, Outbox, Session, Transport,
+    HubConfig, Now, SendQueue, Session, Transport,
     history_budget::HistoryBudget,
     room::{Overflowed, Room},
 };
@@ -34,7 +34,7 @@ pub(super) struct Inner {
     pub(super) history: Arc<HistoryBudget>,
     /// Every connection's outbound queue bounds (from the config), shared.
     pub(super) send_limits: Arc<super::SendLimits>,
-    pub(super) sessions: Mutex<HashMap<Arc<str>, Arc<SessionShared>>>,
+    pub(super) sessions: Mutex<HashMap<Arc<str>, Arc<SessionEntry>>>,
     pub(super) next_session: AtomicU64,
     /// Rooms created so far, for their epochs.
     pub(super) next_room: AtomicU64,
@@ -46,9 +46,9 @@ pub(super) struct Inner {
 
 /// The part of a session other tasks reach: its queue and the rooms it is in.
 #[derive(Debug)]
-pub(crate) struct SessionShared {
+pub(crate) struct SessionEntry {
     pub(crate) id: Arc<str>,
-    pub(crate) outbox: Outbox,
+    pub(crate) queue: SendQueue,
     pub(crate) rooms: Mutex<Vec<Arc<Room>>>,
     /// When the client was last heard from, in [`Now::ms`] ([`NEVER_SILENT`] for a
     /// session whose client never speaks: SSE). [`Hub::handle_timeout`] reads it.
@@ -59,7 +59,7 @@ pub(crate) struct SessionShared {
     pub(crate) deadline: AtomicU64,
 }
 
-/// `SessionShared::heard` of a session that is never closed for silence.
+/// `SessionEntry::heard` of a session that is never closed for silence.
 pub(super) const NEVER_SILENT: u64 = u64::MAX;
 
 impl Hub {
@@ -99,14 +99,14 @@ impl Hub {
         let salt = u32::from_be_bytes([tag[0], tag[1], tag[2], tag[3]]);
         let id: Arc<str> = format!("s-{n:x}{salt:08x}").into();
         let config = &self.0.config;
-        let outbox = Outbox::new(self.0.send_limits.clone());
+        let queue = SendQueue::new(self.0.send_limits.clone());
         let heard = match transport {
             Transport::Sse => NEVER_SILENT,
             _ => now.ms,
         };
-        let shared = Arc::new(SessionShared {
+        let shared = Arc::new(SessionEntry {
             id: id.clone(),
-            outbox,
+            queue,
             rooms: Mutex::default(),
             heard: AtomicU64::new(heard),
             deadline: AtomicU64::new(now.after(config.frame_timeout_ms.max(1))),
@@ -114,7 +114,7 @@ impl Hub {
         lock(&self.0.sessions).insert(id, shared.clone());
         self.0.metrics.connection_opened(transport);
         if self.0.shutting_down.load(Ordering::SeqCst) {
-            shared.outbox.refuse(ErrorCode::ShuttingDown, SHUTTING_DOWN);
+            shared.queue.refuse(ErrorCode::ShuttingDown, SHUTTING_DOWN);
         }
         Session::new(self.clone(), shared, transport, now)
     }
@@ -122,7 +122,7 @@ impl Hub {
     /// Disconnects a session with `error` 4014 `kicked`. Returns false if there is no such session.
     pub fn kick(&self, session: &str) -> bool {
         let Some(shared) = lock(&self.0.sessions).get(session).cloned() else { return false };
-        if shared.outbox.close(ErrorCode::Kicked, "disconnected by an administrator") {
+        if shared.queue.close(ErrorCode::Kicked, "disconnected by an administrator") {
             Metrics::add(&self.0.metrics.kicks, 1);
         }
         self.leave_all(&shared);
@@ -133,9 +133,9 @@ impl Hub {
     /// already queued); sessions opened from now on get it at once.
     pub fn shut_down(&self) {
         self.0.shutting_down.store(true, Ordering::SeqCst);
-        let sessions: Vec<Arc<SessionShared>> = lock(&self.0.sessions).values().cloned().collect();
+        let sessions: Vec<Arc<SessionEntry>> = lock(&self.0.sessions).values().cloned().collect();
         for shared in sessions {
-            shared.outbox.close(ErrorCode::ShuttingDown, SHUTTING_DOWN);
+            shared.queue.close(ErrorCode::ShuttingDown, SHUTTING_DOWN);
         }
     }
 
@@ -145,7 +145,7 @@ impl Hub {
     }
 
     /// Removes a session from every room it is in, telling the other members.
-    pub(crate) fn leave_all(&self, shared: &SessionShared) {
+    pub(crate) fn leave_all(&self, shared: &SessionEntry) {
         let rooms = std::mem::take(&mut *lock(&shared.rooms));
         let mut overflowed = Overflowed::new();
         for room in rooms {
@@ -155,7 +155,7 @@ impl Hub {
     }
 
     /// Forgets a session (its connection ended).
-    pub(crate) fn unregister(&self, shared: &SessionShared, transport: Transport) {
+    pub(crate) fn unregister(&self, shared: &SessionEntry, transport: Transport) {
         lock(&self.0.sessions).remove(&shared.id);
         self.0.metrics.connection_closed(transport);
     }

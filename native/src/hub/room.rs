@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    HubConfig, Now, Outbox, Outgoing, Push,
+    HubConfig, Now, Outgoing, Push, SendQueue,
     history::{DedupeKey, History},
     history_budget::HistoryBudget,
-    outbox::{Pulled, Replay},
+    send_queue::{Pulled, Replay},
 };
 use enchufe_core::{
     Body, Join, Joined, Member, Message, Presence, PresenceAction, RoomName, ServerFrame,
@@ -38,7 +38,7 @@ struct State {
 #[derive(Debug)]
 struct Subscriber {
     member: Member,
-    outbox: Outbox,
+    queue: SendQueue,
     /// Whether publishes are pushed to it; false while its writer catches up on a replay.
     live: bool,
 }
@@ -159,7 +159,7 @@ impl Room {
     pub(crate) fn join(
         self: &Arc<Self>,
         member: &Member,
-        outbox: &Outbox,
+        queue: &SendQueue,
         join: &Join,
         config: &HubConfig,
         now: Now,
@@ -171,7 +171,7 @@ impl Room {
         }
         // Checked under the room lock: a disconnect closes the queue first, then takes the
         // session's rooms, so either it sees this room or this join sees the closed queue.
-        if outbox.is_closed() {
+        if queue.is_closed() {
             return Err(Gone::Closed);
         }
         state.history.expire(config.history_cutoff(now), &self.budget);
@@ -200,7 +200,7 @@ impl Room {
             }
             state.members.push(Subscriber {
                 member: member.clone(),
-                outbox: outbox.clone(),
+                queue: queue.clone(),
                 live: !replays,
             });
         }
@@ -212,12 +212,12 @@ impl Room {
             id: join.id,
             epoch: self.epoch.to_string(),
         }));
-        let mut push = outbox.push(&joined);
+        let mut push = queue.push(&joined);
         if let (Push::Queued, Some(next), true) = (push, replay_from, replays) {
             // A new member catches up and then goes live; a member already live gets the stored
             // messages up to now again (live ones keep coming behind them).
             let until = if is_new { None } else { Some(state.seq) };
-            push = outbox.push_replay(Replay::new(Arc::clone(self), next, until));
+            push = queue.push_replay(Replay::new(Arc::clone(self), next, until));
         }
         if let Push::Overflow { dropped } = push {
             overflowed.push((member.session.as_str().into(), dropped));
@@ -225,20 +225,20 @@ impl Room {
         Ok(is_new)
     }
 
-    /// Pulls a replay's next stretch for `outbox`'s writer: stored messages from seq `*next` up
+    /// Pulls a replay's next stretch for `queue`'s writer: stored messages from seq `*next` up
     /// to `until` (`None`: the room's latest), about `budget` bytes of them, into `into`, moving
     /// `*next` on. When a replay without `until` reaches the latest seq, the subscriber goes
     /// live: from now on publishes push to it.
     pub(crate) fn replay(
         &self,
-        outbox: &Outbox,
+        queue: &SendQueue,
         next: &mut u64,
         until: Option<u64>,
         budget: usize,
         into: &mut Vec<Arc<Outgoing>>,
     ) -> Pulled {
         let mut state = self.lock();
-        let Some(member) = state.members.iter().position(|s| s.outbox.same(outbox)) else {
+        let Some(member) = state.members.iter().position(|s| s.queue.same(queue)) else {
             return Pulled::Done; // it left the room meanwhile: nothing more is owed
         };
         let last = until.map_or(state.seq, |until| until.min(state.seq));
@@ -246,7 +246,7 @@ impl Room {
             if state.history.first_seq().is_none_or(|first| first > *next) {
                 return Pulled::Gap;
             }
-            let encoding = outbox.encoding();
+            let encoding = queue.encoding();
             let mut bytes = 0;
             for (seq, message) in state.history.since(*next - 1) {
                 if seq > last || bytes >= budget {
@@ -351,7 +351,7 @@ impl Room {
 
 /// Queues `frame` for `sub`, noting an overflow.
 fn deliver(sub: &Subscriber, frame: &Arc<Outgoing>, overflowed: &mut Overflowed) {
-    if let Push::Overflow { dropped } = sub.outbox.push(frame) {
+    if let Push::Overflow { dropped } = sub.queue.push(frame) {
         overflowed.push((sub.member.session.as_str().into(), dropped));
     }
 }

@@ -8,7 +8,7 @@ use enchufe_core::{
     PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
 };
 
-use super::{Hub, Now, Outbox, Outgoing, Push, hub::SessionShared, room::Gone};
+use super::{Hub, Now, Outgoing, Push, SendQueue, hub::SessionEntry, room::Gone};
 use crate::{metrics::Metrics, sync::lock, token_bucket::TokenBucket};
 
 /// The transport a session arrived on (for metrics and logs).
@@ -44,13 +44,13 @@ impl Transport {
 ///
 /// See the [module docs](super) for the drive loop. Frames go in through [`Session::handle`]
 /// (and [`Session::reject`] for input that did not decode); everything the client must receive,
-/// answers and room traffic alike, comes out of [`Session::outbox`]. Dropping the session ends
+/// answers and room traffic alike, comes out of [`Session::queue`]. Dropping the session ends
 /// it: it leaves its rooms (the other members get `presence` leave) and its queue closes after
 /// what is pending.
 #[derive(Debug)]
 pub struct Session {
     hub: Hub,
-    shared: Arc<SessionShared>,
+    shared: Arc<SessionEntry>,
     transport: Transport,
     greeted: bool,
     /// `hello.name` (the session id is `shared.id`): with it, the member other clients see.
@@ -69,12 +69,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(
-        hub: Hub,
-        shared: Arc<SessionShared>,
-        transport: Transport,
-        now: Now,
-    ) -> Self {
+    pub(crate) fn new(hub: Hub, shared: Arc<SessionEntry>, transport: Transport, now: Now) -> Self {
         let id = shared.id.clone();
         let config = hub.config();
         let rate = (config.rate_per_sec > 0).then(|| TokenBucket::full(config.rate_burst, now.ms));
@@ -103,8 +98,8 @@ impl Session {
     }
 
     /// The queue the transport's writer drains. Clone it into the writer task.
-    pub fn outbox(&self) -> &Outbox {
-        &self.shared.outbox
+    pub fn queue(&self) -> &SendQueue {
+        &self.shared.queue
     }
 
     /// Whether `hello` was handled (explicitly, or implied by another first frame).
@@ -115,11 +110,11 @@ impl Session {
     /// Whether the session is ending (its queue is closed): the transport should stop reading
     /// and let the writer finish.
     pub fn is_closed(&self) -> bool {
-        self.shared.outbox.is_closed()
+        self.shared.queue.is_closed()
     }
 
     /// Handles one frame from the client, received at `now`. Answers, errors and fan-out go to
-    /// the outbox; a frame refused for a fatal reason closes the outbox with that reason.
+    /// the queue; a frame refused for a fatal reason closes the queue with that reason.
     ///
     /// A first frame other than `hello` implies an anonymous `hello` (docs/DECISIONS.md): the
     /// client gets `welcome` first. UDP, where `hello` is required, calls this only after its
@@ -208,7 +203,7 @@ impl Session {
     }
 
     /// The transport paused reading this connection while its queue was over the high-water
-    /// mark ([`Outbox::is_paused`], [`Outbox::writable`]), and resumed at `now`. Time spent not
+    /// mark ([`SendQueue::is_paused`], [`SendQueue::writable`]), and resumed at `now`. Time spent not
     /// reading the client is neither its silence nor its slowness in finishing a frame, so both
     /// clocks start again.
     pub fn resumed(&self, now: Now) {
@@ -224,7 +219,7 @@ impl Session {
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):
     /// the client gets `error` `code` after what is queued, then the connection closes.
     pub fn close(&self, code: ErrorCode, message: &str) {
-        if self.shared.outbox.close(code, message) {
+        if self.shared.queue.close(code, message) {
             Metrics::add(&self.hub.metrics().errors, 1);
         }
         self.hub.leave_all(&self.shared);
@@ -260,7 +255,7 @@ impl Session {
         }
         // Only a WebSocket carries batches: a stream is already framed, a datagram is one frame.
         if hello.batch && self.transport == Transport::Ws {
-            self.shared.outbox.set_batched();
+            self.shared.queue.set_batched();
         }
         self.welcome();
     }
@@ -292,10 +287,10 @@ impl Session {
             }
         }
         let config = self.hub.config().clone();
-        let outbox = self.shared.outbox.clone();
+        let queue = self.shared.queue.clone();
         let member = Member { session: self.shared.id.to_string(), name: self.name.clone() };
         let joined = self.hub.join_room(&join.room, |room, overflowed| {
-            room.join(&member, &outbox, &join, &config, now, overflowed)
+            room.join(&member, &queue, &join, &config, now, overflowed)
         });
         match joined {
             Ok((room, true)) => lock(&self.shared.rooms).push(room),
@@ -384,7 +379,7 @@ impl Session {
     }
 
     fn push(&mut self, frame: &Arc<Outgoing>) {
-        if let Push::Overflow { dropped } = self.shared.outbox.push(frame) {
+        if let Push::Overflow { dropped } = self.shared.queue.push(frame) {
             self.hub.evict_slow(vec![(self.shared.id.clone(), dropped)]);
         }
     }
@@ -416,7 +411,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.shared.outbox.finish();
+        self.shared.queue.finish();
         self.hub.leave_all(&self.shared);
         self.hub.unregister(&self.shared, self.transport);
     }

@@ -38,7 +38,7 @@ fn hello(client: &str) -> ClientFrame {
 /// Everything queued for `session` now: batch after batch, a replay pulled as the writer would.
 fn drain(session: &Session) -> Vec<ServerFrame> {
     let mut frames = Vec::new();
-    while !session.outbox().is_empty() {
+    while !session.queue().is_empty() {
         frames.extend(take(session));
     }
     frames
@@ -47,9 +47,9 @@ fn drain(session: &Session) -> Vec<ServerFrame> {
 /// One batch the writer would take now (a replay at the front is pulled).
 fn take(session: &Session) -> Vec<ServerFrame> {
     let mut batch = Vec::new();
-    let outbox = session.outbox().clone();
+    let queue = session.queue().clone();
     tokio_test_block_on(async move {
-        outbox.next_batch(&mut batch).await;
+        queue.next_batch(&mut batch).await;
         batch
     })
     .iter()
@@ -169,9 +169,9 @@ fn a_replay_is_pulled_then_the_member_goes_live_with_no_gap_and_no_duplicate() {
     }
     let mut s = hub.open(Transport::Tcp, at(0));
     s.handle(at(0), join("r", Some(0)));
-    assert_eq!(s.outbox().len(), 3, "welcome, joined, and the replay as one entry");
+    assert_eq!(s.queue().len(), 3, "welcome, joined, and the replay as one entry");
     p.handle(at(0), publish("r", "during", None)); // not pushed: the replay will pull it
-    assert_eq!(s.outbox().len(), 3);
+    assert_eq!(s.queue().len(), 3);
     assert!(seqs(&take(&s)).is_empty(), "welcome and joined first");
     assert_eq!(seqs(&take(&s)), vec![1, 2, 3, 4, 5, 6], "pulled up to the latest");
     p.handle(at(0), publish("r", "after", None));
@@ -289,7 +289,7 @@ async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
     let mut batch = Vec::new();
     let mut take = async |session: &Session| {
         batch.clear();
-        session.outbox().next_batch(&mut batch).await;
+        session.queue().next_batch(&mut batch).await;
         seqs(&batch.iter().map(|o| o.frame().clone()).collect::<Vec<_>>())
     };
     take(&slow).await; // joined; then the slow one stops taking
@@ -297,7 +297,7 @@ async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
         publisher.handle(at(0), publish("r", &format!("m{i}"), None));
         fast_seqs.extend(take(&fast).await);
     }
-    assert!(slow.outbox().is_paused(), "far over its high-water mark");
+    assert!(slow.queue().is_paused(), "far over its high-water mark");
     assert_eq!(hub.handle_timeout(at(0)), 0, "the timer sees it over the mark: the clock starts");
     assert_eq!(hub.handle_timeout(at(999)), 0, "not stalled for the deadline yet: not cut");
     assert!(!slow.is_closed());
@@ -307,7 +307,7 @@ async fn only_a_stalled_consumer_is_cut_off_and_the_others_are_not_hurt() {
     assert_eq!(fast_seqs, (1..=51).collect::<Vec<_>>());
     assert!(slow.is_closed(), "nothing taken for the deadline while over the mark: cut");
     batch.clear();
-    slow.outbox().next_batch(&mut batch).await;
+    slow.queue().next_batch(&mut batch).await;
     let frames: Vec<ServerFrame> = batch.iter().map(|o| o.frame().clone()).collect();
     assert_eq!(error_codes(&frames), vec![ErrorCode::SlowConsumer.code()]);
     assert_eq!(hub.rooms()[0].members, 1, "the slow consumer left the room");
@@ -452,7 +452,7 @@ async fn silent_sessions_are_closed_and_heard_ones_and_sse_are_not() {
     assert!(silent.is_closed());
     assert!(!talking.is_closed() && !reader.is_closed(), "heard 0.6 s ago; SSE never speaks");
     let mut frames = Vec::new();
-    silent.outbox().next_batch(&mut frames).await;
+    silent.queue().next_batch(&mut frames).await;
     let last = frames.last().map(|f| f.frame().clone());
     assert!(matches!(&last, Some(ServerFrame::Error(e)) if e.code == 4013), "{last:?}");
     assert_eq!(hub.handle_timeout(at(6100)), 1, "the other falls silent in turn");

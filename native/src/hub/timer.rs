@@ -10,7 +10,7 @@ use enchufe_core::ErrorCode;
 
 use super::{
     Hub, Now,
-    hub::{NEVER_SILENT, SessionShared},
+    hub::{NEVER_SILENT, SessionEntry},
     room::{Overflowed, Room},
 };
 use crate::{
@@ -36,7 +36,7 @@ impl Hub {
     ///   `error` 4013 `idle_timeout` — as the transports report input ([`Session::heard`],
     ///   [`Session::unfinished`]).
     /// - A queue that stays over its high-water mark with its writer taking nothing for the
-    ///   stall deadline is cut with 4011 `slow_consumer` ([`Outbox`]).
+    ///   stall deadline is cut with 4011 `slow_consumer` ([`SendQueue`]).
     ///
     /// Returns how many sessions it closed.
     pub fn handle_timeout(&self, now: Now) -> usize {
@@ -44,16 +44,16 @@ impl Hub {
         let limit = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         let now = now.ms;
         let mut stalled = Overflowed::new();
-        let late: Vec<(Arc<SessionShared>, bool)> = lock(&self.0.sessions)
+        let late: Vec<(Arc<SessionEntry>, bool)> = lock(&self.0.sessions)
             .values()
             .filter_map(|s| {
-                if let Some(dropped) = s.outbox.cut_if_stalled(now) {
+                if let Some(dropped) = s.queue.cut_if_stalled(now) {
                     stalled.push((s.id.clone(), dropped));
                     return None;
                 }
                 // A connection whose input is not read (its queue is over the high-water mark)
                 // is judged by the slow-consumer rule, not by silence.
-                if s.outbox.is_closed() || s.outbox.is_paused() {
+                if s.queue.is_closed() || s.queue.is_paused() {
                     return None;
                 }
                 let deadline = s.deadline.load(Ordering::Relaxed);
@@ -72,7 +72,7 @@ impl Hub {
         );
         for (shared, frame) in &late {
             let message = if *frame { &unfinished } else { &silent };
-            if shared.outbox.close(ErrorCode::IdleTimeout, message) {
+            if shared.queue.close(ErrorCode::IdleTimeout, message) {
                 Metrics::add(&self.0.metrics.errors, 1);
                 if *frame {
                     Metrics::add(&self.0.metrics.unfinished_frames, 1);

@@ -1,5 +1,5 @@
 //! One TCP connection: a reader that splits the stream into frames for the session, a writer
-//! that drains its outbox; `connection::serve` runs them.
+//! that drains its queue; `connection::serve` runs them.
 
 use bytes::{Buf, BytesMut};
 use enchufe_core::{
@@ -20,7 +20,7 @@ use crate::{
     connection::{Batch, Ended, discard, linger, serve},
     egress::{Form, write_batch},
     flow,
-    hub::{End, HubConfig, Outbox, Session, Transport},
+    hub::{CloseReason, HubConfig, SendQueue, Session, Transport},
     metrics::Metrics,
     server::Context,
 };
@@ -37,16 +37,16 @@ pub(crate) async fn run(mut stream: TcpStream, ctx: Context, _ticket: Ticket) {
     // Borrowed halves: into_split would put them in one more heap node per connection.
     let (mut rd, wr) = stream.split();
     let mut session = ctx.hub.open(Transport::Tcp, clock::now());
-    let outbox = session.outbox().clone();
+    let queue = session.queue().clone();
     tracing::debug!(session = session.id(), "tcp connected");
-    let end = serve!(ctx, session, outbox,
+    let end = serve!(ctx, session, queue,
         reader: read_loop(&mut rd, &mut session, &ctx.config.hub),
-        writer: write_loop(wr, outbox.clone(), ctx.hub.metrics()),
+        writer: write_loop(wr, queue.clone(), ctx.hub.metrics()),
     );
     let Ended::Flushed(end) = end else { return };
     tracing::debug!(?end, "tcp closed");
     // Closed with an error: the client may still be sending, and must get the error.
-    if let Some(End::Error(_)) = end {
+    if let Some(CloseReason::Error(_)) = end {
         linger(&ctx.abort, discard(&mut rd)).await;
     }
 }
@@ -73,7 +73,7 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
                 Ok(frame) => {
                     // The first line may switch the rest of the stream to binary frames.
                     if decoder.switch_on(&frame) {
-                        session.outbox().set_encoding(Encoding::Binary);
+                        session.queue().set_encoding(Encoding::Binary);
                     }
                     session.handle(clock::now(), frame);
                 }
@@ -118,14 +118,18 @@ async fn read_some(rd: &mut ReadHalf<'_>, buf: &mut BytesMut) -> std::io::Result
     }
 }
 
-/// Drains the outbox: every queued frame, in the connection's framing, goes out in one
+/// Drains the queue: every queued frame, in the connection's framing, goes out in one
 /// vectored write. Returns how the queue ended, or `None` if the connection broke.
-async fn write_loop(mut wr: WriteHalf<'_>, outbox: Outbox, metrics: &Metrics) -> Option<End> {
+async fn write_loop(
+    mut wr: WriteHalf<'_>,
+    queue: SendQueue,
+    metrics: &Metrics,
+) -> Option<CloseReason> {
     let mut batch = Batch::default();
     loop {
-        let end = batch.take(&outbox).await;
-        write_batch(&mut wr, batch.frames(metrics), Form::tcp(outbox.encoding())).await.ok()?;
-        batch.written(&outbox);
+        let end = batch.take(&queue).await;
+        write_batch(&mut wr, batch.frames(metrics), Form::tcp(queue.encoding())).await.ok()?;
+        batch.written(&queue);
         if let Some(end) = end {
             let _ = wr.shutdown().await;
             return Some(end);

@@ -4,7 +4,7 @@
 //! - `accept.rs`: the accept loop.
 //! - `connection.rs`: one connection — a reader that splits frames with core's
 //!   [`StreamDecoder`](enchufe_core::codec::StreamDecoder) and decodes them for the
-//!   [`Session`](crate::hub::Session), and a writer that drains its outbox in batches.
+//!   [`Session`](crate::hub::Session), and a writer that drains its queue in batches.
 
 mod accept;
 mod connection;

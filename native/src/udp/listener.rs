@@ -97,7 +97,7 @@ impl Listener {
         }
         if let Some(known) = self.peers.get_mut(&peer) {
             known.session.heard(clock::now());
-            known.session.outbox().set_encoding(encoding);
+            known.session.queue().set_encoding(encoding);
             match decoded {
                 Ok(frame) => known.session.handle(clock::now(), frame),
                 Err(error) => known.session.reject(clock::now(), &error),
@@ -146,11 +146,11 @@ impl Listener {
         self.next_id += 1;
         let id = self.next_id;
         let mut session = self.ctx.hub.open(Transport::Udp, clock::now());
-        session.outbox().set_encoding(encoding);
+        session.queue().set_encoding(encoding);
         tracing::debug!(%peer, session = session.id(), "udp session opened");
         session.handle(clock::now(), hello);
         self.ctx.tracker.spawn(writer::run(
-            session.outbox().clone(),
+            session.queue().clone(),
             self.socket.clone(),
             peer,
             id,

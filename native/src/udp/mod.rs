@@ -12,7 +12,7 @@
 //!   [`client::HELLO_SIZE`](crate::client::HELLO_SIZE)); the
 //!   answer encoding follows the last datagram's; datagrams over `max_frame` are dropped.
 //!   Silence (3 × heartbeat) is judged by the hub's sweep, as for every transport.
-//! - `writer.rs`: one task per session draining its outbox, one datagram per frame, at most
+//! - `writer.rs`: one task per session draining its queue, one datagram per frame, at most
 //!   [`MAX_DATAGRAM`] bytes: a frame that does not fit is replaced by `error` 4012
 //!   `too_large_for_datagram` (naming room and seq for a message; the client sees the seq gap).
 //! - `cookie.rs`: the keyed-hash cookies.

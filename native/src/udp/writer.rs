@@ -1,4 +1,4 @@
-//! One UDP session's writer: its outbox, one datagram per frame, never over [`MAX_DATAGRAM`].
+//! One UDP session's writer: its queue, one datagram per frame, never over [`MAX_DATAGRAM`].
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -7,15 +7,15 @@ use tokio::{net::UdpSocket, sync::mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::MAX_DATAGRAM;
-use crate::{egress::Outgoing, hub::Outbox, metrics::Metrics};
+use crate::{egress::Outgoing, hub::SendQueue, metrics::Metrics};
 
 /// Which peer session ended: its address and the number it was opened with.
 pub(super) type Ended = (SocketAddr, u64);
 
-/// Sends what the session's outbox yields to `peer` until the outbox ends (the session closed:
+/// Sends what the session's queue yields to `peer` until the queue ends (the session closed:
 /// left, kicked, idle, shutting down, slow) or shutdown aborts; then reports `(peer, id)`.
 pub(super) async fn run(
-    outbox: Outbox,
+    queue: SendQueue,
     socket: Arc<UdpSocket>,
     peer: SocketAddr,
     id: u64,
@@ -27,9 +27,9 @@ pub(super) async fn run(
     loop {
         let end = tokio::select! {
             () = abort.cancelled() => break,
-            end = outbox.next_batch(&mut batch) => end,
+            end = queue.next_batch(&mut batch) => end,
         };
-        let encoding = outbox.encoding();
+        let encoding = queue.encoding();
         for frame in batch.drain(..) {
             let bytes = frame.encoded(encoding);
             let sent = if bytes.len() <= MAX_DATAGRAM {

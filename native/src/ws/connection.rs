@@ -1,5 +1,5 @@
 //! One WebSocket connection: tungstenite reads and feeds the session; the writer drains the
-//! outbox straight to the socket, in frames built once and shared by every subscriber, and sends
+//! queue straight to the socket, in frames built once and shared by every subscriber, and sends
 //! the pings, pongs and close frame. `connection::serve` runs them; the close handshake is
 //! awaited for the same moment as a TCP connection lingers.
 
@@ -36,7 +36,7 @@ use crate::{
     connection::{Batch, Ended, discard, linger, serve},
     egress::{Form, write_batch, write_ws_batches, ws_frame},
     flow,
-    hub::{End, Outbox, Session, Transport},
+    hub::{CloseReason, SendQueue, Session, Transport},
     metrics::Metrics,
     server::Context,
 };
@@ -59,15 +59,15 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     )
     .await;
     let mut session = ctx.hub.open(Transport::Ws, clock::now());
-    let outbox = session.outbox().clone();
+    let queue = session.queue().clone();
     tracing::debug!(session = session.id(), "ws connected");
     let pongs = Pongs::default();
     let violation = Violation::default();
-    let end = serve!(ctx, session, outbox,
+    let end = serve!(ctx, session, queue,
         reader: read_loop(&mut rx, &mut session, &pongs, &violation),
         writer: write_loop(
             &mut wr,
-            outbox.clone(),
+            queue.clone(),
             ctx.hub.metrics(),
             ctx.config.hub.heartbeat(),
             &pongs,
@@ -99,14 +99,14 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
         session.heard(clock::now());
         match message {
             Ok(Message::Text(text)) => {
-                session.outbox().set_encoding(Encoding::Json);
+                session.queue().set_encoding(Encoding::Json);
                 match ClientFrame::decode_json(text.as_bytes()) {
                     Ok(frame) => session.handle(clock::now(), frame),
                     Err(error) => session.reject(clock::now(), &error),
                 }
             }
             Ok(Message::Binary(bytes)) => {
-                session.outbox().set_encoding(Encoding::Binary);
+                session.queue().set_encoding(Encoding::Binary);
                 match ClientFrame::decode_binary(&bytes) {
                     Ok(frame) => session.handle(clock::now(), frame),
                     Err(error) => session.reject(clock::now(), &error),
@@ -143,23 +143,23 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
     }
 }
 
-/// Drains the outbox: every queued frame goes out in one vectored write of the frames' shared
+/// Drains the queue: every queued frame goes out in one vectored write of the frames' shared
 /// WebSocket bytes. Pings the client every heartbeat and answers its pings. Ends with a close
 /// frame carrying the reason's code. Returns `None` if the connection broke.
 async fn write_loop(
     wr: &mut WriteHalf<Stream>,
-    outbox: Outbox,
+    queue: SendQueue,
     metrics: &Metrics,
     heartbeat: Duration,
     pongs: &Pongs,
     violation: &Violation,
-) -> Option<End> {
+) -> Option<CloseReason> {
     let mut batch = Batch::default();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let end = tokio::select! {
-            end = batch.take(&outbox) => end,
+            end = batch.take(&queue) => end,
             _ = ping.tick() => {
                 wr.write_all(&PING).await.ok()?;
                 continue;
@@ -170,19 +170,19 @@ async fn write_loop(
             }
         };
         let frames = batch.frames(metrics);
-        if outbox.batched() {
-            write_ws_batches(wr, frames, outbox.encoding()).await.ok()?;
+        if queue.batched() {
+            write_ws_batches(wr, frames, queue.encoding()).await.ok()?;
         } else {
-            write_batch(wr, frames, Form::ws(outbox.encoding())).await.ok()?;
+            write_batch(wr, frames, Form::ws(queue.encoding())).await.ok()?;
         }
-        batch.written(&outbox);
+        batch.written(&queue);
         if let Some(end) = end {
             let close = match end {
-                End::Finished => match violation.code() {
+                CloseReason::Finished => match violation.code() {
                     Some(code) => CloseFrame { code, reason: "".into() },
                     None => CloseFrame { code: CloseCode::Normal, reason: "".into() },
                 },
-                End::Error(code) => {
+                CloseReason::Error(code) => {
                     CloseFrame { code: CloseCode::from(code.code()), reason: code.name().into() }
                 }
             };

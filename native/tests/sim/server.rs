@@ -162,12 +162,12 @@ impl Server {
         let mut out = Vec::new();
         let mut ended = Vec::new();
         for (&conn, c) in &self.conns {
-            let outbox = c.session.outbox();
+            let queue = c.session.queue();
             loop {
                 let mut batch = Vec::new();
                 // The queue is taken synchronously: with nothing queued the wait is pending,
                 // and that is the end of what this session has now.
-                let Some(end) = outbox.next_batch(&mut batch).now_or_never() else { break };
+                let Some(end) = queue.next_batch(&mut batch).now_or_never() else { break };
                 out.extend(batch.iter().map(|o| (conn, Down::Frame(o.frame().clone()))));
                 if end.is_some() {
                     out.push((conn, Down::Close));

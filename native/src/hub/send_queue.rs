@@ -2,10 +2,10 @@
 //!
 //! Flow control lives here (docs/DECISIONS.md, "Flow control"):
 //! - the queue is bounded in **bytes**; over its high-water mark the transport stops reading the
-//!   connection ([`Outbox::writable`]), so a client's own answers push back on its own input;
+//!   connection ([`SendQueue::writable`]), so a client's own answers push back on its own input;
 //! - a connection is a slow consumer only when it is **stalled**: over the high-water mark with
 //!   nothing taken by its writer for the stall deadline (the hub's timer checks,
-//!   [`Outbox::cut_if_stalled`]) — or, whatever the deadline, past the hard bound that keeps
+//!   [`SendQueue::cut_if_stalled`]) — or, whatever the deadline, past the hard bound that keeps
 //!   server memory bounded (checked at each push);
 //! - a replay of history is a **cursor**, not a copy: the writer pulls the next stretch from the
 //!   room as the connection drains ([`Replay`]).
@@ -32,11 +32,11 @@ pub(crate) const BATCH_BYTES: usize = 256 * 1024;
 /// A connection's outbound queue.
 ///
 /// The hub pushes into it (replies, fan-out, presence) and never waits. The transport's writer
-/// drains it with [`Outbox::next_batch`], writes the batch and flushes once; its reader checks
-/// [`Outbox::is_paused`] between frames and waits on [`Outbox::writable`]. The connection is cut
+/// drains it with [`SendQueue::next_batch`], writes the batch and flushes once; its reader checks
+/// [`SendQueue::is_paused`] between frames and waits on [`SendQueue::writable`]. The connection is cut
 /// with `error` 4011 `slow_consumer` only when
 /// - the queue stays over [`SendLimits::high_water`] while its writer takes nothing for
-///   [`SendLimits::stall`] (the hub's timer asks, [`Outbox::cut_if_stalled`]), or
+///   [`SendLimits::stall`] (the hub's timer asks, [`SendQueue::cut_if_stalled`]), or
 /// - a push would take it past [`SendLimits::max_bytes`] ([`Push::Overflow`]; a queue that is
 ///   empty always takes one frame, however large).
 ///
@@ -44,7 +44,7 @@ pub(crate) const BATCH_BYTES: usize = 256 * 1024;
 ///
 /// Cloning is cheap; all clones are the same queue.
 #[derive(Clone, Debug)]
-pub struct Outbox(Arc<Inner>);
+pub struct SendQueue(Arc<Inner>);
 
 /// The bounds of every connection's queue (from [`HubConfig`](super::HubConfig)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +57,9 @@ pub struct SendLimits {
     pub stall: Duration,
 }
 
-/// How a queue ends, returned with its last batch by [`Outbox::next_batch`].
+/// How a queue ends, returned with its last batch by [`SendQueue::next_batch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
+pub enum CloseReason {
     /// The session ended normally (the client left): write what is queued, then close.
     Finished,
     /// The server ends the connection for this reason; the batch's last frame is the matching
@@ -98,8 +98,8 @@ struct Inner {
     ready: Notify,
     /// Set once, with `state.end`; read without the lock.
     closed: AtomicBool,
-    /// Wakes everyone waiting in [`Outbox::closed`], and a reader paused in
-    /// [`Outbox::writable`] when the queue drains below the high-water mark.
+    /// Wakes everyone waiting in [`SendQueue::closed`], and a reader paused in
+    /// [`SendQueue::writable`] when the queue drains below the high-water mark.
     wake: Notify,
     encoding: AtomicU8,
     /// The client reads batches (WebSocket `hello` with `batch`).
@@ -113,13 +113,13 @@ struct State {
     queue: VecDeque<Entry>,
     /// Bytes charged for the queued frames (their encoding plus [`ENTRY_COST`]).
     bytes: usize,
-    end: Option<End>,
+    end: Option<CloseReason>,
     /// How many times the writer took from the queue (wrapping): its progress.
     progress: u32,
     /// The stall check's note: `progress` as it was when the queue was first seen over its mark,
     /// and when (ms). Cleared when the queue is seen under the mark again.
     over_since: Option<(u32, u64)>,
-    /// A reader waits in [`Outbox::writable`].
+    /// A reader waits in [`SendQueue::writable`].
     paused: bool,
     /// Numbers replays, so that a pull finds its own entry again.
     next_replay: u64,
@@ -163,10 +163,10 @@ pub(crate) enum Pulled {
     Gap,
 }
 
-impl Outbox {
+impl SendQueue {
     /// An empty queue with these bounds.
     pub fn new(limits: Arc<SendLimits>) -> Self {
-        Outbox(Arc::new(Inner {
+        SendQueue(Arc::new(Inner {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
             closed: AtomicBool::new(false),
@@ -207,7 +207,7 @@ impl Outbox {
     }
 
     /// Whether `other` is this same queue.
-    pub(crate) fn same(&self, other: &Outbox) -> bool {
+    pub(crate) fn same(&self, other: &SendQueue) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
@@ -253,24 +253,24 @@ impl Outbox {
     }
 
     /// Ends the queue normally (the client went away): the writer writes what is pending, then
-    /// gets [`End::Finished`]. Returns false if the queue was already closed.
+    /// gets [`CloseReason::Finished`]. Returns false if the queue was already closed.
     pub fn finish(&self) -> bool {
-        self.end(End::Finished, "", false)
+        self.end(CloseReason::Finished, "", false)
     }
 
     /// Ends the queue with `error` `code` after what is pending (the error bypasses the bounds);
-    /// the writer then gets [`End::Error`]. Returns false if the queue was already closed.
+    /// the writer then gets [`CloseReason::Error`]. Returns false if the queue was already closed.
     pub fn close(&self, code: ErrorCode, message: &str) -> bool {
-        self.end(End::Error(code), message, false)
+        self.end(CloseReason::Error(code), message, false)
     }
 
     /// Ends the queue with `error` `code` *instead of* what is pending (a connection refused as
     /// it opens). Returns false if the queue was already closed.
     pub fn refuse(&self, code: ErrorCode, message: &str) -> bool {
-        self.end(End::Error(code), message, true)
+        self.end(CloseReason::Error(code), message, true)
     }
 
-    fn end(&self, end: End, message: &str, discard: bool) -> bool {
+    fn end(&self, end: CloseReason, message: &str, discard: bool) -> bool {
         let mut state = self.lock();
         if state.end.is_some() {
             return false;
@@ -279,7 +279,7 @@ impl Outbox {
             state.queue.clear();
             state.bytes = 0;
         }
-        if let End::Error(code) = end {
+        if let CloseReason::Error(code) = end {
             state.queue.push_back(error_entry(code, message));
         }
         state.end = Some(end);
@@ -341,7 +341,7 @@ impl Outbox {
     }
 
     /// Whether the queue is over its high-water mark: the transport should not read more input
-    /// from this connection until [`Outbox::writable`] completes.
+    /// from this connection until [`SendQueue::writable`] completes.
     pub fn is_paused(&self) -> bool {
         self.lock().bytes > self.0.limits.high_water
     }
@@ -378,7 +378,7 @@ impl Outbox {
         state.queue.clear();
         state.bytes = 0;
         state.queue.push_back(error_entry(ErrorCode::SlowConsumer, message));
-        state.end = Some(End::Error(ErrorCode::SlowConsumer));
+        state.end = Some(CloseReason::Error(ErrorCode::SlowConsumer));
         drop(state);
         self.closing();
     }
@@ -399,7 +399,7 @@ impl Outbox {
     /// is closed and drained; the writer writes the batch, then closes the connection.
     ///
     /// Only one task (the connection's writer) should call this.
-    pub async fn next_batch(&self, batch: &mut Vec<Arc<Outgoing>>) -> Option<End> {
+    pub async fn next_batch(&self, batch: &mut Vec<Arc<Outgoing>>) -> Option<CloseReason> {
         let had = batch.len();
         loop {
             let replay = {
@@ -535,37 +535,40 @@ mod tests {
 
     #[tokio::test]
     async fn batches_what_is_queued() {
-        let outbox = Outbox::new(limits(1024, 4096, 1000));
+        let queue = SendQueue::new(limits(1024, 4096, 1000));
         for id in 0..3 {
-            assert_eq!(outbox.push(&pong(id)), Push::Queued);
+            assert_eq!(queue.push(&pong(id)), Push::Queued);
         }
         let mut batch = Vec::new();
-        assert_eq!(outbox.next_batch(&mut batch).await, None);
+        assert_eq!(queue.next_batch(&mut batch).await, None);
         assert_eq!(batch.len(), 3);
-        assert!(outbox.is_empty());
+        assert!(queue.is_empty());
     }
 
     #[tokio::test]
     async fn a_queue_over_its_high_water_mark_is_cut_only_once_stalled() {
-        let outbox = Outbox::new(limits(cost() * 2, 1 << 20, 1000));
+        let queue = SendQueue::new(limits(cost() * 2, 1 << 20, 1000));
         for id in 0..10 {
-            assert_eq!(outbox.push(&pong(id)), Push::Queued, "over the mark but not stalled");
+            assert_eq!(queue.push(&pong(id)), Push::Queued, "over the mark but not stalled");
         }
-        assert!(outbox.is_paused());
-        assert_eq!(outbox.cut_if_stalled(5_000), None, "first seen over the mark");
-        assert_eq!(outbox.cut_if_stalled(5_900), None, "900 ms");
+        assert!(queue.is_paused());
+        assert_eq!(queue.cut_if_stalled(5_000), None, "first seen over the mark");
+        assert_eq!(queue.cut_if_stalled(5_900), None, "900 ms");
         // The writer takes a batch: progress, so the deadline starts again.
-        outbox.next_batch(&mut Vec::new()).await;
-        assert!(!outbox.is_paused());
+        queue.next_batch(&mut Vec::new()).await;
+        assert!(!queue.is_paused());
         for id in 0..10 {
-            assert_eq!(outbox.push(&pong(id)), Push::Queued);
+            assert_eq!(queue.push(&pong(id)), Push::Queued);
         }
-        assert_eq!(outbox.cut_if_stalled(6_100), None, "progress since the last look");
-        assert_eq!(outbox.cut_if_stalled(7_000), None, "900 ms with no progress");
-        assert_eq!(outbox.cut_if_stalled(7_100), Some(10), "1000 ms with no progress");
-        assert_eq!(outbox.push(&pong(101)), Push::Closed);
+        assert_eq!(queue.cut_if_stalled(6_100), None, "progress since the last look");
+        assert_eq!(queue.cut_if_stalled(7_000), None, "900 ms with no progress");
+        assert_eq!(queue.cut_if_stalled(7_100), Some(10), "1000 ms with no progress");
+        assert_eq!(queue.push(&pong(101)), Push::Closed);
         let mut batch = Vec::new();
-        assert_eq!(outbox.next_batch(&mut batch).await, Some(End::Error(ErrorCode::SlowConsumer)));
+        assert_eq!(
+            queue.next_batch(&mut batch).await,
+            Some(CloseReason::Error(ErrorCode::SlowConsumer))
+        );
         assert!(
             matches!(batch[..], [ref e] if matches!(e.frame(), ServerFrame::Error(e) if e.code == 4011))
         );
@@ -573,105 +576,108 @@ mod tests {
 
     #[tokio::test]
     async fn a_queue_under_its_mark_is_never_stalled() {
-        let outbox = Outbox::new(limits(cost() * 4, 1 << 20, 1000));
-        let _ = outbox.push(&pong(1));
-        assert_eq!(outbox.cut_if_stalled(0), None);
-        assert_eq!(outbox.cut_if_stalled(60_000), None, "a minute unread, but under the mark");
+        let queue = SendQueue::new(limits(cost() * 4, 1 << 20, 1000));
+        let _ = queue.push(&pong(1));
+        assert_eq!(queue.cut_if_stalled(0), None);
+        assert_eq!(queue.cut_if_stalled(60_000), None, "a minute unread, but under the mark");
         for id in 0..10 {
-            let _ = outbox.push(&pong(id));
+            let _ = queue.push(&pong(id));
         }
-        assert_eq!(outbox.cut_if_stalled(60_001), None, "over the mark: the deadline starts now");
-        assert_eq!(outbox.cut_if_stalled(61_001), Some(11));
+        assert_eq!(queue.cut_if_stalled(60_001), None, "over the mark: the deadline starts now");
+        assert_eq!(queue.cut_if_stalled(61_001), Some(11));
     }
 
     #[tokio::test]
     async fn the_hard_bound_cuts_at_once_but_an_empty_queue_takes_one_big_frame() {
-        let outbox = Outbox::new(limits(1, 10, 60_000));
-        assert_eq!(outbox.push(&pong(1)), Push::Queued, "empty queue accepts a frame over it");
-        assert!(matches!(outbox.push(&pong(2)), Push::Overflow { dropped: 2 }));
+        let queue = SendQueue::new(limits(1, 10, 60_000));
+        assert_eq!(queue.push(&pong(1)), Push::Queued, "empty queue accepts a frame over it");
+        assert!(matches!(queue.push(&pong(2)), Push::Overflow { dropped: 2 }));
     }
 
     #[tokio::test]
     async fn a_batch_is_bounded_in_bytes() {
-        let outbox = Outbox::new(limits(usize::MAX, usize::MAX, 1000));
+        let queue = SendQueue::new(limits(usize::MAX, usize::MAX, 1000));
         let big = Outgoing::new(ServerFrame::Pong(Pong { id: Some(1) }));
         let n = BATCH_BYTES / cost() + 10;
         for _ in 0..n {
-            let _ = outbox.push(&big);
+            let _ = queue.push(&big);
         }
         let mut batch = Vec::new();
-        outbox.next_batch(&mut batch).await;
+        queue.next_batch(&mut batch).await;
         assert!(batch.len() < n && batch.len() >= BATCH_BYTES / cost(), "{}", batch.len());
-        outbox.next_batch(&mut batch).await;
+        queue.next_batch(&mut batch).await;
         assert_eq!(batch.len(), n);
     }
 
     #[tokio::test]
     async fn a_paused_reader_resumes_when_the_writer_drains() {
-        let outbox = Outbox::new(limits(cost(), 1 << 20, 60_000));
+        let queue = SendQueue::new(limits(cost(), 1 << 20, 60_000));
         for id in 0..4 {
-            let _ = outbox.push(&pong(id));
+            let _ = queue.push(&pong(id));
         }
-        assert!(outbox.is_paused());
+        assert!(queue.is_paused());
         let reader = {
-            let outbox = outbox.clone();
-            tokio::spawn(async move { outbox.writable().await })
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.writable().await })
         };
         tokio::task::yield_now().await;
         assert!(!reader.is_finished());
-        outbox.next_batch(&mut Vec::new()).await;
+        queue.next_batch(&mut Vec::new()).await;
         tokio::time::timeout(Duration::from_secs(5), reader).await.unwrap().unwrap();
     }
 
     #[tokio::test]
     async fn close_keeps_pending_frames_unless_told_to_discard() {
-        let outbox = Outbox::new(limits(1024, 4096, 1000));
-        let _ = outbox.push(&pong(1));
-        assert!(outbox.close(ErrorCode::ShuttingDown, "bye"));
-        assert!(!outbox.finish(), "closing twice is a no-op");
+        let queue = SendQueue::new(limits(1024, 4096, 1000));
+        let _ = queue.push(&pong(1));
+        assert!(queue.close(ErrorCode::ShuttingDown, "bye"));
+        assert!(!queue.finish(), "closing twice is a no-op");
         let mut batch = Vec::new();
-        assert_eq!(outbox.next_batch(&mut batch).await, Some(End::Error(ErrorCode::ShuttingDown)));
+        assert_eq!(
+            queue.next_batch(&mut batch).await,
+            Some(CloseReason::Error(ErrorCode::ShuttingDown))
+        );
         assert_eq!(batch.len(), 2);
         assert_eq!(
-            outbox.next_batch(&mut Vec::new()).await,
-            Some(End::Error(ErrorCode::ShuttingDown))
+            queue.next_batch(&mut Vec::new()).await,
+            Some(CloseReason::Error(ErrorCode::ShuttingDown))
         );
     }
 
     #[tokio::test]
     async fn a_waiting_writer_wakes_on_push() {
-        let outbox = Outbox::new(limits(1024, 4096, 1000));
+        let queue = SendQueue::new(limits(1024, 4096, 1000));
         let writer = {
-            let outbox = outbox.clone();
+            let queue = queue.clone();
             tokio::spawn(async move {
                 let mut batch = Vec::new();
-                outbox.next_batch(&mut batch).await;
+                queue.next_batch(&mut batch).await;
                 batch.len()
             })
         };
         tokio::task::yield_now().await;
-        let _ = outbox.push(&pong(1));
+        let _ = queue.push(&pong(1));
         assert_eq!(writer.await.unwrap(), 1);
     }
 
     #[tokio::test]
     async fn every_closed_waiter_wakes_on_close() {
-        let outbox = Outbox::new(limits(1024, 4096, 1000));
+        let queue = SendQueue::new(limits(1024, 4096, 1000));
         let waiters: Vec<_> = (0..2)
             .map(|_| {
-                let outbox = outbox.clone();
-                tokio::spawn(async move { outbox.closed().await })
+                let queue = queue.clone();
+                tokio::spawn(async move { queue.closed().await })
             })
             .collect();
         tokio::task::yield_now().await;
-        assert!(!outbox.is_closed());
-        let _ = outbox.push(&pong(1));
-        assert!(matches!(outbox.push(&pong(2)), Push::Queued));
-        assert!(outbox.finish());
+        assert!(!queue.is_closed());
+        let _ = queue.push(&pong(1));
+        assert!(matches!(queue.push(&pong(2)), Push::Queued));
+        assert!(queue.finish());
         for waiter in waiters {
             tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
         }
-        assert!(outbox.is_closed());
-        outbox.closed().await; // and at once when already closed
+        assert!(queue.is_closed());
+        queue.closed().await; // and at once when already closed
     }
 }
