@@ -8,14 +8,18 @@
 //! | file | concept |
 //! |---|---|
 //! | `hub/` | rooms, sessions, every protocol rule ([`hub`] explains how a transport drives it) |
-//! | `hub/state.rs` | [`hub::Hub`]: the rooms map, the session registry, REST publish, kick, shutdown |
+//! | `hub/hub.rs` | [`hub::Hub`]: the session registry, opening sessions, kick, shutdown |
+//! | `hub/rooms.rs` | the rooms map, REST publish and reads, the room list |
+//! | `hub/timer.rs` | the rules time drives: silence, unfinished frames, stalled queues, history age |
 //! | `hub/session.rs` | [`hub::Session`]: one connection's rules (hello, join, publish, limits) |
 //! | `hub/room.rs` | one room: seq, members, presence, the ordered fan-out under one lock |
 //! | `hub/history.rs` | bounded history (count and age) and the publish ids it de-duplicates |
 //! | `hub/history_budget.rs` | one byte budget for every room's history, oldest evicted first |
 //! | `hub/send_queue.rs` | [`hub::SendQueue`]: the per-connection queue and its flow control: bounded in bytes, pulled replays, the stalled-consumer cut-off |
 //! | `hub/now.rs` | [`hub::Now`]: the time, an input — the hub reads no clock (`clock.rs` does, for the drivers) |
-//! | `egress/` | [`egress::Outgoing`]: a frame laid out once per wire form (JSON line, length prefix, WebSocket frame), bytes shared |
+//! | `clock.rs` | the one clock the drivers read and hand the hub as [`hub::Now`] |
+//! | `flow.rs` | flow control, the driver's half: stop reading a connection while its queue is over its mark |
+//! | `egress/` | [`egress::Outgoing`]: a frame laid out once per wire form (JSON line, length prefix, WebSocket frame), bytes shared; `write.rs` writes batches of them |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
 //! | `config.rs` | configuration: defaults, TOML file ([`config::Config`]) |
