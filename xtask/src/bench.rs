@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: enchufe against NATS on this machine, in one command.
 //!
 //! Installs nats-server (Debian's) if missing, builds the release server, then for each server
-//! (enchufe, NATS) and transport (TCP, WebSocket) runs `enchufe bench` (docs: BENCH_SPEC) —
+//! (enchufe, NATS) and transport (TCP, WebSocket) runs `enchufe bench` (docs/PERFORMANCE.md, "The load tool") —
 //! saturation fan-out, fan-out paced at half of that saturation, round trips, idle memory —
 //! with the server pinned to CPU 0 and the load to CPU 1. Every run's JSON line goes to
 //! target/bench/results.jsonl; the tables go between the `bench` markers of

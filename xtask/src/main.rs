@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                  browser only the browser client's tests (wasm in headless Chromium, npm consumer)\n  \
                  pack    build the npm package `enchufe` into target/npm/enchufe-VERSION.tgz\n  \
                  bench   enchufe against NATS (installs nats-server): tables into docs/PERFORMANCE.md,\n          \
-                 raw runs into target/bench/results.jsonl (about 10 minutes)\n  \
+                 raw runs into target/bench/results.jsonl (about 7 minutes)\n  \
                  bench --quick  the same, one short repetition at 100 subscribers (a smoke check)"
             );
             return ExitCode::from(2);
