@@ -23,10 +23,10 @@ use crate::{mac::Key, metrics::Metrics, sync::lock};
 /// Transports call [`Hub::open`] for each connection and drive the returned [`Session`]; the
 /// other methods serve HTTP (REST, admin) and the server's lifecycle.
 #[derive(Clone, Debug)]
-pub struct Hub(pub(super) Arc<Inner>);
+pub struct Hub(pub(super) Arc<HubState>);
 
 #[derive(Debug)]
-pub(super) struct Inner {
+pub(super) struct HubState {
     pub(super) config: HubConfig,
     pub(super) metrics: Arc<Metrics>,
     pub(super) rooms: RwLock<HashMap<RoomName, Arc<Room>>>,
@@ -66,7 +66,7 @@ impl Hub {
     /// An empty hub. `key` makes its session ids and room epochs: randomness is an input, like
     /// time — a server passes [`Key::random`], a simulation a fixed key to replay a run exactly.
     pub fn new(config: HubConfig, metrics: Arc<Metrics>, key: Key) -> Self {
-        Hub(Arc::new(Inner {
+        Hub(Arc::new(HubState {
             history: Arc::new(HistoryBudget::new(config.history_bytes)),
             send_limits: Arc::new(config.send_limits()),
             config,
