@@ -91,6 +91,10 @@ error_codes! {
     ServerBusy = 4019, "server_busy", true;
     /// The room does not exist and cannot be created now: the server holds as many rooms as it allows, or this connection creates rooms too fast.
     RoomLimit = 4020, "room_limit", false;
+    /// The connection's token does not allow this in this room (subscribe, publish, history or presence); the connection goes on.
+    Forbidden = 4021, "forbidden", false;
+    /// The connection's token expired: send `refresh` with a new one within the grace period the message states, or the connection is closed with 4009.
+    TokenExpired = 4022, "token_expired", false;
 }
 
 /// How long a client waits at least before it reconnects after [`ErrorCode::ServerBusy`]

@@ -28,6 +28,8 @@ pub enum ClientFrame {
     History(HistoryRequest),
     /// Keeps the connection alive and measures round trips.
     Ping(Ping),
+    /// Replaces the connection's token in place (the rights follow the new one).
+    Refresh(Refresh),
 }
 
 /// A frame the server sends to a client.
@@ -52,6 +54,8 @@ pub enum ServerFrame {
     History(History),
     /// Answers a `ping`.
     Pong(Pong),
+    /// Accepts a `refresh`.
+    Refreshed(Refreshed),
     /// Reports a problem with a frame or the connection.
     Error(ErrorFrame),
 }
@@ -161,6 +165,17 @@ pub struct Ping {
     pub id: Option<u64>,
 }
 
+/// `refresh` from the client: a new token for this connection, answered by `refreshed` (or
+/// `error` 4009 if the server refuses it, which closes the connection).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refresh {
+    /// The new token.
+    pub token: String,
+    /// A request id echoed in `refreshed` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+}
+
 /// `welcome`: the server accepted `hello`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {
@@ -173,6 +188,10 @@ pub struct Welcome {
     pub heartbeat_ms: u64,
     /// The server's limits.
     pub limits: Limits,
+    /// When the connection's token expires, in seconds since the Unix epoch (its `exp`): send
+    /// `refresh` before then. Absent without a token, or for a token that never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
 }
 
 /// `challenge`: the UDP address-validation step (see docs/PROTOCOL.md, "UDP").
@@ -295,6 +314,17 @@ pub struct History {
     pub id: Option<u64>,
 }
 
+/// `refreshed`: the server took the token of a `refresh`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refreshed {
+    /// The `refresh`'s request id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// When the new token expires (seconds since the Unix epoch), as in `welcome.expires`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
 /// `pong`: answers a `ping`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pong {
@@ -326,6 +356,7 @@ impl ClientFrame {
             ClientFrame::Publish(_) => "publish",
             ClientFrame::History(_) => "history",
             ClientFrame::Ping(_) => "ping",
+            ClientFrame::Refresh(_) => "refresh",
         }
     }
 
@@ -338,6 +369,7 @@ impl ClientFrame {
             ClientFrame::Publish(f) => f.id,
             ClientFrame::History(f) => f.id,
             ClientFrame::Ping(f) => f.id,
+            ClientFrame::Refresh(f) => f.id,
         }
     }
 }
@@ -355,6 +387,7 @@ impl ServerFrame {
             ServerFrame::Ack(_) => "ack",
             ServerFrame::History(_) => "history",
             ServerFrame::Pong(_) => "pong",
+            ServerFrame::Refreshed(_) => "refreshed",
             ServerFrame::Error(_) => "error",
         }
     }

@@ -9,7 +9,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use serde::Deserialize;
 
-use crate::{admission::ConnectionLimits, hub::HubConfig};
+use crate::{admission::ConnectionLimits, auth::AuthConfig, hub::HubConfig};
 
 /// Everything [`Server::bind`](crate::server::Server::bind) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct Config {
     /// How long an HTTP request's head may take to arrive, from the connection's start or the
     /// end of the previous response: a slow or idle (kept-alive) connection closes after it.
     pub header_timeout: Duration,
+    /// Tokens and the access policy (docs/DECISIONS.md, "Identity").
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             hub: HubConfig::default(),
             connections: ConnectionLimits::default(),
             header_timeout: Duration::from_secs(10),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -171,6 +174,8 @@ pub struct FileConfig {
     pub connections: Option<ConnectionLimits>,
     /// The HTTP header deadline, in seconds.
     pub header_timeout_secs: Option<f64>,
+    /// Tokens and the access policy.
+    pub auth: Option<AuthConfig>,
 }
 
 /// Why the configuration file could not be used.

@@ -50,6 +50,8 @@
 
 #[cfg(feature = "server")]
 pub mod admission;
+#[cfg(feature = "server")]
+pub mod auth;
 /// The load tool, for `enchufe bench` and the bench tests; not API (hidden, may change).
 #[cfg(feature = "cli")]
 #[doc(hidden)]

@@ -5,7 +5,14 @@ use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{admission::Admission, clock, config::Config, hub::Hub, metrics::Metrics};
+use crate::{
+    admission::Admission,
+    auth::{Anonymous, Auth},
+    clock,
+    config::Config,
+    hub::Hub,
+    metrics::Metrics,
+};
 
 /// A bound server, not yet running. Binding and running are separate so that a caller (a test,
 /// the CLI) learns the real addresses — port 0 picks a free one — before any client connects.
@@ -120,7 +127,10 @@ impl Server {
             udp: udp.as_ref().map(UdpSocket::local_addr).transpose()?,
         };
         let metrics = Arc::new(Metrics::default());
-        let hub = Hub::new(config.hub.clone(), metrics.clone(), crate::mac::Key::random());
+        let auth = Auth::load(config.auth.clone()).map_err(io::Error::other)?;
+        warn_if_open(&addrs, &auth);
+        let key = crate::mac::Key::random();
+        let hub = Hub::with_auth(config.hub.clone(), metrics.clone(), key, Arc::new(auth));
         let fds = raise_file_limit();
         let admission = Arc::new(Admission::new(config.connections.clone(), fds, metrics));
         Ok(Server {
@@ -175,6 +185,8 @@ impl Server {
         }
         let sweeper = tokio::spawn(sweep(ctx.clone()));
         let timer = tokio::spawn(hub_timer(ctx.hub.clone()));
+        #[cfg(unix)]
+        let hangups = tokio::spawn(reload_on_sighup(ctx.hub.clone()));
 
         self.shutdown.0.cancelled().await;
         tracing::info!(sessions = ctx.hub.session_count(), "shutting down");
@@ -198,6 +210,8 @@ impl Server {
         }
         sweeper.abort();
         timer.abort();
+        #[cfg(unix)]
+        hangups.abort();
         tracing::info!("stopped");
         Ok(())
     }
@@ -250,6 +264,36 @@ async fn sweep(ctx: Context) {
         tick.tick().await;
         ctx.hub.sweep(clock::now());
         ctx.admission.sweep();
+    }
+}
+
+/// Logs a warning when a listener faces more than this machine and anyone may use it: no key is
+/// configured, so every connection is anonymous and may do everything.
+fn warn_if_open(addrs: &Addrs, auth: &Auth) {
+    let public =
+        [addrs.http, addrs.tcp, addrs.udp].into_iter().flatten().any(|a| !a.ip().is_loopback());
+    if public && !auth.has_keys() && auth.anonymous() == Anonymous::Full {
+        tracing::warn!(
+            "listening beyond loopback with no auth configured: anyone who reaches this server \
+             can publish to and read every room (set --auth-secret, --auth-public-key or \
+             --auth-jwks; README, \"Deploying\")"
+        );
+    }
+}
+
+/// Re-reads the auth keys on SIGHUP (a JWKS rotation, a new PEM key); a file that fails to load
+/// leaves the old keys in use.
+#[cfg(unix)]
+async fn reload_on_sighup(hub: Hub) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match hub.auth().reload() {
+            Ok(()) => tracing::info!("auth keys reloaded"),
+            Err(error) => tracing::error!(%error, "auth keys not reloaded; the old ones stay"),
+        }
     }
 }
 

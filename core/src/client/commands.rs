@@ -1,7 +1,7 @@
 //! Commands: what the application asks of the [`Client`].
 
 use crate::{
-    Body, ClientFrame, ErrorCode, Hello, HistoryRequest, Leave, PROTOCOL_VERSION, RoomName,
+    Body, ClientFrame, ErrorCode, Hello, HistoryRequest, Leave, PROTOCOL_VERSION, Refresh, RoomName,
 };
 
 use super::outbox::PendingPublish;
@@ -130,6 +130,17 @@ impl Client {
             }
         }
         self.shut_down(ErrorCode::Closed.code(), "the client was closed".into());
+    }
+
+    /// Replaces the token: every later `hello` carries it, and an online connection sends it
+    /// now in a `refresh` (the server answers `refreshed`, reported as [`Event::Refreshed`], or
+    /// refuses it with `error` 4009 and closes). Call it before the token in use expires
+    /// ([`Client::token_expires`]), or when the server says 4022 `token_expired`.
+    pub fn refresh(&mut self, now: u64, token: String) {
+        self.config.token = Some(token.clone());
+        if self.state.is_online() {
+            self.transmit(now, ClientFrame::Refresh(Refresh { token, id: None }));
+        }
     }
 }
 

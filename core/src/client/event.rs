@@ -131,6 +131,11 @@ pub enum Event {
         /// A human-readable explanation.
         message: String,
     },
+    /// The server took the token given to [`refresh`](super::Client::refresh).
+    Refreshed {
+        /// When the new token expires (Unix seconds), if it does.
+        expires: Option<u64>,
+    },
     /// A server error not tied to a pending request, e.g. `slow_consumer`, `kicked` or
     /// `shutting_down` before the server closes the connection (the client then reconnects),
     /// or `unauthorized` (the client then closes).

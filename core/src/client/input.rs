@@ -48,6 +48,10 @@ impl Client {
                     ServerFrame::Ack(ack) => self.on_ack(ack),
                     ServerFrame::History(history) => self.on_history(history),
                     ServerFrame::Pong(pong) => self.on_pong(pong),
+                    ServerFrame::Refreshed(refreshed) => {
+                        self.token_expires = refreshed.expires;
+                        self.emit(Event::Refreshed { expires: refreshed.expires });
+                    }
                     ServerFrame::Error(error) => self.on_error(error),
                     ServerFrame::Welcome(_) | ServerFrame::Challenge(_) => {}
                 }
@@ -106,6 +110,7 @@ impl Client {
         self.backoff.reset();
         self.heartbeat.start(now, welcome.heartbeat_ms);
         self.limits = Some(welcome.limits);
+        self.token_expires = welcome.expires;
         self.set_state(ConnState::Online { session: welcome.session });
         // Publishes that the server announced it would refuse never go out.
         let refused = self.outbox.remove_where(|p| {
@@ -152,7 +157,17 @@ impl Client {
     }
 
     fn on_left(&mut self, left: Left) {
-        let Some(id) = left.id else { return };
+        // A `left` nobody asked for: the server removed this client from the room (a refreshed
+        // token no longer allows it; an `error` 4021 said so). It is no longer wanted, so a
+        // reconnect does not join it again; pending joins of it fail.
+        let Some(id) = left.id else {
+            for id in self.rooms.unwant(&left.room) {
+                let message = format!("removed from room {}", left.room);
+                let code = ErrorCode::Forbidden.code();
+                self.emit(Event::RequestFailed { id, code, message });
+            }
+            return;
+        };
         if let Some(room) = self.requests.take_leave(id) {
             self.emit(Event::Left { id, room });
         }

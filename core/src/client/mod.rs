@@ -180,6 +180,8 @@ pub struct Client {
     transport_open: bool,
     /// The server's limits, from the last `welcome`.
     limits: Option<Limits>,
+    /// When the token in use expires (Unix seconds), from `welcome` or `refreshed`.
+    token_expires: Option<u64>,
     backoff: Backoff,
     /// The least wait before the next attempt, set by a `server_busy` refusal.
     retry_not_before: u64,
@@ -205,6 +207,7 @@ impl Client {
             attempt_deadline: 0,
             transport_open: false,
             limits: None,
+            token_expires: None,
             backoff: Backoff::new(config.backoff_base_ms, config.backoff_cap_ms),
             retry_not_before: 0,
             heartbeat: Heartbeat::new(config.heartbeat_ms),
@@ -258,6 +261,12 @@ impl Client {
     /// How many publishes wait for their ack (at most [`ClientConfig::outbox_capacity`]).
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
+    }
+
+    /// When the token in use expires, in seconds since the Unix epoch, as the server said in the
+    /// last `welcome` or `refreshed`; refresh before then ([`Client::refresh`]).
+    pub fn token_expires(&self) -> Option<u64> {
+        self.token_expires
     }
 
     /// The server's limits from the last `welcome`, once one was received.

@@ -60,6 +60,7 @@ fn welcome(session: &str, heartbeat_ms: u64) -> ServerFrame {
         session: session.into(),
         heartbeat_ms,
         limits: Limits { max_frame: 64, max_rooms: 64, max_history: 1000 },
+        expires: None,
     })
 }
 

@@ -42,6 +42,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientFrame, DecodeError> {
         "publish" => ClientFrame::Publish(head.body(bytes)?),
         "history" => ClientFrame::History(head.body(bytes)?),
         "ping" => ClientFrame::Ping(head.body(bytes)?),
+        "refresh" => ClientFrame::Refresh(head.body(bytes)?),
         _ => return Err(head.unknown()),
     })
 }
@@ -59,6 +60,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerFrame, DecodeError> {
         "ack" => ServerFrame::Ack(head.body(bytes)?),
         "history" => ServerFrame::History(head.body(bytes)?),
         "pong" => ServerFrame::Pong(head.body(bytes)?),
+        "refreshed" => ServerFrame::Refreshed(head.body(bytes)?),
         "error" => ServerFrame::Error(head.body(bytes)?),
         _ => return Err(head.unknown()),
     })

@@ -4,7 +4,7 @@
 use enchufe_core::{
     Ack, Body, Challenge, ClientFrame, Encoding, ErrorFrame, Hello, History, HistoryRequest, Join,
     Joined, Leave, Left, Limits, Member, Message, Ping, Pong, Presence, PresenceAction, Publish,
-    RoomName, ServerFrame, Welcome,
+    Refresh, Refreshed, RoomName, ServerFrame, Welcome,
 };
 use proptest::{collection::vec, option, prelude::*};
 use serde_json::{Map, Number, Value};
@@ -90,15 +90,16 @@ pub(crate) fn client_frame() -> impl Strategy<Value = ClientFrame> {
             }
         ),
         id().prop_map(|id| ClientFrame::Ping(Ping { id })),
+        (text(), id()).prop_map(|(token, id)| ClientFrame::Refresh(Refresh { token, id })),
     ]
 }
 
 pub(crate) fn server_frame() -> impl Strategy<Value = ServerFrame> {
     prop_oneof![
-        (any::<u32>(), text(), any::<u64>(), any::<[u32; 3]>()).prop_map(
-            |(v, session, heartbeat_ms, [max_frame, max_rooms, max_history])| {
+        (any::<u32>(), text(), any::<u64>(), any::<[u32; 3]>(), id()).prop_map(
+            |(v, session, heartbeat_ms, [max_frame, max_rooms, max_history], expires)| {
                 let limits = Limits { max_frame, max_rooms, max_history };
-                ServerFrame::Welcome(Welcome { v, session, heartbeat_ms, limits })
+                ServerFrame::Welcome(Welcome { v, session, heartbeat_ms, limits, expires })
             }
         ),
         text().prop_map(|cookie| ServerFrame::Challenge(Challenge { cookie })),
@@ -121,6 +122,7 @@ pub(crate) fn server_frame() -> impl Strategy<Value = ServerFrame> {
         (room(), vec(message(), 0..4), id())
             .prop_map(|(room, messages, id)| ServerFrame::History(History { room, messages, id })),
         id().prop_map(|id| ServerFrame::Pong(Pong { id })),
+        (id(), id()).prop_map(|(id, expires)| ServerFrame::Refreshed(Refreshed { id, expires })),
         (any::<u16>(), text(), id())
             .prop_map(|(code, message, id)| ServerFrame::Error(ErrorFrame { code, message, id })),
     ]

@@ -104,6 +104,26 @@ pub struct ServeArgs {
     /// Seconds an HTTP request's head may take, also between kept-alive requests [default: 10].
     #[arg(long, env = "ENCHUFE_HEADER_TIMEOUT", value_name = "SECS")]
     pub header_timeout: Option<f64>,
+    /// Verify HS256 tokens with this shared secret (then a token is required unless the
+    /// policy's `anonymous` says otherwise).
+    #[arg(long, env = "ENCHUFE_AUTH_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
+    /// Verify RS256/ES256 tokens with the public key in this PEM file.
+    #[arg(long, env = "ENCHUFE_AUTH_PUBLIC_KEY", value_name = "PEM")]
+    pub auth_public_key: Option<PathBuf>,
+    /// Verify RS256/ES256 tokens with the keys of this JWKS file (by `kid`; re-read on SIGHUP).
+    #[arg(long, env = "ENCHUFE_AUTH_JWKS", value_name = "FILE")]
+    pub auth_jwks: Option<PathBuf>,
+    /// The `aud` tokens must carry.
+    #[arg(long, env = "ENCHUFE_AUTH_AUDIENCE", value_name = "AUD")]
+    pub auth_audience: Option<String>,
+    /// The `iss` tokens must carry.
+    #[arg(long, env = "ENCHUFE_AUTH_ISSUER", value_name = "ISS")]
+    pub auth_issuer: Option<String>,
+    /// What connections without a token may do: none, read or full [default: full without
+    /// keys, none with].
+    #[arg(long, env = "ENCHUFE_ANONYMOUS", value_name = "none|read|full")]
+    pub anonymous: Option<crate::auth::Anonymous>,
 }
 
 impl ServeArgs {
@@ -178,6 +198,21 @@ impl ServeArgs {
                     ConfigError::Invalid("header timeout must be a positive number of seconds"),
                 )?;
         }
+        let mut auth = file.auth.unwrap_or_default();
+        macro_rules! auth_flag {
+            ($($field:ident = $flag:expr;)*) => { $( if let Some(v) = $flag { auth.$field = Some(v); } )* };
+        }
+        auth_flag! {
+            secret = self.auth_secret.clone();
+            public_key_file = self.auth_public_key.clone();
+            jwks_file = self.auth_jwks.clone();
+            audience = self.auth_audience.clone();
+            issuer = self.auth_issuer.clone();
+        }
+        if let Some(anonymous) = self.anonymous {
+            auth.policy.anonymous = Some(anonymous);
+        }
+        config.auth = auth;
         config::validate(&config)?;
         Ok((config, file.log))
     }

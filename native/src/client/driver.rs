@@ -33,6 +33,7 @@ pub(crate) enum Command {
     History { room: RoomName, since: Option<u64>, limit: Option<u32>, reply: Reply<Vec<Message>> },
     LastSeq { room: RoomName, reply: oneshot::Sender<Option<u64>> },
     Close { reply: oneshot::Sender<()> },
+    Refresh { token: String },
 }
 
 /// Where the answer to a request goes.
@@ -258,6 +259,7 @@ impl Driver {
                 self.closers.push(reply);
                 self.machine.close(now);
             }
+            Command::Refresh { token } => self.machine.refresh(now, token),
         }
     }
 
@@ -333,6 +335,7 @@ impl Driver {
                 // A re-join refused after a reconnect: the room is no longer joined.
                 None => self.emit(Event::Error { code, message }),
             },
+            CoreEvent::Refreshed { expires } => self.emit(Event::Refreshed { expires }),
             CoreEvent::Error { code, message } => {
                 self.last_failure = Some(Error::Refused { code, message: message.clone() });
                 self.emit(Event::Error { code, message });

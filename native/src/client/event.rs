@@ -48,6 +48,11 @@ pub enum Event {
         /// The server's explanation.
         message: String,
     },
+    /// The server took the token given to [`Client::refresh`](super::Client::refresh).
+    Refreshed {
+        /// When the new token expires (Unix seconds), if it does.
+        expires: Option<u64>,
+    },
 }
 
 /// A confirmed join: what [`Client::join`](super::Client::join) returns.

@@ -204,6 +204,15 @@ impl Client {
         }
     }
 
+    /// Replaces the token: reconnects use it, and an online connection sends it now in a
+    /// `refresh` — [`Event::Refreshed`] when the server took it; a token it refuses closes the
+    /// connection (4009). Refresh before the token expires, or when an [`Event::Error`] with
+    /// code 4022 `token_expired` arrives.
+    pub async fn refresh(&self, token: impl Into<String>) -> Result<(), Error> {
+        let token = token.into();
+        self.commands.send(Command::Refresh { token }).await.map_err(|_| Error::Closed)
+    }
+
     async fn request<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
         let (reply, answer) = oneshot::channel();
         self.commands.send(command(reply)).await.map_err(|_| Error::Closed)?;

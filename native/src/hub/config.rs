@@ -97,12 +97,6 @@ impl HubConfig {
         Duration::from_secs(self.history_age_secs)
     }
 
-    /// The oldest a stored message may be at `now`, in [`Now::ms`](super::Now::ms): messages
-    /// stored before it are expired (`None`: none can be that old yet).
-    pub(crate) fn history_cutoff(&self, now: super::Now) -> Option<u64> {
-        now.ms.checked_sub(self.history_age_secs.saturating_mul(1000))
-    }
-
     /// The heartbeat interval.
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms.max(1))

@@ -81,11 +81,12 @@ impl HistoryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::{HubConfig, Now};
+    use crate::hub::{Now, room::RoomRules};
     use enchufe_core::{Body, RoomName};
 
     fn room(name: &str, budget: &Arc<HistoryBudget>) -> Arc<Room> {
-        Arc::new(Room::new(RoomName::new(name).unwrap(), name.into(), budget.clone()))
+        let rules = RoomRules { history_len: 1000, history_age_secs: 3600, presence: true };
+        Arc::new(Room::new(RoomName::new(name).unwrap(), name.into(), budget.clone(), rules))
     }
 
     #[test]
@@ -94,25 +95,17 @@ mod tests {
         let one = {
             let probe = Arc::new(HistoryBudget::new(usize::MAX));
             let r = room("p", &probe);
-            r.publish("op", body(), None, &HubConfig::default(), Now::default(), &mut Vec::new())
-                .unwrap();
+            r.publish("op", body(), None, Now::default(), &mut Vec::new()).unwrap();
             probe.bytes()
         };
         let budget = Arc::new(HistoryBudget::new(one * 5));
         let (a, b) = (room("a", &budget), room("b", &budget));
-        let config = HubConfig::default();
         for _ in 0..3 {
-            let seq = a
-                .publish("op", body(), None, &config, Now::default(), &mut Vec::new())
-                .unwrap()
-                .seq;
+            let seq = a.publish("op", body(), None, Now::default(), &mut Vec::new()).unwrap().seq;
             budget.stored(&a, seq);
         }
         for _ in 0..4 {
-            let seq = b
-                .publish("op", body(), None, &config, Now::default(), &mut Vec::new())
-                .unwrap()
-                .seq;
+            let seq = b.publish("op", body(), None, Now::default(), &mut Vec::new()).unwrap().seq;
             budget.stored(&b, seq);
             assert!(budget.bytes() <= one * 5);
         }

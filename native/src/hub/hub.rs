@@ -16,7 +16,7 @@ use super::{
     history_budget::HistoryBudget,
     room::{Overflowed, Room},
 };
-use crate::{mac::Key, metrics::Metrics, sync::lock};
+use crate::{auth::Auth, mac::Key, metrics::Metrics, sync::lock};
 
 /// The in-process message hub: rooms, their members and history. Cheap to clone (one `Arc`).
 ///
@@ -42,6 +42,8 @@ pub(super) struct HubState {
     /// neither repeats across restarts nor can be guessed from another; fixed in a simulation).
     pub(super) ids: Key,
     pub(super) shutting_down: AtomicBool,
+    /// Token verification and the access policy.
+    pub(super) auth: Arc<Auth>,
 }
 
 /// The part of a session other tasks reach: its queue and the rooms it is in.
@@ -57,6 +59,10 @@ pub(crate) struct SessionEntry {
     /// (`0`: none is under way): the first frame from the connection's start, then any frame
     /// from its first byte. [`Hub::handle_timeout`] reads it.
     pub(crate) deadline: AtomicU64,
+    /// When the connection's token expires, in [`Now::ms`] (`0`: no token, or no `exp`).
+    pub(crate) expires: AtomicU64,
+    /// Whether the client was told (4022) that its token expired.
+    pub(crate) expiry_told: AtomicBool,
 }
 
 /// `SessionEntry::heard` of a session that is never closed for silence.
@@ -66,6 +72,11 @@ impl Hub {
     /// An empty hub. `key` makes its session ids and room epochs: randomness is an input, like
     /// time — a server passes [`Key::random`], a simulation a fixed key to replay a run exactly.
     pub fn new(config: HubConfig, metrics: Arc<Metrics>, key: Key) -> Self {
+        Hub::with_auth(config, metrics, key, Arc::new(Auth::open()))
+    }
+
+    /// An empty hub whose sessions are checked by `auth` (tokens and the access policy).
+    pub fn with_auth(config: HubConfig, metrics: Arc<Metrics>, key: Key, auth: Arc<Auth>) -> Self {
         Hub(Arc::new(HubState {
             history: Arc::new(HistoryBudget::new(config.history_bytes)),
             send_limits: Arc::new(config.send_limits()),
@@ -77,7 +88,13 @@ impl Hub {
             next_room: AtomicU64::new(1),
             ids: key,
             shutting_down: AtomicBool::new(false),
+            auth,
         }))
+    }
+
+    /// Token verification and the access policy (the HTTP doors check with it too).
+    pub fn auth(&self) -> &Arc<Auth> {
+        &self.0.auth
     }
 
     /// The limits this hub enforces.
@@ -110,6 +127,8 @@ impl Hub {
             rooms: Mutex::default(),
             heard: AtomicU64::new(heard),
             deadline: AtomicU64::new(now.after(config.frame_timeout_ms.max(1))),
+            expires: AtomicU64::new(0),
+            expiry_told: AtomicBool::new(false),
         });
         lock(&self.0.sessions).insert(id, shared.clone());
         self.0.metrics.connection_opened(transport);

@@ -24,6 +24,37 @@ pub(crate) struct Room {
     state: Mutex<State>,
     /// The hub's budget for every room's history, which this room's history counts against.
     budget: Arc<HistoryBudget>,
+    /// Its namespace's rules, fixed when it is created.
+    rules: RoomRules,
+}
+
+/// A room's own rules: the server's limits, or its namespace's (auth policy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RoomRules {
+    /// Messages kept (0: none; history is off).
+    pub(crate) history_len: usize,
+    /// How long messages are kept, in seconds.
+    pub(crate) history_age_secs: u64,
+    /// Whether members are announced and listed at all.
+    pub(crate) presence: bool,
+}
+
+/// Who joins: the member others see, the queue it is sent to, and what it may see.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Joiner<'a> {
+    pub(crate) member: &'a Member,
+    pub(crate) queue: &'a SendQueue,
+    pub(crate) sees: Sees,
+}
+
+/// What a joining member may see besides the messages (its rights in this room).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sees {
+    /// Other members (`joined.members`, `presence`).
+    pub(crate) presence: bool,
+    /// Stored messages: a `join` with `since` is replayed; without this right it is answered
+    /// with `recovered: false` and nothing replayed.
+    pub(crate) history: bool,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +72,8 @@ struct Subscriber {
     queue: SendQueue,
     /// Whether publishes are pushed to it; false while its writer catches up on a replay.
     live: bool,
+    /// Whether it is sent `presence` (its rights allow it).
+    presence: bool,
 }
 
 /// The result of a publish.
@@ -84,8 +117,18 @@ pub(crate) enum Gone {
 impl Room {
     /// A room numbered from 1 under `epoch`, which must differ from every earlier room's of
     /// that name (on this server and any earlier run of it).
-    pub(crate) fn new(name: RoomName, epoch: String, budget: Arc<HistoryBudget>) -> Self {
-        Room { name, epoch: epoch.into(), state: Mutex::default(), budget }
+    pub(crate) fn new(
+        name: RoomName,
+        epoch: String,
+        budget: Arc<HistoryBudget>,
+        rules: RoomRules,
+    ) -> Self {
+        Room { name, epoch: epoch.into(), state: Mutex::default(), budget, rules }
+    }
+
+    /// The oldest a stored message may be at `now` (ms), by this room's age limit.
+    fn cutoff(&self, now: Now) -> Option<u64> {
+        now.ms.checked_sub(self.rules.history_age_secs.saturating_mul(1000))
     }
 
     /// Evicts the stored messages with seq ≤ `seq` (the history budget's oldest first).
@@ -122,7 +165,6 @@ impl Room {
         from: &str,
         body: Body,
         key: Option<DedupeKey>,
-        config: &HubConfig,
         now: Now,
         overflowed: &mut Overflowed,
     ) -> Result<Published, Body> {
@@ -130,7 +172,7 @@ impl Room {
         if state.removed {
             return Err(body);
         }
-        state.history.expire(config.history_cutoff(now), &self.budget);
+        state.history.expire(self.cutoff(now), &self.budget);
         if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
             return Ok(Published { seq, duplicate: true, epoch: self.epoch.clone() });
         }
@@ -146,7 +188,10 @@ impl Room {
         for sub in state.members.iter().filter(|s| s.live) {
             deliver(sub, &message, overflowed);
         }
-        state.history.push(seq, message, now.ms, key, config.history_len, &self.budget);
+        if self.rules.history_len > 0 {
+            let len = self.rules.history_len;
+            state.history.push(seq, message, now.ms, key, len, &self.budget);
+        }
         Ok(Published { seq, duplicate: false, epoch: self.epoch.clone() })
     }
 
@@ -158,13 +203,13 @@ impl Room {
     /// Returns whether the member is new.
     pub(crate) fn join(
         self: &Arc<Self>,
-        member: &Member,
-        queue: &SendQueue,
+        joiner: Joiner<'_>,
         join: &Join,
         config: &HubConfig,
         now: Now,
         overflowed: &mut Overflowed,
     ) -> Result<bool, Gone> {
+        let Joiner { member, queue, sees } = joiner;
         let mut state = self.lock();
         if state.removed {
             return Err(Gone::Removed);
@@ -174,9 +219,11 @@ impl Room {
         if queue.is_closed() {
             return Err(Gone::Closed);
         }
-        state.history.expire(config.history_cutoff(now), &self.budget);
+        state.history.expire(self.cutoff(now), &self.budget);
         let other_numbering = self.counts_elsewhere(state.seq, join.since, join.epoch.as_deref());
         let (since, recovered) = match join.since {
+            // Without the history right nothing stored is sent: a `since` is not recovered.
+            Some(_) if !sees.history => (None, false),
             _ if other_numbering => (Some(0), false),
             None => (None, true),
             Some(since) => (
@@ -192,9 +239,9 @@ impl Room {
         let replays = replay_from.is_some_and(|next| next <= state.seq);
         let is_new = !state.members.iter().any(|s| s.member.session == member.session);
         if is_new {
-            if state.members.len() < config.presence_limit {
+            if self.rules.presence && state.members.len() < config.presence_limit {
                 let presence = presence(&self.name, PresenceAction::Join, member);
-                for sub in &state.members {
+                for sub in state.members.iter().filter(|s| s.presence) {
                     deliver(sub, &presence, overflowed);
                 }
             }
@@ -202,12 +249,18 @@ impl Room {
                 member: member.clone(),
                 queue: queue.clone(),
                 live: !replays,
+                presence: sees.presence && self.rules.presence,
             });
         }
+        let members = if sees.presence && self.rules.presence {
+            listed_members(&state.members, member, config.presence_limit)
+        } else {
+            Vec::new()
+        };
         let joined = Outgoing::new(ServerFrame::Joined(Joined {
             room: self.name.clone(),
             seq: state.seq,
-            members: listed_members(&state.members, member, config.presence_limit),
+            members,
             recovered,
             id: join.id,
             epoch: self.epoch.to_string(),
@@ -279,9 +332,9 @@ impl Room {
             return false;
         };
         let gone = state.members.remove(index);
-        if state.members.len() < presence_limit {
+        if self.rules.presence && state.members.len() < presence_limit {
             let presence = presence(&self.name, PresenceAction::Leave, &gone.member);
-            for sub in &state.members {
+            for sub in state.members.iter().filter(|s| s.presence) {
                 deliver(sub, &presence, overflowed);
             }
         }
@@ -298,7 +351,7 @@ impl Room {
         now: Now,
     ) -> Vec<Message> {
         let mut state = self.lock();
-        state.history.expire(config.history_cutoff(now), &self.budget);
+        state.history.expire(self.cutoff(now), &self.budget);
         // Half the high-water mark: an answer never pauses its connection on its own.
         state.history.messages(since.unwrap_or(0), limit, config.page_bytes())
     }
@@ -314,7 +367,7 @@ impl Room {
         now: Now,
     ) -> Page {
         let mut state = self.lock();
-        state.history.expire(config.history_cutoff(now), &self.budget);
+        state.history.expire(self.cutoff(now), &self.budget);
         let reset = self.counts_elsewhere(state.seq, since, epoch);
         let since = if reset { 0 } else { since.unwrap_or(0) };
         let messages = state.history.messages(since, limit, config.page_bytes());
@@ -334,9 +387,9 @@ impl Room {
 
     /// Expires old history; if the room is then empty and has no members, marks it removed and
     /// returns true (the caller, holding the rooms map, forgets it).
-    pub(crate) fn sweep(&self, config: &HubConfig, now: Now) -> bool {
+    pub(crate) fn sweep(&self, now: Now) -> bool {
         let mut state = self.lock();
-        state.history.expire(config.history_cutoff(now), &self.budget);
+        state.history.expire(self.cutoff(now), &self.budget);
         if state.members.is_empty() && state.history.is_empty() {
             state.removed = true;
         }

@@ -8,7 +8,7 @@ use enchufe_core::{Body, Message, RoomName};
 use super::{
     Hub, Now, Page, Published,
     history::DedupeKey,
-    room::{Gone, Overflowed, Room},
+    room::{Gone, Overflowed, Room, RoomRules},
 };
 use crate::{
     metrics::Metrics,
@@ -16,6 +16,24 @@ use crate::{
 };
 
 impl Hub {
+    /// The rules a room called `name` gets: its namespace's (auth policy), else the server's.
+    fn rules(&self, name: &RoomName) -> RoomRules {
+        let config = &self.0.config;
+        let ns = self.0.auth.policy().namespace(name);
+        let history = ns.is_none_or(|ns| ns.history);
+        RoomRules {
+            history_len: if history {
+                ns.and_then(|ns| ns.history_len).unwrap_or(config.history_len)
+            } else {
+                0
+            },
+            history_age_secs: ns
+                .and_then(|ns| ns.history_age_secs)
+                .unwrap_or(config.history_age_secs),
+            presence: ns.is_none_or(|ns| ns.presence),
+        }
+    }
+
     /// Publishes into `room` on behalf of `from` (REST), at `now`: stores the message, fans it
     /// out, and returns its seq. With a `dedupe` key seen before, returns the original seq and
     /// delivers nothing.
@@ -31,7 +49,7 @@ impl Hub {
         let mut body = body;
         let published = loop {
             let room = self.room(room)?;
-            match room.publish(from, body, dedupe.clone(), &self.0.config, now, &mut overflowed) {
+            match room.publish(from, body, dedupe.clone(), now, &mut overflowed) {
                 Ok(published) => {
                     if !published.duplicate {
                         // Outside the room's lock: the budget may evict from any room.
@@ -140,7 +158,12 @@ impl Hub {
             return Err(RoomsFull(limit));
         }
         let room = map.entry(name.clone()).or_insert_with(|| {
-            Arc::new(Room::new(name.clone(), self.next_epoch(), self.0.history.clone()))
+            Arc::new(Room::new(
+                name.clone(),
+                self.next_epoch(),
+                self.0.history.clone(),
+                self.rules(name),
+            ))
         });
         let room = room.clone();
         self.0.metrics.rooms.store(i64::try_from(map.len()).unwrap_or(i64::MAX), Ordering::Relaxed);

@@ -5,11 +5,21 @@ use std::sync::Arc;
 
 use enchufe_core::{
     Ack, ClientFrame, ErrorCode, Hello, History, HistoryRequest, Join, Leave, Left, Member,
-    PROTOCOL_VERSION, Pong, Publish, RoomName, ServerFrame, Welcome, codec::DecodeError,
+    PROTOCOL_VERSION, Pong, Publish, Refresh, Refreshed, RoomName, ServerFrame, Welcome,
+    codec::DecodeError,
 };
 
-use super::{Hub, Now, Outgoing, Push, SendQueue, hub::SessionEntry, room::Gone};
-use crate::{metrics::Metrics, sync::lock, token_bucket::TokenBucket};
+use super::{
+    Hub, Now, Outgoing, Push, SendQueue,
+    hub::SessionEntry,
+    room::{Gone, Joiner, Sees},
+};
+use crate::{
+    auth::{Action, Anonymous, AuthError, Principal},
+    metrics::Metrics,
+    sync::lock,
+    token_bucket::TokenBucket,
+};
 
 /// The transport a session arrived on (for metrics and logs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,6 +76,9 @@ pub struct Session {
     /// The rate of rooms this connection creates: made on its first new room, and boxed so
     /// that the many connections that only join existing rooms do not carry it.
     creations: Option<Box<TokenBucket>>,
+    /// Who the connection is, from its token (`None`: anonymous). Boxed: most connections of a
+    /// server without auth carry none.
+    principal: Option<Box<Principal>>,
 }
 
 impl Session {
@@ -84,6 +97,7 @@ impl Session {
             rate,
             told: 0,
             creations: None,
+            principal: None,
         }
     }
 
@@ -132,10 +146,13 @@ impl Session {
         }
         if !self.greeted {
             if let ClientFrame::Hello(hello) = frame {
-                self.hello(hello);
+                self.hello(now, hello);
                 return;
             }
-            self.hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
+            self.hello(now, Hello { v: PROTOCOL_VERSION, ..Hello::default() });
+            if self.is_closed() {
+                return; // no token, and the server wants one
+            }
         }
         match frame {
             // Over UDP a lost `welcome` is answered by the client sending `hello` again: it
@@ -149,6 +166,7 @@ impl Session {
             ClientFrame::Publish(publish) => self.publish(now, publish),
             ClientFrame::History(request) => self.history(now, request),
             ClientFrame::Ping(ping) => self.reply(ServerFrame::Pong(Pong { id: ping.id })),
+            ClientFrame::Refresh(refresh) => self.refresh(now, refresh),
         }
     }
 
@@ -161,7 +179,10 @@ impl Session {
             return;
         }
         if !self.greeted {
-            self.hello(Hello { v: PROTOCOL_VERSION, ..Hello::default() });
+            self.hello(now, Hello { v: PROTOCOL_VERSION, ..Hello::default() });
+            if self.is_closed() {
+                return;
+            }
         }
         if error.code().is_fatal() {
             self.close(error.code(), &error.to_string());
@@ -225,7 +246,7 @@ impl Session {
         self.hub.leave_all(&self.shared);
     }
 
-    fn hello(&mut self, hello: Hello) {
+    fn hello(&mut self, now: Now, hello: Hello) {
         let config = self.hub.config();
         if hello.v != PROTOCOL_VERSION {
             let message = format!(
@@ -245,13 +266,45 @@ impl Session {
             self.error(ErrorCode::InvalidField, message, None);
             return;
         }
+        let auth = self.hub.auth().clone();
+        let principal = match hello.token.as_deref() {
+            Some(token) => match auth.verify(token, now.unix_ms) {
+                Ok(principal) => Some(principal),
+                Err(error) => {
+                    self.close(ErrorCode::Unauthorized, &error.to_string());
+                    return;
+                }
+            },
+            None if auth.anonymous() == Anonymous::None => {
+                self.close(ErrorCode::Unauthorized, &AuthError::Missing.to_string());
+                return;
+            }
+            None => None,
+        };
         self.greeted = true;
-        if let Some(name) = hello.name {
-            self.from = name.as_str().into();
-            self.name = Some(name);
-        }
-        if let Some(client) = hello.client {
-            self.client_key = client.into();
+        let client = hello.client.map_or_else(|| self.shared.id.clone(), Arc::from);
+        match principal {
+            Some(principal) => {
+                // The token says who this is: its `sub` is the sender and the presence identity
+                // (a name only where the policy allows names), and publishes are de-duplicated
+                // per (sub, client, id), so no one can collide with another user's keys.
+                let shown = match hello.name {
+                    Some(name) if auth.policy().names => name,
+                    _ => principal.sub.to_string(),
+                };
+                self.from = shown.as_str().into();
+                self.name = Some(shown);
+                self.client_key = format!("{}\u{1f}{client}", principal.sub).into();
+                self.expires_at(now, principal.expires);
+                self.principal = Some(Box::new(principal));
+            }
+            None => {
+                if let Some(name) = hello.name {
+                    self.from = name.as_str().into();
+                    self.name = Some(name);
+                }
+                self.client_key = client;
+            }
         }
         // Only a WebSocket carries batches: a stream is already framed, a datagram is one frame.
         if hello.batch && self.transport == Transport::Ws {
@@ -267,12 +320,17 @@ impl Session {
             session: self.shared.id.to_string(),
             heartbeat_ms: config.heartbeat_ms,
             limits: config.wire_limits(),
+            expires: self.principal.as_ref().and_then(|p| p.expires),
         };
         self.reply(ServerFrame::Welcome(welcome));
     }
 
     fn join(&mut self, now: Now, join: Join) {
         if !self.may_create(now, &join.room, join.id) {
+            return;
+        }
+        if let Err(why) = self.allowed(Action::Subscribe, &join.room) {
+            self.error(ErrorCode::Forbidden, why, join.id);
             return;
         }
         let max_rooms = self.hub.config().max_rooms;
@@ -289,8 +347,13 @@ impl Session {
         let config = self.hub.config().clone();
         let queue = self.shared.queue.clone();
         let member = Member { session: self.shared.id.to_string(), name: self.name.clone() };
+        let sees = Sees {
+            presence: self.allowed(Action::Presence, &join.room).is_ok(),
+            history: self.allowed(Action::History, &join.room).is_ok(),
+        };
         let joined = self.hub.join_room(&join.room, |room, overflowed| {
-            room.join(&member, &queue, &join, &config, now, overflowed)
+            let joiner = Joiner { member: &member, queue: &queue, sees };
+            room.join(joiner, &join, &config, now, overflowed)
         });
         match joined {
             Ok((room, true)) => lock(&self.shared.rooms).push(room),
@@ -320,6 +383,10 @@ impl Session {
     }
 
     fn publish(&mut self, now: Now, publish: Publish) {
+        if let Err(why) = self.allowed(Action::Publish, &publish.room) {
+            self.error(ErrorCode::Forbidden, why, publish.id);
+            return;
+        }
         if !self.may_create(now, &publish.room, publish.id) {
             return;
         }
@@ -360,6 +427,10 @@ impl Session {
     }
 
     fn history(&mut self, now: Now, request: HistoryRequest) {
+        if let Err(why) = self.allowed(Action::History, &request.room) {
+            self.error(ErrorCode::Forbidden, why, request.id);
+            return;
+        }
         if request.limit == Some(0) {
             self.error(ErrorCode::InvalidField, "history limit must be at least 1", request.id);
             return;
@@ -367,6 +438,71 @@ impl Session {
         let limit = request.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         let messages = self.hub.history(&request.room, request.since, limit, now);
         self.reply(ServerFrame::History(History { room: request.room, messages, id: request.id }));
+    }
+
+    /// Whether this connection may do `action` in `room`: the server's policy, then the token's
+    /// rights. `Err` holds the reason (the message of 4021 `forbidden`).
+    fn allowed(&self, action: Action, room: &RoomName) -> Result<(), String> {
+        let auth = self.hub.auth();
+        let token = self.principal.is_some();
+        auth.policy().allow(auth.anonymous(), token, action, room).map_err(|r| r.0)?;
+        match &self.principal {
+            Some(p) if !p.rights.allow(action, room) => {
+                Err(format!("the token does not allow {} in room {room}", action.as_str()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Notes when the token expires, on the hub's clock, for its timer.
+    fn expires_at(&self, now: Now, exp: Option<u64>) {
+        let at = exp.map_or(0, |exp| {
+            let left = exp.saturating_mul(1000).saturating_sub(now.unix_ms);
+            now.after(left).max(1)
+        });
+        self.shared.expires.store(at, std::sync::atomic::Ordering::Relaxed);
+        self.shared.expiry_told.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `refresh`: a new token for the same `sub` replaces the old one in place; rooms the new
+    /// rights no longer allow are left (`error` 4021, then `left` without an id). A token that
+    /// does not verify, or names another `sub`, closes the connection (4009).
+    fn refresh(&mut self, now: Now, refresh: Refresh) {
+        let auth = self.hub.auth().clone();
+        let principal = match auth.verify(&refresh.token, now.unix_ms) {
+            Ok(principal) => principal,
+            Err(error) => {
+                self.close(ErrorCode::Unauthorized, &error.to_string());
+                return;
+            }
+        };
+        match &self.principal {
+            Some(old) if old.sub == principal.sub => {}
+            Some(_) => {
+                self.close(ErrorCode::Unauthorized, "a refresh must be for the same sub");
+                return;
+            }
+            None => {
+                let message = "this connection has no token to refresh: reconnect with one";
+                self.close(ErrorCode::Unauthorized, message);
+                return;
+            }
+        }
+        self.expires_at(now, principal.expires);
+        let expires = principal.expires;
+        self.principal = Some(Box::new(principal));
+        let rooms: Vec<Arc<super::room::Room>> = lock(&self.shared.rooms).clone();
+        for room in rooms {
+            let name = room.name().clone();
+            let Err(why) = self.allowed(Action::Subscribe, &name) else { continue };
+            lock(&self.shared.rooms).retain(|r| !Arc::ptr_eq(r, &room));
+            let mut overflowed = Vec::new();
+            room.leave(&self.shared.id, self.hub.config().presence_limit, &mut overflowed);
+            self.hub.evict_slow(overflowed);
+            self.error(ErrorCode::Forbidden, format!("{why}: the room was left"), None);
+            self.reply(ServerFrame::Left(Left { room: name, id: None }));
+        }
+        self.reply(ServerFrame::Refreshed(Refreshed { id: refresh.id, expires }));
     }
 
     fn error(&mut self, code: ErrorCode, message: impl Into<String>, id: Option<u64>) {

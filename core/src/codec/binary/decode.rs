@@ -10,7 +10,7 @@ use crate::codec::{BinaryError, DecodeError};
 use crate::{
     Ack, Challenge, ClientFrame, Encoding, ErrorFrame, Hello, History, HistoryRequest, Join,
     Joined, Leave, Left, Limits, Member, Message, Ping, Pong, Presence, PresenceAction, Publish,
-    RoomName, RoomNameError, ServerFrame, Welcome,
+    Refresh, Refreshed, RoomName, RoomNameError, ServerFrame, Welcome,
 };
 
 /// The fewest bytes a `Member` takes: an empty session string and an absent name.
@@ -28,6 +28,7 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientFrame, DecodeError> {
         kind::PUBLISH => ClientFrame::Publish(publish(r)?),
         kind::HISTORY_REQUEST => ClientFrame::History(history_request(r)?),
         kind::PING => ClientFrame::Ping(ping(r)?),
+        kind::REFRESH => ClientFrame::Refresh(refresh(r)?),
         other => return Err(unknown(other)),
     })
 }
@@ -46,6 +47,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerFrame, DecodeError> {
         kind::HISTORY => ServerFrame::History(history(r)?),
         kind::PONG => ServerFrame::Pong(pong(r)?),
         kind::ERROR => ServerFrame::Error(error(r)?),
+        kind::REFRESHED => ServerFrame::Refreshed(refreshed(r)?),
         other => return Err(unknown(other)),
     })
 }
@@ -117,6 +119,20 @@ fn ping(mut r: Reader<'_>) -> Result<Ping, DecodeError> {
     Ok(Ping { id })
 }
 
+fn refresh(mut r: Reader<'_>) -> Result<Refresh, DecodeError> {
+    let token = r.string()?;
+    let id = r.opt_varint("id")?;
+    r.end()?;
+    Ok(Refresh { token, id })
+}
+
+fn refreshed(mut r: Reader<'_>) -> Result<Refreshed, DecodeError> {
+    let id = r.opt_varint("id")?;
+    let expires = r.opt_varint("expires")?;
+    r.end()?;
+    Ok(Refreshed { id, expires })
+}
+
 fn welcome(mut r: Reader<'_>) -> Result<Welcome, DecodeError> {
     let v = r.u32("v")?;
     let session = r.string()?;
@@ -126,8 +142,9 @@ fn welcome(mut r: Reader<'_>) -> Result<Welcome, DecodeError> {
         max_rooms: r.u32("max_rooms")?,
         max_history: r.u32("max_history")?,
     };
+    let expires = r.opt_varint("expires")?;
     r.end()?;
-    Ok(Welcome { v, session, heartbeat_ms, limits })
+    Ok(Welcome { v, session, heartbeat_ms, limits, expires })
 }
 
 fn challenge(mut r: Reader<'_>) -> Result<Challenge, DecodeError> {

@@ -48,6 +48,11 @@ pub fn encode_client(frame: &ClientFrame, out: &mut Vec<u8>) {
             w.opt_varint(f.id);
         }
         ClientFrame::Ping(f) => Writer::start(out, kind::PING).opt_varint(f.id),
+        ClientFrame::Refresh(f) => {
+            let mut w = Writer::start(out, kind::REFRESH);
+            w.str(&f.token);
+            w.opt_varint(f.id);
+        }
     }
 }
 
@@ -62,6 +67,7 @@ pub fn encode_server(frame: &ServerFrame, out: &mut Vec<u8>) {
             w.varint(f.limits.max_frame.into());
             w.varint(f.limits.max_rooms.into());
             w.varint(f.limits.max_history.into());
+            w.opt_varint(f.expires);
         }
         ServerFrame::Challenge(f) => Writer::start(out, kind::CHALLENGE).str(&f.cookie),
         ServerFrame::Joined(f) => {
@@ -115,6 +121,11 @@ pub fn encode_server(frame: &ServerFrame, out: &mut Vec<u8>) {
             w.opt_varint(f.id);
         }
         ServerFrame::Pong(f) => Writer::start(out, kind::PONG).opt_varint(f.id),
+        ServerFrame::Refreshed(f) => {
+            let mut w = Writer::start(out, kind::REFRESHED);
+            w.opt_varint(f.id);
+            w.opt_varint(f.expires);
+        }
         ServerFrame::Error(f) => {
             let mut w = Writer::start(out, kind::ERROR);
             w.varint(f.code.into());

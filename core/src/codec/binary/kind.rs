@@ -33,10 +33,14 @@ pub(super) const PRESENCE: u8 = 0x86;
 pub(super) const ACK: u8 = 0x87;
 /// `history` (the answer).
 pub(super) const HISTORY: u8 = 0x88;
+/// `refresh`.
+pub(super) const REFRESH: u8 = 0x07;
 /// `pong`.
 pub(super) const PONG: u8 = 0x89;
 /// `error`.
 pub(super) const ERROR: u8 = 0x8A;
+/// `refreshed`.
+pub(super) const REFRESHED: u8 = 0x8B;
 
 /// The `type` name of the frame a kind byte denotes, in either direction.
 pub(super) fn name(kind: u8) -> Option<&'static str> {
@@ -46,6 +50,7 @@ pub(super) fn name(kind: u8) -> Option<&'static str> {
         LEAVE => "leave",
         PUBLISH => "publish",
         PING => "ping",
+        REFRESH => "refresh",
         HISTORY_REQUEST | HISTORY => "history",
         WELCOME => "welcome",
         CHALLENGE => "challenge",
@@ -56,6 +61,7 @@ pub(super) fn name(kind: u8) -> Option<&'static str> {
         ACK => "ack",
         PONG => "pong",
         ERROR => "error",
+        REFRESHED => "refreshed",
         _ => return None,
     })
 }
