@@ -198,6 +198,39 @@ impl Auth {
         secs.saturating_mul(1000)
     }
 
+    /// Whether a connection with `principal` (`None`: no token) may do `action` in `room`: the
+    /// policy, then the token's rights. `Err` holds the reason (4021 `forbidden`, HTTP 403).
+    pub fn allow(
+        &self,
+        principal: Option<&Principal>,
+        action: Action,
+        room: &enchufe_core::RoomName,
+    ) -> Result<(), String> {
+        let policy = &self.config.policy;
+        policy.allow(self.anonymous, principal.is_some(), action, room).map_err(|r| r.0)?;
+        match principal {
+            Some(p) if !p.rights.allow(action, room) => {
+                Err(format!("the token does not allow {} in room {room}", action.as_str()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The principal for a request that carries `token` (or none), at `now_unix_ms`: `Ok(None)`
+    /// for an anonymous request the policy lets in. For the HTTP doors (REST, SSE, the
+    /// WebSocket upgrade's `?token=`).
+    pub fn principal(
+        &self,
+        token: Option<&str>,
+        now_unix_ms: u64,
+    ) -> Result<Option<Principal>, AuthError> {
+        match token {
+            Some(token) => self.verify(token, now_unix_ms).map(Some),
+            None if self.anonymous == Anonymous::None => Err(AuthError::Missing),
+            None => Ok(None),
+        }
+    }
+
     /// Verifies `token` at `now_unix_ms` (the driver's wall clock).
     pub fn verify(&self, token: &str, now_unix_ms: u64) -> Result<Principal, AuthError> {
         if token.len() > MAX_TOKEN {

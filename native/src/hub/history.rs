@@ -79,6 +79,15 @@ impl History {
             && self.entries.back().is_some_and(|last| seq <= last.seq)
     }
 
+    /// The body of the stored message `seq`.
+    pub(crate) fn body(&self, seq: u64) -> Option<&enchufe_core::Body> {
+        let (found, out) = self.since(seq.checked_sub(1)?).next()?;
+        match out.frame() {
+            ServerFrame::Message(message) if found == seq => Some(&message.body),
+            _ => None,
+        }
+    }
+
     /// The seq of the oldest stored message.
     pub(crate) fn first_seq(&self) -> Option<u64> {
         self.entries.front().map(|e| e.seq)

@@ -83,6 +83,9 @@ pub struct Published {
     pub seq: u64,
     /// True when the publish id was seen before: nothing was delivered this time.
     pub duplicate: bool,
+    /// True when that id was seen before with a different body: not a retry but a reused key;
+    /// nothing was stored or delivered, and the caller refuses the publish (4008, HTTP 422).
+    pub reused: bool,
     /// The epoch `seq` counts in (the room's numbering, as in `joined.epoch`).
     pub epoch: Arc<str>,
 }
@@ -174,7 +177,10 @@ impl Room {
         }
         state.history.expire(self.cutoff(now), &self.budget);
         if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
-            return Ok(Published { seq, duplicate: true, epoch: self.epoch.clone() });
+            // The same key with another body is not a retry: refuse it rather than acknowledge
+            // a message that was never stored.
+            let reused = state.history.body(seq).is_some_and(|stored| *stored != body);
+            return Ok(Published { seq, duplicate: true, reused, epoch: self.epoch.clone() });
         }
         state.seq += 1;
         let seq = state.seq;
@@ -192,7 +198,7 @@ impl Room {
             let len = self.rules.history_len;
             state.history.push(seq, message, now.ms, key, len, &self.budget);
         }
-        Ok(Published { seq, duplicate: false, epoch: self.epoch.clone() })
+        Ok(Published { seq, duplicate: false, reused: false, epoch: self.epoch.clone() })
     }
 
     /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, then a

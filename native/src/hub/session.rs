@@ -15,7 +15,7 @@ use super::{
     room::{Gone, Joiner, Sees},
 };
 use crate::{
-    auth::{Action, Anonymous, AuthError, Principal},
+    auth::{Action, Principal},
     metrics::Metrics,
     sync::lock,
     token_bucket::TokenBucket,
@@ -267,19 +267,16 @@ impl Session {
             return;
         }
         let auth = self.hub.auth().clone();
-        let principal = match hello.token.as_deref() {
-            Some(token) => match auth.verify(token, now.unix_ms) {
-                Ok(principal) => Some(principal),
+        let token = hello.token.as_deref();
+        let principal = match (token, self.principal.take()) {
+            (None, Some(verified)) => Some(*verified),
+            (token, _) => match auth.principal(token, now.unix_ms) {
+                Ok(principal) => principal,
                 Err(error) => {
                     self.close(ErrorCode::Unauthorized, &error.to_string());
                     return;
                 }
             },
-            None if auth.anonymous() == Anonymous::None => {
-                self.close(ErrorCode::Unauthorized, &AuthError::Missing.to_string());
-                return;
-            }
-            None => None,
         };
         self.greeted = true;
         let client = hello.client.map_or_else(|| self.shared.id.clone(), Arc::from);
@@ -392,6 +389,10 @@ impl Session {
         }
         let key = publish.id.map(|id| (self.client_key.clone(), id));
         match self.hub.publish(&publish.room, &self.from, publish.body, key, now) {
+            Ok(published) if published.reused => {
+                let message = "this publish id was used before for a different body: use a new id";
+                self.error(ErrorCode::InvalidField, message, publish.id);
+            }
             Ok(published) => {
                 if let Some(id) = publish.id {
                     let ack = Ack { id, room: publish.room, seq: published.seq };
@@ -443,15 +444,14 @@ impl Session {
     /// Whether this connection may do `action` in `room`: the server's policy, then the token's
     /// rights. `Err` holds the reason (the message of 4021 `forbidden`).
     fn allowed(&self, action: Action, room: &RoomName) -> Result<(), String> {
-        let auth = self.hub.auth();
-        let token = self.principal.is_some();
-        auth.policy().allow(auth.anonymous(), token, action, room).map_err(|r| r.0)?;
-        match &self.principal {
-            Some(p) if !p.rights.allow(action, room) => {
-                Err(format!("the token does not allow {} in room {room}", action.as_str()))
-            }
-            _ => Ok(()),
-        }
+        self.hub.auth().allow(self.principal.as_deref(), action, room)
+    }
+
+    /// A transport verified the client's token before the protocol began (a WebSocket
+    /// upgrade's `?token=`): the session is that principal's, as if its `hello` carried the
+    /// token. A `hello` that carries one itself replaces it.
+    pub fn preauthenticated(&mut self, principal: Principal) {
+        self.principal = Some(Box::new(principal));
     }
 
     /// Notes when the token expires, on the hub's clock, for its timer.
