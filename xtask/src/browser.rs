@@ -67,6 +67,8 @@ fn consumer(tarball: &Path, ws_url: &str) -> Result {
     step(npm(&["run", "build"]))?;
     let mut test = npm(&["test"]);
     test.env("ENCHUFE_TEST_URL", ws_url).env("CHROMIUM", CHROMIUM);
+    // The origin tests start servers of their own, configured as each case needs.
+    test.env("ENCHUFE_BIN", LiveServer::debug_binary());
     step(test)
 }
 
