@@ -323,11 +323,11 @@ impl Session {
     }
 
     fn join(&mut self, now: Now, join: Join) {
-        if !self.may_create(now, &join.room, join.id) {
-            return;
-        }
         if let Err(why) = self.allowed(Action::Subscribe, &join.room) {
             self.error(ErrorCode::Forbidden, why, join.id);
+            return;
+        }
+        if !self.may_create(now, &join.room, join.id) {
             return;
         }
         let max_rooms = self.hub.config().max_rooms;
