@@ -458,3 +458,144 @@ async fn silent_sessions_are_closed_and_heard_ones_and_sse_are_not() {
     assert_eq!(hub.handle_timeout(at(6100)), 1, "the other falls silent in turn");
     assert!(talking.is_closed() && !reader.is_closed());
 }
+
+// ---------------------------------------------------------------- identity (tokens, rights)
+
+const SECRET: &str = "hub-test-secret";
+
+/// A hub that verifies HS256 tokens signed with [`SECRET`], a grace of 1 s after expiry.
+fn auth_hub() -> Hub {
+    let config = crate::auth::AuthConfig {
+        secret: Some(SECRET.into()),
+        grace_secs: 1,
+        ..crate::auth::AuthConfig::default()
+    };
+    let auth = Arc::new(crate::auth::Auth::load(config).unwrap());
+    Hub::with_auth(
+        HubConfig::default(),
+        Arc::new(Metrics::default()),
+        crate::mac::Key::random(),
+        auth,
+    )
+}
+
+/// A token for `sub` with `rooms` (a JSON value) expiring `exp_secs` after `at(0)`.
+fn token(sub: &str, rooms: serde_json::Value, exp_secs: u64) -> String {
+    let exp = at(0).unix_ms / 1000 + exp_secs;
+    crate::auth::mint(SECRET, &serde_json::json!({"sub": sub, "exp": exp, "rooms": rooms}))
+}
+
+fn hello_with(token: &str, name: Option<&str>) -> ClientFrame {
+    ClientFrame::Hello(Hello {
+        v: 1,
+        token: Some(token.into()),
+        name: name.map(str::to_owned),
+        client: Some("c".into()),
+        ..Hello::default()
+    })
+}
+
+#[test]
+fn without_a_token_a_server_with_keys_refuses_the_hello() {
+    let hub = auth_hub();
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), ClientFrame::Ping(enchufe_core::Ping { id: Some(1) }));
+    assert!(s.is_closed());
+    assert_eq!(error_codes(&drain(&s)), vec![ErrorCode::Unauthorized.code()]);
+    let mut forged = hub.open(Transport::Ws, at(0));
+    let bad = crate::auth::mint("another-secret", &serde_json::json!({"sub": "mallory"}));
+    forged.handle(at(0), hello_with(&bad, None));
+    assert_eq!(error_codes(&drain(&forged)), vec![ErrorCode::Unauthorized.code()]);
+}
+
+#[test]
+fn a_token_decides_the_rooms_and_its_sub_is_the_sender() {
+    let hub = auth_hub();
+    let mut alice = hub.open(Transport::Tcp, at(0));
+    alice
+        .handle(at(0), hello_with(&token("alice", serde_json::json!(["chat:*"]), 60), Some("Bob")));
+    let welcome = drain(&alice);
+    assert!(matches!(&welcome[0], ServerFrame::Welcome(w) if w.expires.is_some()));
+    alice.handle(at(0), join("chat:a", None));
+    alice.handle(at(0), publish("chat:a", "hi", Some(1)));
+    alice.handle(at(0), publish("ops:x", "no", Some(2)));
+    alice.handle(at(0), join("ops:x", None));
+    let frames = drain(&alice);
+    let from: Vec<&str> = frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Message(m) => Some(m.from.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(from, ["alice"], "the token's sub, not the name the client chose");
+    assert_eq!(error_codes(&frames), vec![4021, 4021], "ops:x is neither publishable nor joinable");
+    assert!(!alice.is_closed(), "a forbidden frame does not end the connection");
+}
+
+#[test]
+fn a_refresh_keeps_the_connection_past_expiry_and_narrower_rights_leave_rooms() {
+    let hub = auth_hub();
+    let all = serde_json::json!(["chat:*", "ops:*"]);
+    let mut s = hub.open(Transport::Ws, at(0));
+    s.handle(at(0), hello_with(&token("alice", all.clone(), 10), None));
+    s.handle(at(0), join("chat:a", None));
+    s.handle(at(0), join("ops:x", None));
+    drain(&s);
+    // Refreshed before expiry with rights that no longer include ops:*.
+    s.handle(
+        at(5_000),
+        ClientFrame::Refresh(enchufe_core::Refresh {
+            token: token("alice", serde_json::json!(["chat:*"]), 100),
+            id: Some(9),
+        }),
+    );
+    let frames = drain(&s);
+    assert_eq!(error_codes(&frames), vec![4021], "told that ops:x was left");
+    assert!(frames.iter().any(
+        |f| matches!(f, ServerFrame::Left(l) if l.room.as_str() == "ops:x" && l.id.is_none())
+    ));
+    assert!(frames.iter().any(|f| matches!(f, ServerFrame::Refreshed(r) if r.id == Some(9))));
+    assert_eq!(hub.handle_timeout(at(20_000)), 0, "past the first token's expiry: still open");
+    assert!(!s.is_closed());
+    // Another sub is not a refresh.
+    s.handle(
+        at(20_000),
+        ClientFrame::Refresh(enchufe_core::Refresh { token: token("mallory", all, 100), id: None }),
+    );
+    assert!(s.is_closed());
+}
+
+#[test]
+fn an_expired_token_is_told_then_closed_after_the_grace() {
+    let hub = auth_hub();
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), hello_with(&token("alice", serde_json::json!(["*"]), 2), None));
+    drain(&s);
+    hub.handle_timeout(at(1_000));
+    assert!(drain(&s).is_empty(), "not expired yet");
+    s.heard(at(2_000));
+    hub.handle_timeout(at(2_000));
+    assert_eq!(error_codes(&drain(&s)), vec![ErrorCode::TokenExpired.code()]);
+    assert!(!s.is_closed(), "within the grace");
+    hub.handle_timeout(at(2_500));
+    assert!(drain(&s).is_empty(), "told once");
+    s.heard(at(3_000));
+    assert_eq!(hub.handle_timeout(at(3_000)), 1);
+    assert_eq!(error_codes(&drain(&s)), vec![ErrorCode::Unauthorized.code()]);
+}
+
+#[test]
+fn a_publish_id_reused_for_another_body_is_refused_not_acknowledged() {
+    let hub = hub(HubConfig::default());
+    let mut s = hub.open(Transport::Tcp, at(0));
+    s.handle(at(0), hello("same-client"));
+    s.handle(at(0), publish("r", "first", Some(1)));
+    s.handle(at(0), publish("r", "first", Some(1)));
+    s.handle(at(0), publish("r", "second", Some(1)));
+    let frames = drain(&s);
+    let acks = frames.iter().filter(|f| matches!(f, ServerFrame::Ack(_))).count();
+    assert_eq!(acks, 2, "the retry is acknowledged again");
+    assert_eq!(error_codes(&frames), vec![ErrorCode::InvalidField.code()]);
+    assert_eq!(hub.history(&room("r"), None, None, at(0)).len(), 1);
+}
