@@ -9,7 +9,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use serde::Deserialize;
 
-use crate::{admission::ConnectionLimits, hub::HubConfig};
+use crate::{admission::ConnectionLimits, hub::HubConfig, tls::TlsFiles};
 
 /// Everything [`Server::bind`](crate::server::Server::bind) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub struct Config {
     /// How long an HTTP request's head may take to arrive, from the connection's start or the
     /// end of the previous response: a slow or idle (kept-alive) connection closes after it.
     pub header_timeout: Duration,
+    /// TLS on the HTTP listener (`https://`, `wss://`) and the TCP one (`tls://`) with this
+    /// certificate and key; UDP stays plain. The handshake must finish within
+    /// [`header_timeout`](Config::header_timeout).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
             hub: HubConfig::default(),
             connections: ConnectionLimits::default(),
             header_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -138,6 +143,8 @@ impl<'de> Deserialize<'de> for Listen {
 /// shutdown_timeout_secs = 10
 /// cors = ["https://dashboard.example"]
 /// log = "info,enchufe=debug"
+/// tls_cert = "/etc/enchufe/cert.pem"
+/// tls_key = "/etc/enchufe/key.pem"
 ///
 /// [hub]
 /// max_frame = 65536
@@ -171,6 +178,10 @@ pub struct FileConfig {
     pub connections: Option<ConnectionLimits>,
     /// The HTTP header deadline, in seconds.
     pub header_timeout_secs: Option<f64>,
+    /// The TLS certificate chain (PEM); with `tls_key`, turns TLS on.
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Why the configuration file could not be used.

@@ -5,7 +5,9 @@ use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{admission::Admission, clock, config::Config, hub::Hub, metrics::Metrics};
+use crate::{
+    admission::Admission, clock, config::Config, hub::Hub, metrics::Metrics, tls::ServerTls,
+};
 
 /// A bound server, not yet running. Binding and running are separate so that a caller (a test,
 /// the CLI) learns the real addresses — port 0 picks a free one — before any client connects.
@@ -30,6 +32,7 @@ pub struct Server {
     http: Option<TcpListener>,
     tcp: Option<TcpListener>,
     udp: Option<UdpSocket>,
+    tls: Option<ServerTls>,
     addrs: Addrs,
     shutdown: Shutdown,
 }
@@ -43,6 +46,8 @@ pub struct Addrs {
     pub tcp: Option<SocketAddr>,
     /// UDP.
     pub udp: Option<SocketAddr>,
+    /// Whether HTTP and TCP speak TLS (`https://`, `wss://`, `tls://`; UDP stays plain).
+    pub tls: bool,
 }
 
 /// Triggers a graceful shutdown of a running [`Server`]. Cheap to clone.
@@ -65,6 +70,8 @@ pub(crate) struct Shared {
     pub(crate) admission: Arc<Admission>,
     /// The bound listener addresses (`GET /api/info` reports them).
     pub(crate) addrs: Addrs,
+    /// TLS for the HTTP and TCP listeners, if configured.
+    pub(crate) tls: Option<ServerTls>,
     /// Every connection task, so shutdown can wait for them to flush.
     pub(crate) tracker: TaskTracker,
     /// Cancelled when shutdown begins: accept loops stop.
@@ -92,6 +99,7 @@ impl Context {
             admission: Arc::new(Admission::new(config.connections.clone(), None, metrics)),
             config,
             addrs: Addrs::default(),
+            tls: None,
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
@@ -100,8 +108,10 @@ impl Context {
 }
 
 impl Server {
-    /// Binds every enabled listener. Fails if an address cannot be bound.
+    /// Binds every enabled listener, and loads the TLS certificate if one is configured. Fails
+    /// if an address cannot be bound or the certificate and key do not load.
     pub async fn bind(config: Config) -> io::Result<Server> {
+        let tls = config.tls.clone().map(ServerTls::load).transpose()?;
         let http = match config.http {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
@@ -118,6 +128,7 @@ impl Server {
             http: http.as_ref().map(TcpListener::local_addr).transpose()?,
             tcp: tcp.as_ref().map(TcpListener::local_addr).transpose()?,
             udp: udp.as_ref().map(UdpSocket::local_addr).transpose()?,
+            tls: tls.is_some(),
         };
         let metrics = Arc::new(Metrics::default());
         let hub = Hub::new(config.hub.clone(), metrics.clone(), crate::mac::Key::random());
@@ -130,6 +141,7 @@ impl Server {
             http,
             tcp,
             udp,
+            tls,
             addrs,
             shutdown: Shutdown::default(),
         })
@@ -143,6 +155,12 @@ impl Server {
     /// The hub (to publish or inspect from the embedding program).
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The TLS configuration, if any: [`ServerTls::reload`] on it swaps the certificate while
+    /// the server runs (the CLI calls it on SIGHUP).
+    pub fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_ref()
     }
 
     /// A handle that makes [`Server::run`] shut down gracefully.
@@ -159,6 +177,7 @@ impl Server {
             config: self.config.clone(),
             admission: self.admission.clone(),
             addrs: self.addrs,
+            tls: self.tls.clone(),
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
@@ -204,15 +223,17 @@ impl Server {
 }
 
 impl Addrs {
-    /// The startup lines, one per listener, e.g. `enchufe: http listening on http://127.0.0.1:8480`.
+    /// The startup lines, one per listener, e.g. `enchufe: http listening on http://127.0.0.1:8480`;
+    /// with TLS the schemes are `https://` and `tls://` (UDP stays `udp://`).
     ///
     /// The format is stable (docs/DECISIONS.md): scripts and tests that start the server on port
     /// 0 read the real address from the text after `listening on` and the scheme.
     pub fn lines(&self) -> Vec<String> {
-        [("http", self.http), ("tcp", self.tcp), ("udp", self.udp)]
+        let (http, tcp) = if self.tls { ("https", "tls") } else { ("http", "tcp") };
+        [("http", http, self.http), ("tcp", tcp, self.tcp), ("udp", "udp", self.udp)]
             .into_iter()
-            .filter_map(|(name, addr)| {
-                addr.map(|addr| format!("enchufe: {name} listening on {name}://{addr}"))
+            .filter_map(|(name, scheme, addr)| {
+                addr.map(|addr| format!("enchufe: {name} listening on {scheme}://{addr}"))
             })
             .collect()
     }

@@ -7,6 +7,7 @@ use clap::Args;
 use crate::{
     config::{self, Config, ConfigError, FileConfig, Listen},
     server::Server,
+    tls::{ServerTls, TlsFiles},
 };
 
 /// Flags of `enchufe serve`. Each has an `ENCHUFE_…` environment variable; precedence is
@@ -104,6 +105,13 @@ pub struct ServeArgs {
     /// Seconds an HTTP request's head may take, also between kept-alive requests [default: 10].
     #[arg(long, env = "ENCHUFE_HEADER_TIMEOUT", value_name = "SECS")]
     pub header_timeout: Option<f64>,
+    /// TLS certificate chain, PEM: with --tls-key, HTTP and TCP speak TLS (https://, wss://,
+    /// tls://); SIGHUP reloads both files.
+    #[arg(long, env = "ENCHUFE_TLS_CERT", value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ENCHUFE_TLS_KEY", value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -178,6 +186,14 @@ impl ServeArgs {
                     ConfigError::Invalid("header timeout must be a positive number of seconds"),
                 )?;
         }
+        config.tls = match (
+            self.tls_cert.clone().or(file.tls_cert),
+            self.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => return Err(ConfigError::Invalid("tls_cert and tls_key go together")),
+        };
         config::validate(&config)?;
         Ok((config, file.log))
     }
@@ -209,6 +225,10 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
         }
         let _ = stdout.flush();
     }
+    #[cfg(unix)]
+    if let Some(tls) = server.tls().cloned() {
+        tokio::spawn(reload_on_hangup(tls));
+    }
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
         super::stop_signal().await;
@@ -220,6 +240,30 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
         Err(error) => {
             eprintln!("enchufe: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reloads the TLS certificate and key on every SIGHUP: new connections get the new ones, open
+/// connections keep theirs, and files that do not load leave the old ones in place.
+#[cfg(unix)]
+async fn reload_on_hangup(tls: ServerTls) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => hangup,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP: the TLS certificate will not reload");
+            return;
+        }
+    };
+    while hangup.recv().await.is_some() {
+        match tls.reload() {
+            Ok(()) => {
+                tracing::info!(cert = %tls.files().cert.display(), "tls certificate reloaded")
+            }
+            Err(error) => {
+                tracing::error!(%error, "tls certificate not reloaded; the old one stays in use");
+            }
         }
     }
 }
