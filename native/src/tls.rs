@@ -140,13 +140,16 @@ impl ServerTls {
     ) -> Option<TlsStream<TcpStream>> {
         let peer = stream.peer_addr().ok();
         let timeout = ctx.config.header_timeout;
-        let handshake = tokio::time::timeout(timeout, self.acceptor.accept(stream));
-        let failure = tokio::select! {
+        // Fallible: a failed handshake hands the socket back, so that it closes only once the
+        // failure is counted (a test reading the metric after the close sees it).
+        let handshake = self.acceptor.accept(stream).into_fallible();
+        tokio::pin!(handshake);
+        let (failure, _socket) = tokio::select! {
             () = ctx.abort.cancelled() => return None,
-            handshake = handshake => match handshake {
+            handshake = tokio::time::timeout(timeout, &mut handshake) => match handshake {
                 Ok(Ok(stream)) => return Some(stream),
-                Ok(Err(error)) => error.to_string(),
-                Err(_) => "timed out".to_owned(),
+                Ok(Err((error, socket))) => (error.to_string(), Some(socket)),
+                Err(_) => ("timed out".to_owned(), None),
             },
         };
         Metrics::add(&ctx.hub.metrics().tls_handshake_failures, 1);

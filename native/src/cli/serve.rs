@@ -216,6 +216,12 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening for SIGHUP before the startup lines are out: a script that reloads right after
+    // reading them must not kill the server (SIGHUP's default action).
+    #[cfg(unix)]
+    if let Some(tls) = server.tls().cloned() {
+        reload_on_hangup(tls);
+    }
     {
         // The stable startup lines (docs/DECISIONS.md); flushed so that a script reading a pipe
         // sees them at once.
@@ -224,10 +230,6 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
             let _ = writeln!(stdout, "{line}");
         }
         let _ = stdout.flush();
-    }
-    #[cfg(unix)]
-    if let Some(tls) = server.tls().cloned() {
-        tokio::spawn(reload_on_hangup(tls));
     }
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
@@ -245,9 +247,10 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
 }
 
 /// Reloads the TLS certificate and key on every SIGHUP: new connections get the new ones, open
-/// connections keep theirs, and files that do not load leave the old ones in place.
+/// connections keep theirs, and files that do not load leave the old ones in place. Listens
+/// from the call on; the reloads run in a task.
 #[cfg(unix)]
-async fn reload_on_hangup(tls: ServerTls) {
+fn reload_on_hangup(tls: ServerTls) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(hangup) => hangup,
@@ -256,14 +259,16 @@ async fn reload_on_hangup(tls: ServerTls) {
             return;
         }
     };
-    while hangup.recv().await.is_some() {
-        match tls.reload() {
-            Ok(()) => {
-                tracing::info!(cert = %tls.files().cert.display(), "tls certificate reloaded")
-            }
-            Err(error) => {
-                tracing::error!(%error, "tls certificate not reloaded; the old one stays in use");
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => {
+                    tracing::info!(cert = %tls.files().cert.display(), "tls certificate reloaded")
+                }
+                Err(error) => {
+                    tracing::error!(%error, "tls certificate not reloaded; the old one stays in use");
+                }
             }
         }
-    }
+    });
 }
