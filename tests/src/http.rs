@@ -2,9 +2,11 @@
 //! connection per request (nothing pooled, so every request is seen by the server as a new
 //! connection, as the hand-written requests were). [`SseClient`] streams a response body and
 //! parses Server-Sent Events from it. Every wait is bounded by [`WAIT`]. The `…_over` variants
-//! take a connected stream instead of an address (e.g. TLS over TCP, made by the caller).
+//! take a connected stream instead of an address (e.g. TLS over TCP, made by the caller); a
+//! test binary whose server speaks TLS everywhere sets a [`Dialer`] once ([`set_dialer`]), and
+//! every request by address goes through it.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::OnceLock, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -19,6 +21,20 @@ use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::TcpStream,
 };
+
+/// A connected byte stream: plain TCP, TLS over it, …
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// Opens the connection for a request to an address (instead of plain TCP).
+pub type Dialer = fn(SocketAddr) -> Pin<Box<dyn Future<Output = Box<dyn Stream>> + Send>>;
+
+static DIALER: OnceLock<Dialer> = OnceLock::new();
+
+/// Makes every request by address of this process connect with `dialer` (the first call wins).
+pub fn set_dialer(dialer: Dialer) {
+    let _ = DIALER.set(dialer);
+}
 
 /// The longest any single wait (connect, response head, body, next event) may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -35,6 +51,10 @@ async fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response<Incoming> {
+    if let Some(dial) = DIALER.get() {
+        let stream = within("http connect", dial(addr)).await;
+        return send_over(stream, &addr.to_string(), method, path, headers, body).await;
+    }
     let stream = within("http connect", TcpStream::connect(addr)).await.expect("http connect");
     send_over(stream, &addr.to_string(), method, path, headers, body).await
 }
