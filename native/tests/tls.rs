@@ -193,6 +193,10 @@ async fn rest_publish_and_an_sse_stream_over_https() {
     assert_eq!(posted.status, 201, "{}", posted.text());
     assert_eq!(posted.json()["seq"], 1);
 
+    let stream = tls_connect(&tls, http).await;
+    let info = request_over(stream, &host, "GET", "/api/info", &[], b"").await.json();
+    assert_eq!(info["tls"], true, "{info}");
+
     let message = within("message", events.next_kind("message")).await.json();
     assert_eq!((message["seq"].as_u64(), message["body"]["n"].as_u64()), (Some(1), Some(1)));
     assert_eq!(message["from"], "rest");
