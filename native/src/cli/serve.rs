@@ -272,3 +272,37 @@ fn reload_on_hangup(tls: ServerTls) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_files_layer_flag_over_file_and_go_together() {
+        let dir = std::env::temp_dir().join(format!("enchufe-serve-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("enchufe.toml");
+        std::fs::write(&file, "tls_cert = \"file-cert.pem\"\ntls_key = \"file-key.pem\"\n")
+            .unwrap();
+        let args = ServeArgs { config: Some(file.clone()), ..ServeArgs::default() };
+        let files = args.resolve().unwrap().0.tls.unwrap();
+        assert_eq!(
+            (files.cert.to_str(), files.key.to_str()),
+            (Some("file-cert.pem"), Some("file-key.pem"))
+        );
+        let args = ServeArgs {
+            config: Some(file),
+            tls_cert: Some("flag-cert.pem".into()),
+            ..ServeArgs::default()
+        };
+        let files = args.resolve().unwrap().0.tls.unwrap();
+        assert_eq!(
+            (files.cert.to_str(), files.key.to_str()),
+            (Some("flag-cert.pem"), Some("file-key.pem"))
+        );
+        let alone = ServeArgs { tls_key: Some("key.pem".into()), ..ServeArgs::default() };
+        assert!(matches!(alone.resolve(), Err(ConfigError::Invalid(_))), "a key without a cert");
+        assert_eq!(ServeArgs::default().resolve().unwrap().0.tls, None, "off by default");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
