@@ -9,7 +9,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use serde::Deserialize;
 
-use crate::{admission::ConnectionLimits, auth::AuthConfig, hub::HubConfig};
+use crate::{admission::ConnectionLimits, auth::AuthConfig, hub::HubConfig, tls::TlsFiles};
 
 /// Everything [`Server::bind`](crate::server::Server::bind) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Tokens and the access policy (docs/DECISIONS.md, "Identity").
     pub auth: AuthConfig,
+    /// TLS on the HTTP listener (`https://`, `wss://`) and the TCP one (`tls://`) with this
+    /// certificate and key; UDP stays plain. The handshake must finish within
+    /// [`header_timeout`](Config::header_timeout).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             connections: ConnectionLimits::default(),
             header_timeout: Duration::from_secs(10),
             auth: AuthConfig::default(),
+            tls: None,
         }
     }
 }
@@ -141,6 +146,8 @@ impl<'de> Deserialize<'de> for Listen {
 /// shutdown_timeout_secs = 10
 /// cors = ["https://dashboard.example"]
 /// log = "info,enchufe=debug"
+/// tls_cert = "/etc/enchufe/cert.pem"
+/// tls_key = "/etc/enchufe/key.pem"
 ///
 /// [hub]
 /// max_frame = 65536
@@ -176,6 +183,10 @@ pub struct FileConfig {
     pub header_timeout_secs: Option<f64>,
     /// Tokens and the access policy.
     pub auth: Option<AuthConfig>,
+    /// The TLS certificate chain (PEM); with `tls_key`, turns TLS on.
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Why the configuration file could not be used.

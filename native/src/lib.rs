@@ -28,6 +28,7 @@
 //! | `tcp/` | TCP transport: accept loop, connection reader/writer (framing: `enchufe_core::codec::stream`) |
 //! | `ws/` | WebSocket transport: the hand-made upgrade, connection reader/writer, close codes |
 //! | `http/` | HTTP: router, REST, SSE, static files, admin, errors as JSON, health and metrics |
+//! | `tls.rs` | server TLS (rustls on ring): the certificate files, the bounded handshake, reload on SIGHUP |
 //! | `mac.rs` | [`mac::Key`]: the one keyed MAC (SipHash-2-4) and constant-time comparison of secrets |
 //! | `metrics.rs` | counters and gauges as atomics, rendered for `/metrics` |
 //! | `client/` | the native client library: [`client::connect`], a tokio driver of the core state machine |
@@ -85,6 +86,8 @@ pub mod server;
 mod sync;
 #[cfg(feature = "server")]
 mod tcp;
+#[cfg(feature = "server")]
+pub mod tls;
 #[cfg(feature = "server")]
 mod token_bucket;
 #[cfg(feature = "server")]

@@ -49,6 +49,8 @@ pub struct Metrics {
     /// Publishes and joins refused because they would create a room over the budget (in all,
     /// or a connection's rate of new rooms).
     pub rooms_refused: AtomicU64,
+    /// TLS handshakes that failed or did not finish in time (HTTP and TCP listeners).
+    pub tls_handshake_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -156,6 +158,11 @@ impl Metrics {
                 "enchufe_unfinished_frames_total",
                 "Connections closed for leaving a frame unfinished past its deadline.",
                 counter(&self.unfinished_frames),
+            ),
+            (
+                "enchufe_tls_handshake_failures_total",
+                "TLS handshakes that failed or did not finish within the header timeout.",
+                counter(&self.tls_handshake_failures),
             ),
         ] {
             family(name, "counter", help, &[("", value)]);

@@ -12,6 +12,7 @@ use crate::{
     config::Config,
     hub::Hub,
     metrics::Metrics,
+    tls::ServerTls,
 };
 
 /// A bound server, not yet running. Binding and running are separate so that a caller (a test,
@@ -37,6 +38,7 @@ pub struct Server {
     http: Option<TcpListener>,
     tcp: Option<TcpListener>,
     udp: Option<UdpSocket>,
+    tls: Option<ServerTls>,
     addrs: Addrs,
     shutdown: Shutdown,
 }
@@ -50,6 +52,8 @@ pub struct Addrs {
     pub tcp: Option<SocketAddr>,
     /// UDP.
     pub udp: Option<SocketAddr>,
+    /// Whether HTTP and TCP speak TLS (`https://`, `wss://`, `tls://`; UDP stays plain).
+    pub tls: bool,
 }
 
 /// Triggers a graceful shutdown of a running [`Server`]. Cheap to clone.
@@ -72,6 +76,8 @@ pub(crate) struct Shared {
     pub(crate) admission: Arc<Admission>,
     /// The bound listener addresses (`GET /api/info` reports them).
     pub(crate) addrs: Addrs,
+    /// TLS for the HTTP and TCP listeners, if configured.
+    pub(crate) tls: Option<ServerTls>,
     /// Every connection task, so shutdown can wait for them to flush.
     pub(crate) tracker: TaskTracker,
     /// Cancelled when shutdown begins: accept loops stop.
@@ -99,6 +105,7 @@ impl Context {
             admission: Arc::new(Admission::new(config.connections.clone(), None, metrics)),
             config,
             addrs: Addrs::default(),
+            tls: None,
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
@@ -107,8 +114,10 @@ impl Context {
 }
 
 impl Server {
-    /// Binds every enabled listener. Fails if an address cannot be bound.
+    /// Binds every enabled listener, and loads the TLS certificate if one is configured. Fails
+    /// if an address cannot be bound or the certificate and key do not load.
     pub async fn bind(config: Config) -> io::Result<Server> {
+        let tls = config.tls.clone().map(ServerTls::load).transpose()?;
         let http = match config.http {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
@@ -125,6 +134,7 @@ impl Server {
             http: http.as_ref().map(TcpListener::local_addr).transpose()?,
             tcp: tcp.as_ref().map(TcpListener::local_addr).transpose()?,
             udp: udp.as_ref().map(UdpSocket::local_addr).transpose()?,
+            tls: tls.is_some(),
         };
         let metrics = Arc::new(Metrics::default());
         let auth = Auth::load(config.auth.clone()).map_err(io::Error::other)?;
@@ -140,6 +150,7 @@ impl Server {
             http,
             tcp,
             udp,
+            tls,
             addrs,
             shutdown: Shutdown::default(),
         })
@@ -153,6 +164,12 @@ impl Server {
     /// The hub (to publish or inspect from the embedding program).
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The TLS configuration, if any: [`ServerTls::reload`] on it swaps the certificate while
+    /// the server runs (the CLI calls it on SIGHUP).
+    pub fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_ref()
     }
 
     /// A handle that makes [`Server::run`] shut down gracefully.
@@ -169,6 +186,7 @@ impl Server {
             config: self.config.clone(),
             admission: self.admission.clone(),
             addrs: self.addrs,
+            tls: self.tls.clone(),
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
@@ -185,8 +203,6 @@ impl Server {
         }
         let sweeper = tokio::spawn(sweep(ctx.clone()));
         let timer = tokio::spawn(hub_timer(ctx.hub.clone()));
-        #[cfg(unix)]
-        let hangups = tokio::spawn(reload_on_sighup(ctx.hub.clone()));
 
         self.shutdown.0.cancelled().await;
         tracing::info!(sessions = ctx.hub.session_count(), "shutting down");
@@ -210,23 +226,23 @@ impl Server {
         }
         sweeper.abort();
         timer.abort();
-        #[cfg(unix)]
-        hangups.abort();
         tracing::info!("stopped");
         Ok(())
     }
 }
 
 impl Addrs {
-    /// The startup lines, one per listener, e.g. `enchufe: http listening on http://127.0.0.1:8480`.
+    /// The startup lines, one per listener, e.g. `enchufe: http listening on http://127.0.0.1:8480`;
+    /// with TLS the schemes are `https://` and `tls://` (UDP stays `udp://`).
     ///
     /// The format is stable (docs/DECISIONS.md): scripts and tests that start the server on port
     /// 0 read the real address from the text after `listening on` and the scheme.
     pub fn lines(&self) -> Vec<String> {
-        [("http", self.http), ("tcp", self.tcp), ("udp", self.udp)]
+        let (http, tcp) = if self.tls { ("https", "tls") } else { ("http", "tcp") };
+        [("http", http, self.http), ("tcp", tcp, self.tcp), ("udp", "udp", self.udp)]
             .into_iter()
-            .filter_map(|(name, addr)| {
-                addr.map(|addr| format!("enchufe: {name} listening on {name}://{addr}"))
+            .filter_map(|(name, scheme, addr)| {
+                addr.map(|addr| format!("enchufe: {name} listening on {scheme}://{addr}"))
             })
             .collect()
     }
@@ -278,22 +294,6 @@ fn warn_if_open(addrs: &Addrs, auth: &Auth) {
              can publish to and read every room (set --auth-secret, --auth-public-key or \
              --auth-jwks; README, \"Deploying\")"
         );
-    }
-}
-
-/// Re-reads the auth keys on SIGHUP (a JWKS rotation, a new PEM key); a file that fails to load
-/// leaves the old keys in use.
-#[cfg(unix)]
-async fn reload_on_sighup(hub: Hub) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
-        return;
-    };
-    while hangups.recv().await.is_some() {
-        match hub.auth().reload() {
-            Ok(()) => tracing::info!("auth keys reloaded"),
-            Err(error) => tracing::error!(%error, "auth keys not reloaded; the old ones stay"),
-        }
     }
 }
 

@@ -23,7 +23,7 @@ async fn info_reports_the_bound_addresses() {
     let info = response.json();
     assert_eq!(
         info,
-        serde_json::json!({"http": http.to_string(), "tcp": tcp.to_string(), "udp": null})
+        serde_json::json!({"http": http.to_string(), "tcp": tcp.to_string(), "udp": null, "tls": false})
     );
 
     shutdown.trigger();

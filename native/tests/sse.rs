@@ -166,6 +166,7 @@ async fn restart_on(http: SocketAddr) -> TestServer {
         let mut config = TestServer::config();
         config.udp = None;
         config.http = Some(http);
+        let _tls = common::with_tls(&mut config);
         match Server::bind(config).await {
             Ok(server) => break server,
             Err(error) if tokio::time::Instant::now() < deadline => {

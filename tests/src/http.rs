@@ -1,9 +1,12 @@
 //! An HTTP/1.1 client for tests: hyper's client connection over a real TCP socket, one
 //! connection per request (nothing pooled, so every request is seen by the server as a new
 //! connection, as the hand-written requests were). [`SseClient`] streams a response body and
-//! parses Server-Sent Events from it. Every wait is bounded by [`WAIT`].
+//! parses Server-Sent Events from it. Every wait is bounded by [`WAIT`]. The `…_over` variants
+//! take a connected stream instead of an address (e.g. TLS over TCP, made by the caller); a
+//! test binary whose server speaks TLS everywhere sets a [`Dialer`] once ([`set_dialer`]), and
+//! every request by address goes through it.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::OnceLock, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -14,7 +17,24 @@ use hyper::{
 };
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpStream;
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+};
+
+/// A connected byte stream: plain TCP, TLS over it, …
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// Opens the connection for a request to an address (instead of plain TCP).
+pub type Dialer = fn(SocketAddr) -> Pin<Box<dyn Future<Output = Box<dyn Stream>> + Send>>;
+
+static DIALER: OnceLock<Dialer> = OnceLock::new();
+
+/// Makes every request by address of this process connect with `dialer` (the first call wins).
+pub fn set_dialer(dialer: Dialer) {
+    let _ = DIALER.set(dialer);
+}
 
 /// The longest any single wait (connect, response head, body, next event) may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -31,14 +51,34 @@ async fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response<Incoming> {
+    if let Some(dial) = DIALER.get() {
+        let stream = within("http connect", dial(addr)).await;
+        return send_over(stream, &addr.to_string(), method, path, headers, body).await;
+    }
     let stream = within("http connect", TcpStream::connect(addr)).await.expect("http connect");
+    send_over(stream, &addr.to_string(), method, path, headers, body).await
+}
+
+/// Sends one request on a connected stream, for `host`, and returns the response, its body not
+/// read yet.
+async fn send_over<I>(
+    stream: I,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response<Incoming>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, connection) =
         within("http handshake", hyper::client::conn::http1::handshake(TokioIo::new(stream)))
             .await
             .expect("http handshake");
     // The connection's I/O runs beside the caller; it ends with the response (or the test).
     tokio::spawn(connection);
-    let mut request = Request::builder().method(method).uri(path).header(HOST, addr.to_string());
+    let mut request = Request::builder().method(method).uri(path).header(HOST, host);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -94,7 +134,25 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
-    let response = send(addr, method, path, headers, body).await;
+    whole(send(addr, method, path, headers, body).await).await
+}
+
+/// One request on a connected stream (for `host`); the whole response, body read to its end.
+pub async fn request_over<I>(
+    stream: I,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    whole(send_over(stream, host, method, path, headers, body).await).await
+}
+
+async fn whole(response: Response<Incoming>) -> HttpResponse {
     let status = response.status().as_u16();
     let headers = header_list(&response);
     let body = within("http body", response.into_body().collect())
@@ -153,7 +211,25 @@ impl SseClient {
     pub async fn connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> SseClient {
         let mut all = vec![(ACCEPT.as_str(), "text/event-stream")];
         all.extend_from_slice(headers);
-        let response = send(addr, "GET", path, &all, b"").await;
+        SseClient::from_response(send(addr, "GET", path, &all, b"").await)
+    }
+
+    /// [`SseClient::connect`] on a connected stream, for `host`.
+    pub async fn connect_over<I>(
+        stream: I,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> SseClient
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut all = vec![(ACCEPT.as_str(), "text/event-stream")];
+        all.extend_from_slice(headers);
+        SseClient::from_response(send_over(stream, host, "GET", path, &all, b"").await)
+    }
+
+    fn from_response(response: Response<Incoming>) -> SseClient {
         let status = response.status().as_u16();
         let headers = header_list(&response);
         let content_type = headers

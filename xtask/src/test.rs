@@ -1,5 +1,6 @@
-//! `cargo xtask test`: every check and test of the workspace, in the order that fails fastest,
-//! ending with the benchmark pipeline's smoke run (`cargo xtask bench --quick`).
+//! `cargo xtask test`: every check and test of the workspace (the transport suites twice: plain
+//! and over TLS), in the order that fails fastest, ending with the benchmark pipeline's smoke
+//! run (`cargo xtask bench --quick`).
 
 use crate::{
     setup,
@@ -35,6 +36,12 @@ pub(crate) fn run(args: &[String]) -> Result {
         ))?;
     }
     step(cmd("cargo", &["test", "--workspace", "--locked"]))?;
+    // The transport suites once more, over TLS: their helpers (native/tests/common) give the
+    // server a self-signed certificate and connect through it when ENCHUFE_TEST_TLS is set.
+    let mut over_tls = cmd("cargo", &["test", "--package", "enchufe", "--locked"]);
+    over_tls.args(TLS_SUITES.iter().flat_map(|suite| ["--test", suite]));
+    over_tls.env("ENCHUFE_TEST_TLS", "1");
+    step(over_tls)?;
     crate::browser::run()?;
     crate::e2e::run()?;
     // The load tool against the release server and a real nats-server, briefly.
@@ -64,6 +71,9 @@ fn client_alone() -> Result {
         Err(Failed(format!("the client alone (`{shown}`) still depends on {found:?}")))
     }
 }
+
+/// The test binaries (native/tests/*.rs) run a second time over TLS.
+const TLS_SUITES: &[&str] = &["tcp", "ws", "sse", "http"];
 
 /// Crates only the server or the CLI may pull in.
 const SERVER_ONLY: &[&str] = &[

@@ -18,7 +18,8 @@ pub(crate) use note;
 #[derive(Clone, Debug, Args)]
 #[non_exhaustive]
 pub struct ClientArgs {
-    /// The server: ws://HOST:PORT/ws, tcp://HOST:PORT or udp://HOST:PORT.
+    /// The server: ws://HOST:PORT/ws, tcp://HOST:PORT or udp://HOST:PORT; over TLS
+    /// wss://HOST:PORT/ws or tls://HOST:PORT.
     #[arg(long, env = "ENCHUFE_URL", default_value = "tcp://127.0.0.1:8481")]
     pub url: String,
     /// Your display name (others see it as the sender and in presence).
@@ -30,6 +31,10 @@ pub struct ClientArgs {
     /// Speak the compact binary encoding instead of JSON.
     #[arg(long)]
     pub binary: bool,
+    /// For wss:// and tls://: trust the certificates in this PEM file (a private CA, a
+    /// self-signed server) instead of Mozilla's roots.
+    #[arg(long, env = "ENCHUFE_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClientArgs {
@@ -38,6 +43,7 @@ impl ClientArgs {
         let mut options = Options::default().binary(self.binary);
         options.name.clone_from(&self.name);
         options.token.clone_from(&self.token);
+        options.ca_file.clone_from(&self.ca_file);
         match client::connect(&self.url, options).await {
             Ok(client) => Some(client),
             Err(error) => {

@@ -7,6 +7,7 @@ use clap::Args;
 use crate::{
     config::{self, Config, ConfigError, FileConfig, Listen},
     server::Server,
+    tls::{ServerTls, TlsFiles},
 };
 
 /// Flags of `enchufe serve`. Each has an `ENCHUFE_…` environment variable; precedence is
@@ -124,6 +125,13 @@ pub struct ServeArgs {
     /// keys, none with].
     #[arg(long, env = "ENCHUFE_ANONYMOUS", value_name = "none|read|full")]
     pub anonymous: Option<crate::auth::Anonymous>,
+    /// TLS certificate chain, PEM: with --tls-key, HTTP and TCP speak TLS (https://, wss://,
+    /// tls://); SIGHUP reloads both files.
+    #[arg(long, env = "ENCHUFE_TLS_CERT", value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ENCHUFE_TLS_KEY", value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -213,6 +221,14 @@ impl ServeArgs {
             auth.policy.anonymous = Some(anonymous);
         }
         config.auth = auth;
+        config.tls = match (
+            self.tls_cert.clone().or(file.tls_cert),
+            self.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => return Err(ConfigError::Invalid("tls_cert and tls_key go together")),
+        };
         config::validate(&config)?;
         Ok((config, file.log))
     }
@@ -235,6 +251,10 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening for SIGHUP before the startup lines are out: a script that reloads right after
+    // reading them must not kill the server (SIGHUP's default action).
+    #[cfg(unix)]
+    reload_on_hangup(server.tls().cloned(), server.hub().auth().clone());
     {
         // The stable startup lines (docs/DECISIONS.md); flushed so that a script reading a pipe
         // sees them at once.
@@ -256,5 +276,76 @@ pub async fn run(args: ServeArgs, log: Option<String>) -> ExitCode {
             eprintln!("enchufe: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Reloads what SIGHUP reloads: the TLS certificate and key (new connections get the new ones,
+/// open connections keep theirs) and the auth keys (a JWKS rotation, a new PEM key). Files that
+/// do not load leave the old ones in place. Listens from the call on; the reloads run in a task.
+#[cfg(unix)]
+fn reload_on_hangup(tls: Option<ServerTls>, auth: std::sync::Arc<crate::auth::Auth>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => hangup,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP: certificates and keys will not reload");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            if let Some(tls) = &tls {
+                match tls.reload() {
+                    Ok(()) => {
+                        tracing::info!(cert = %tls.files().cert.display(), "tls certificate reloaded");
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "tls certificate not reloaded; the old one stays in use");
+                    }
+                }
+            }
+            if auth.has_keys() {
+                match auth.reload() {
+                    Ok(()) => tracing::info!("auth keys reloaded"),
+                    Err(error) => {
+                        tracing::error!(%error, "auth keys not reloaded; the old ones stay")
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_files_layer_flag_over_file_and_go_together() {
+        let dir = std::env::temp_dir().join(format!("enchufe-serve-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("enchufe.toml");
+        std::fs::write(&file, "tls_cert = \"file-cert.pem\"\ntls_key = \"file-key.pem\"\n")
+            .unwrap();
+        let args = ServeArgs { config: Some(file.clone()), ..ServeArgs::default() };
+        let files = args.resolve().unwrap().0.tls.unwrap();
+        assert_eq!(
+            (files.cert.to_str(), files.key.to_str()),
+            (Some("file-cert.pem"), Some("file-key.pem"))
+        );
+        let args = ServeArgs {
+            config: Some(file),
+            tls_cert: Some("flag-cert.pem".into()),
+            ..ServeArgs::default()
+        };
+        let files = args.resolve().unwrap().0.tls.unwrap();
+        assert_eq!(
+            (files.cert.to_str(), files.key.to_str()),
+            (Some("flag-cert.pem"), Some("file-key.pem"))
+        );
+        let alone = ServeArgs { tls_key: Some("key.pem".into()), ..ServeArgs::default() };
+        assert!(matches!(alone.resolve(), Err(ConfigError::Invalid(_))), "a key without a cert");
+        assert_eq!(ServeArgs::default().resolve().unwrap().0.tls, None, "off by default");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

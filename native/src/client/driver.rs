@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use enchufe_core::{
-    Body, Encoding, ErrorCode, Message, RoomName,
+    Body, ErrorCode, Message, RoomName,
     client::{Client as CoreClient, ClientError, ConnState, Event as CoreEvent, Output},
 };
 use tokio::{
@@ -21,7 +21,7 @@ use tokio::{
 
 use super::{
     Endpoint, Error, Event, JoinInfo, TransportError,
-    transport::{Connection, Input, Retiring, SendError},
+    transport::{Connection, Dial, Input, Retiring, SendError},
 };
 
 /// A request from a handle.
@@ -85,7 +85,7 @@ pub(crate) struct Channels {
 pub(crate) struct Driver {
     machine: CoreClient,
     endpoint: Endpoint,
-    encoding: Encoding,
+    dial: Dial,
     start: Instant,
     commands: mpsc::Receiver<Command>,
     inputs_tx: mpsc::Sender<Input>,
@@ -111,14 +111,14 @@ impl Driver {
     pub(crate) fn new(
         machine: CoreClient,
         endpoint: Endpoint,
-        encoding: Encoding,
+        dial: Dial,
         channels: Channels,
     ) -> Self {
         let (inputs_tx, inputs) = mpsc::channel(256);
         Driver {
             machine,
             endpoint,
-            encoding,
+            dial,
             start: Instant::now(),
             commands: channels.commands,
             inputs_tx,
@@ -212,7 +212,7 @@ impl Driver {
         self.retire();
         self.next_conn += 1;
         let inputs = self.inputs_tx.clone();
-        let conn = Connection::open(self.next_conn, &self.endpoint, self.encoding, inputs);
+        let conn = Connection::open(self.next_conn, &self.endpoint, &self.dial, inputs);
         self.conn = Some(conn);
     }
 

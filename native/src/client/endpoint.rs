@@ -5,10 +5,10 @@ use std::{fmt, str::FromStr};
 use super::Error;
 
 /// A server address with its transport, parsed from `ws://host:port/ws`, `tcp://host:port` or
-/// `udp://host:port`.
+/// `udp://host:port`, or over TLS `wss://host:port/ws` and `tls://host:port`.
 ///
-/// A missing port is the default of docs/DECISIONS.md (WebSocket 8480, TCP 8481, UDP 8482); a
-/// WebSocket URL without a path gets `/ws`, the server's WebSocket path.
+/// A missing port is the default of docs/DECISIONS.md (WebSocket 8480, TCP 8481, UDP 8482; the
+/// same over TLS); a WebSocket URL without a path gets `/ws`, the server's WebSocket path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Endpoint {
@@ -18,11 +18,15 @@ pub enum Endpoint {
         url: String,
         /// `host:port` for the TCP connection under it.
         addr: String,
+        /// `wss://`: TLS under the WebSocket.
+        tls: bool,
     },
     /// TCP: newline-delimited JSON, or length-prefixed binary after `hello`.
     Tcp {
         /// `host:port`.
         addr: String,
+        /// `tls://`: TLS over the TCP connection.
+        tls: bool,
     },
     /// UDP: one frame per datagram, after the cookie handshake.
     Udp {
@@ -32,11 +36,13 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// The transport's name: `"ws"`, `"tcp"` or `"udp"`.
+    /// The URL's scheme: `"ws"`, `"wss"`, `"tcp"`, `"tls"` or `"udp"`.
     pub fn scheme(&self) -> &'static str {
         match self {
-            Endpoint::Ws { .. } => "ws",
-            Endpoint::Tcp { .. } => "tcp",
+            Endpoint::Ws { tls: false, .. } => "ws",
+            Endpoint::Ws { tls: true, .. } => "wss",
+            Endpoint::Tcp { tls: false, .. } => "tcp",
+            Endpoint::Tcp { tls: true, .. } => "tls",
             Endpoint::Udp { .. } => "udp",
         }
     }
@@ -44,8 +50,13 @@ impl Endpoint {
     /// The `host:port` the transport connects to.
     pub fn addr(&self) -> &str {
         match self {
-            Endpoint::Ws { addr, .. } | Endpoint::Tcp { addr } | Endpoint::Udp { addr } => addr,
+            Endpoint::Ws { addr, .. } | Endpoint::Tcp { addr, .. } | Endpoint::Udp { addr } => addr,
         }
+    }
+
+    /// Whether the connection is made over TLS (`wss://`, `tls://`).
+    pub fn tls(&self) -> bool {
+        matches!(self, Endpoint::Ws { tls: true, .. } | Endpoint::Tcp { tls: true, .. })
     }
 }
 
@@ -59,23 +70,24 @@ impl FromStr for Endpoint {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
-        let default_port = match scheme.to_ascii_lowercase().as_str() {
-            "ws" => 8480,
-            "tcp" => 8481,
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "ws" | "wss" => 8480,
+            "tcp" | "tls" => 8481,
             "udp" => 8482,
-            "wss" => return Err(invalid("wss:// (TLS) is not supported; use ws://")),
-            _ => return Err(invalid("the scheme must be ws, tcp or udp")),
+            _ => return Err(invalid("the scheme must be ws, wss, tcp, tls or udp")),
         };
         let addr = with_port(authority, default_port).ok_or(invalid("bad host or port"))?;
-        match scheme.to_ascii_lowercase().as_str() {
-            "ws" => {
+        match scheme.as_str() {
+            "ws" | "wss" => {
                 let path = if path.is_empty() || path == "/" { "/ws" } else { path };
-                Ok(Endpoint::Ws { url: format!("ws://{addr}{path}"), addr })
+                let url = format!("{scheme}://{addr}{path}");
+                Ok(Endpoint::Ws { url, addr, tls: scheme == "wss" })
             }
             _ if !(path.is_empty() || path == "/") => {
-                Err(invalid("tcp:// and udp:// URLs have no path"))
+                Err(invalid("tcp://, tls:// and udp:// URLs have no path"))
             }
-            "tcp" => Ok(Endpoint::Tcp { addr }),
+            "tcp" | "tls" => Ok(Endpoint::Tcp { addr, tls: scheme == "tls" }),
             _ => Ok(Endpoint::Udp { addr }),
         }
     }
@@ -85,8 +97,9 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Ws { url, .. } => f.write_str(url),
-            Endpoint::Tcp { addr } => write!(f, "tcp://{addr}"),
-            Endpoint::Udp { addr } => write!(f, "udp://{addr}"),
+            Endpoint::Tcp { addr, .. } | Endpoint::Udp { addr } => {
+                write!(f, "{}://{addr}", self.scheme())
+            }
         }
     }
 }
@@ -124,25 +137,43 @@ mod tests {
 
     #[test]
     fn schemes_pick_the_transport_and_default_ports() {
-        assert_eq!(parse("tcp://127.0.0.1:9"), Endpoint::Tcp { addr: "127.0.0.1:9".into() });
+        assert_eq!(
+            parse("tcp://127.0.0.1:9"),
+            Endpoint::Tcp { addr: "127.0.0.1:9".into(), tls: false }
+        );
+        assert_eq!(
+            parse("TLS://localhost"),
+            Endpoint::Tcp { addr: "localhost:8481".into(), tls: true }
+        );
+        assert_eq!(parse("tls://localhost").to_string(), "tls://localhost:8481");
+        assert_eq!(
+            parse("wss://example.com"),
+            Endpoint::Ws {
+                url: "wss://example.com:8480/ws".into(),
+                addr: "example.com:8480".into(),
+                tls: true
+            }
+        );
         assert_eq!(parse("udp://localhost"), Endpoint::Udp { addr: "localhost:8482".into() });
         assert_eq!(
             parse("ws://example.com"),
             Endpoint::Ws {
                 url: "ws://example.com:8480/ws".into(),
-                addr: "example.com:8480".into()
+                addr: "example.com:8480".into(),
+                tls: false
             }
         );
         assert_eq!(
             parse("WS://[::1]:7/custom"),
-            Endpoint::Ws { url: "ws://[::1]:7/custom".into(), addr: "[::1]:7".into() }
+            Endpoint::Ws { url: "ws://[::1]:7/custom".into(), addr: "[::1]:7".into(), tls: false }
         );
         assert_eq!(parse("tcp://[::1]/").addr(), "[::1]:8481");
     }
 
     #[test]
     fn bad_urls_are_typed_errors() {
-        for url in ["127.0.0.1:8481", "http://x", "wss://x", "tcp://", "tcp://x:port", "udp://x/y"]
+        for url in
+            ["127.0.0.1:8481", "http://x", "https://x", "tcp://", "tcp://x:port", "tls://x/y"]
         {
             assert!(
                 matches!(url.parse::<Endpoint>(), Err(Error::InvalidUrl { .. })),

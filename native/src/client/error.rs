@@ -6,13 +6,22 @@ use enchufe_core::{ErrorCode, RoomNameError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URL is not `ws://host:port[/path]`, `tcp://host:port` or `udp://host:port`.
+    /// The URL is not `ws[s]://host:port[/path]`, `tcp://host:port`, `tls://host:port` or
+    /// `udp://host:port`.
     #[error("invalid server URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL as given.
         url: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// The CA file (PEM certificates to trust for `wss://` and `tls://`) could not be used.
+    #[error("cannot use the CA file {path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// The room name is not valid.
     #[error(transparent)]

@@ -7,6 +7,7 @@ use super::{
     Endpoint, Error, Event, JoinInfo, Options,
     driver::{Channels, Command, Driver, Reply},
     seed,
+    transport::Dial,
 };
 
 /// A connection to an enchufe server that survives transport failures: it reconnects with
@@ -85,10 +86,15 @@ impl Client {
         let (events, events_rx) = mpsc::channel(options.event_buffer.max(1));
         let (state, state_rx) = watch::channel(ConnState::Idle);
         let (first, first_rx) = oneshot::channel();
+        let tls = if endpoint.tls() {
+            Some(super::tls::connector(options.ca_file.as_deref())?)
+        } else {
+            None
+        };
         let driver = Driver::new(
             machine,
             endpoint.clone(),
-            options.encoding,
+            Dial { encoding: options.encoding, tls },
             Channels { commands, events, state, first },
         );
         tokio::spawn(driver.run());

@@ -1,5 +1,5 @@
 //! The native client: a tokio driver of the core client state machine over WebSocket, TCP or
-//! UDP, behind an async API.
+//! UDP (WebSocket and TCP also over TLS: `wss://`, `tls://`), behind an async API.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), enchufe::client::Error> {
@@ -28,7 +28,8 @@
 //! | `handle.rs` | [`Client`], the application's handle, and [`connect`] |
 //! | `driver.rs` | the background task: drive loop, request ↔ answer routing |
 //! | `transport/` | one task per connection: `tcp.rs`, `ws.rs`, `udp.rs` (cookie handshake padding) |
-//! | `endpoint.rs` | [`Endpoint`]: `ws://`, `tcp://`, `udp://` URLs |
+//! | `endpoint.rs` | [`Endpoint`]: `ws://`, `wss://`, `tcp://`, `tls://`, `udp://` URLs |
+//! | `tls.rs` | TLS (rustls on ring): a CA file or Mozilla's roots, the handshake |
 //! | `options.rs`, `event.rs`, `error.rs` | [`Options`], [`Event`] and [`JoinInfo`], [`Error`] |
 //! | `seed.rs` | the client id and the jitter seed, from the OS |
 
@@ -39,6 +40,7 @@ mod event;
 mod handle;
 mod options;
 mod seed;
+mod tls;
 pub(crate) mod transport;
 
 pub use endpoint::Endpoint;

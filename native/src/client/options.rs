@@ -1,6 +1,6 @@
 //! [`Options`]: who the client is and how it behaves, with sensible defaults.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use enchufe_core::{Encoding, client::ClientConfig};
 
@@ -36,6 +36,9 @@ pub struct Options {
     /// reading the transport (and the server eventually drops it as a slow consumer; it then
     /// recovers what it missed on reconnect), rather than buffering without bound.
     pub event_buffer: usize,
+    /// For `wss://` and `tls://`: a PEM file of the certificates to trust (e.g. a private CA's,
+    /// or a self-signed server's own). Without one, Mozilla's roots (`webpki-roots`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -51,6 +54,7 @@ impl Default for Options {
             connect_timeout: ms(ClientConfig::DEFAULT_CONNECT_TIMEOUT_MS),
             outbox_capacity: ClientConfig::DEFAULT_OUTBOX_CAPACITY,
             event_buffer: 1024,
+            ca_file: None,
         }
     }
 }
@@ -74,6 +78,14 @@ impl Options {
     #[must_use]
     pub fn binary(mut self, binary: bool) -> Self {
         self.encoding = if binary { Encoding::Binary } else { Encoding::Json };
+        self
+    }
+
+    /// Trusts the certificates in this PEM file for `wss://` and `tls://`, instead of Mozilla's
+    /// roots.
+    #[must_use]
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 

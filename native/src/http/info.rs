@@ -13,14 +13,17 @@ pub(crate) struct Info {
     http: Option<String>,
     tcp: Option<String>,
     udp: Option<String>,
+    /// Whether HTTP and TCP speak TLS (`https://`/`wss://`, `tls://`); UDP never does.
+    tls: bool,
 }
 
-/// `GET /api/info` → `{"http":"127.0.0.1:8480","tcp":"127.0.0.1:8481","udp":null}`.
+/// `GET /api/info` → `{"http":"127.0.0.1:8480","tcp":"127.0.0.1:8481","udp":null,"tls":false}`.
 pub(crate) async fn info(State(ctx): State<Context>) -> Json<Info> {
     let addrs = ctx.addrs;
     Json(Info {
         http: addrs.http.map(|a| a.to_string()),
         tcp: addrs.tcp.map(|a| a.to_string()),
         udp: addrs.udp.map(|a| a.to_string()),
+        tls: addrs.tls,
     })
 }

@@ -6,17 +6,22 @@
 //! byte is read, refused with `503` and `Retry-After` when there is none; and hyper's header
 //! read timeout, which needs a timer, closes a connection that leaves a request's head
 //! unfinished — or sends none at all, on a fresh or a kept-alive connection — for
-//! [`Config::header_timeout`](crate::config::Config::header_timeout).
+//! [`Config::header_timeout`](crate::config::Config::header_timeout). With TLS the handshake
+//! comes first, within the same timeout (`tls.rs`).
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use axum::{
+    Router,
     body::Body,
     http::{HeaderValue, Response, StatusCode, header},
 };
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::{TcpListener, TcpStream},
+};
 use tower_service::Service as _;
 
 use crate::{
@@ -67,42 +72,69 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
         match ctx.admission.admit(peer.ip()) {
             Ok(ticket) => {
                 let held = Held(Arc::new(ticket));
-                let cut = tokio_util::sync::CancellationToken::new();
-                let app = app.clone();
-                let cut_by_request = Cut(cut.clone());
-                let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-                    request.extensions_mut().insert(held.clone());
-                    request.extensions_mut().insert(cut_by_request.clone());
-                    request.extensions_mut().insert(Peer(peer));
-                    app.clone().call(request)
-                });
-                let connection = http.serve_connection(TokioIo::new(stream), service);
-                let stop = ctx.stop.clone();
-                ctx.tracker.spawn(async move {
-                    let connection = connection.with_upgrades();
-                    tokio::pin!(connection);
-                    // At shutdown the request in flight finishes (an SSE stream ends when the
-                    // hub closes its session), then the connection closes.
-                    let served = tokio::select! {
-                        served = connection.as_mut() => served,
-                        () = cut.cancelled() => Ok(()),
-                        () = stop.cancelled() => {
-                            connection.as_mut().graceful_shutdown();
-                            tokio::select! {
-                                served = connection => served,
-                                () = cut.cancelled() => Ok(()),
-                            }
-                        }
-                    };
-                    if let Err(error) = served {
-                        tracing::debug!(%peer, %error, "http connection ended");
+                let (app, http) = (app.clone(), http.clone());
+                match &ctx.tls {
+                    None => {
+                        let connection = connection(stream, http, app, peer, held, ctx.clone());
+                        ctx.tracker.spawn(connection);
                     }
-                });
+                    Some(tls) => {
+                        let (tls, ctx) = (tls.clone(), ctx.clone());
+                        ctx.tracker.clone().spawn(async move {
+                            if let Some(stream) = tls.accept(stream, &ctx).await {
+                                connection(stream, http, app, peer, held, ctx).await;
+                            }
+                        });
+                    }
+                }
             }
+            // Over TLS the 503 would cost a handshake, just when the server is short of room:
+            // the connection is closed unanswered.
+            Err(_) if ctx.tls.is_some() => tracing::debug!(%peer, "https connection refused"),
             Err(refused) => {
                 ctx.tracker.spawn(refuse(stream, peer, refused, ctx.clone()));
             }
         }
+    }
+}
+
+/// Serves one admitted HTTP connection (plain, or TLS after its handshake) until the client
+/// closes it, its SSE stream is cut, or shutdown ends it.
+async fn connection<I>(
+    io: I,
+    http: http1::Builder,
+    app: Router,
+    peer: SocketAddr,
+    held: Held,
+    ctx: Context,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let cut = tokio_util::sync::CancellationToken::new();
+    let cut_by_request = Cut(cut.clone());
+    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(held.clone());
+        request.extensions_mut().insert(cut_by_request.clone());
+        request.extensions_mut().insert(Peer(peer));
+        app.clone().call(request)
+    });
+    let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
+    tokio::pin!(connection);
+    // At shutdown the request in flight finishes (an SSE stream ends when the hub closes its
+    // session), then the connection closes.
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        () = cut.cancelled() => Ok(()),
+        () = ctx.stop.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            tokio::select! {
+                served = connection => served,
+                () = cut.cancelled() => Ok(()),
+            }
+        }
+    };
+    if let Err(error) = served {
+        tracing::debug!(%peer, %error, "http connection ended");
     }
 }
 

@@ -1,4 +1,4 @@
-//! The TCP accept loop.
+//! The TCP accept loop, plain or TLS (`tls://`).
 
 use std::time::Duration;
 
@@ -24,15 +24,30 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context) {
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => match ctx.admission.admit(peer.ip()) {
-                Ok(ticket) => {
-                    tracing::debug!(%peer, "tcp accepted");
-                    ctx.tracker.spawn(super::connection::run(stream, ctx.clone(), ticket));
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                match (ctx.admission.admit(peer.ip()), &ctx.tls) {
+                    (Ok(ticket), None) => {
+                        tracing::debug!(%peer, "tcp accepted");
+                        ctx.tracker.spawn(super::connection::run(stream, ctx.clone(), ticket));
+                    }
+                    (Ok(ticket), Some(tls)) => {
+                        tracing::debug!(%peer, "tls accepted");
+                        let (tls, ctx) = (tls.clone(), ctx.clone());
+                        ctx.tracker.clone().spawn(async move {
+                            if let Some(stream) = tls.accept(stream, &ctx).await {
+                                super::connection::run(stream, ctx, ticket).await;
+                            }
+                        });
+                    }
+                    (Err(refused), None) => {
+                        ctx.tracker.spawn(refuse(stream, refused, ctx.clone()));
+                    }
+                    // Over TLS the refusal would cost a handshake, just when the server is
+                    // short of room: the connection is closed unanswered.
+                    (Err(_), Some(_)) => tracing::debug!(%peer, "tls connection refused"),
                 }
-                Err(refused) => {
-                    ctx.tracker.spawn(refuse(stream, refused, ctx.clone()));
-                }
-            },
+            }
             Err(error) => {
                 // Usually out of file descriptors: wait a little instead of spinning.
                 tracing::warn!(%error, "tcp accept failed");

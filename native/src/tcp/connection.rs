@@ -1,5 +1,8 @@
 //! One TCP connection: a reader that splits the stream into frames for the session, a writer
-//! that drains its queue; `connection::serve` runs them.
+//! that drains its queue; `connection::serve` runs them. The stream is plain TCP or TLS over it
+//! ([`Wire`]); the connection's code is the same for both.
+
+use std::{future::Future, io};
 
 use bytes::{Buf, BytesMut};
 use enchufe_core::{
@@ -7,12 +10,13 @@ use enchufe_core::{
     codec::{Frame, Framing, StreamDecoder},
 };
 use tokio::{
-    io::AsyncWriteExt,
+    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt},
     net::{
         TcpStream,
         tcp::{ReadHalf, WriteHalf},
     },
 };
+use tokio_rustls::server::TlsStream;
 
 use crate::{
     admission::Ticket,
@@ -30,12 +34,82 @@ use crate::{
 /// sends (at most one maximum frame plus this), and only while it sends.
 const READ_CHUNK: usize = 4096;
 
+/// A connection's byte stream, split into a reader and a writer that borrow it: plain TCP, or
+/// TLS over TCP.
+pub(crate) trait Wire {
+    /// The reading half.
+    type Reader<'a>: ReadSome
+    where
+        Self: 'a;
+    /// The writing half.
+    type Writer<'a>: AsyncWrite + Unpin + Send
+    where
+        Self: 'a;
+    /// Splits the stream.
+    fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>);
+}
+
+impl Wire for TcpStream {
+    type Reader<'a> = ReadHalf<'a>;
+    type Writer<'a> = WriteHalf<'a>;
+
+    fn halves(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        // Borrowed halves: into_split would put them in one more heap node per connection.
+        self.split()
+    }
+}
+
+impl Wire for TlsStream<TcpStream> {
+    type Reader<'a> = tokio::io::ReadHalf<&'a mut Self>;
+    type Writer<'a> = tokio::io::WriteHalf<&'a mut Self>;
+
+    fn halves(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>) {
+        // One shared TLS session under a lock: both halves read and write its records.
+        tokio::io::split(self)
+    }
+}
+
+/// Reads whatever has arrived into a buffer, making room only once there is something to read
+/// where the stream allows it.
+pub(crate) trait ReadSome: AsyncRead + Unpin + Send {
+    /// Reads into `buf`; `Ok(0)` at the end of the stream.
+    fn read_some(&mut self, buf: &mut BytesMut) -> impl Future<Output = io::Result<usize>> + Send;
+}
+
+impl ReadSome for ReadHalf<'_> {
+    /// Waits until the socket is readable, and only then makes room in `buf` and reads.
+    async fn read_some(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        loop {
+            // poll_read_ready keeps the waker in the socket's own slot; `readable()` would hold a
+            // waiter node in this (every idle connection's) task.
+            std::future::poll_fn(|cx| self.as_ref().poll_read_ready(cx)).await?;
+            buf.reserve(READ_CHUNK);
+            match self.try_read_buf(buf) {
+                // Readiness was stale: give the room back before waiting again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if buf.is_empty() {
+                        *buf = BytesMut::new();
+                    }
+                }
+                read => return read,
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> ReadSome for tokio::io::ReadHalf<S> {
+    /// TLS decrypts into rustls's own buffers first (which an idle TLS connection holds
+    /// anyway), so there is no readiness to wait for here: the room is made up front.
+    async fn read_some(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        buf.reserve(READ_CHUNK);
+        self.read_buf(buf).await
+    }
+}
+
 /// Serves one connection until the client leaves, the hub ends the session, or shutdown aborts.
 /// `_ticket` holds the connection's place in the connection budget until then.
-pub(crate) async fn run(mut stream: TcpStream, ctx: Context, _ticket: Ticket) {
-    let _ = stream.set_nodelay(true);
-    // Borrowed halves: into_split would put them in one more heap node per connection.
-    let (mut rd, wr) = stream.split();
+pub(crate) async fn run<S: Wire>(mut stream: S, ctx: Context, _ticket: Ticket) {
+    let (mut rd, wr) = stream.halves();
     let mut session = ctx.hub.open(Transport::Tcp, clock::now());
     let queue = session.queue().clone();
     tracing::debug!(session = session.id(), "tcp connected");
@@ -53,7 +127,7 @@ pub(crate) async fn run(mut stream: TcpStream, ctx: Context, _ticket: Ticket) {
 
 /// Reads, splits and decodes frames into the session until EOF, a read error, a framing error,
 /// or the session closing (the hub closes it when the client falls silent).
-async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubConfig) {
+async fn read_loop(rd: &mut impl ReadSome, session: &mut Session, config: &HubConfig) {
     let mut buf = BytesMut::new();
     let mut decoder = StreamDecoder::new(Framing::Lines, config.max_frame);
     loop {
@@ -93,27 +167,8 @@ async fn read_loop(rd: &mut ReadHalf<'_>, session: &mut Session, config: &HubCon
         // per connection. Only whole frames count as heard, so a line trickling in a byte at a
         // time does not keep a connection alive.
         session.unfinished(clock::now(), !buf.is_empty());
-        if let Ok(0) | Err(_) = read_some(rd, &mut buf).await {
+        if let Ok(0) | Err(_) = rd.read_some(&mut buf).await {
             return;
-        }
-    }
-}
-
-/// Waits until the socket is readable, and only then makes room in `buf` and reads.
-async fn read_some(rd: &mut ReadHalf<'_>, buf: &mut BytesMut) -> std::io::Result<usize> {
-    loop {
-        // poll_read_ready keeps the waker in the socket's own slot; `readable()` would hold a
-        // waiter node in this (every idle connection's) task.
-        std::future::poll_fn(|cx| rd.as_ref().poll_read_ready(cx)).await?;
-        buf.reserve(READ_CHUNK);
-        match rd.try_read_buf(buf) {
-            // Readiness was stale: give the room back before waiting again.
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if buf.is_empty() {
-                    *buf = BytesMut::new();
-                }
-            }
-            read => return read,
         }
     }
 }
@@ -121,7 +176,7 @@ async fn read_some(rd: &mut ReadHalf<'_>, buf: &mut BytesMut) -> std::io::Result
 /// Drains the queue: every queued frame, in the connection's framing, goes out in one
 /// vectored write. Returns how the queue ended, or `None` if the connection broke.
 async fn write_loop(
-    mut wr: WriteHalf<'_>,
+    mut wr: impl AsyncWrite + Unpin,
     queue: SendQueue,
     metrics: &Metrics,
 ) -> Option<CloseReason> {

@@ -28,6 +28,24 @@ pub use udp::HELLO_SIZE;
 
 use super::{Endpoint, TransportError};
 
+/// How every connection of a client is made, besides its endpoint.
+#[derive(Clone)]
+pub(crate) struct Dial {
+    /// The encoding after `hello`.
+    pub(crate) encoding: Encoding,
+    /// TLS settings, for `wss://` and `tls://` endpoints.
+    pub(crate) tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl std::fmt::Debug for Dial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dial")
+            .field("encoding", &self.encoding)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
 /// The largest frame the client accepts from a server, in bytes (the server's own limit on what
 /// it accepts is 64 KiB by default; a message it forwards carries a little more).
 pub(crate) const MAX_INBOUND: usize = 1024 * 1024;
@@ -92,11 +110,11 @@ impl Connection {
     pub(crate) fn open(
         id: u64,
         endpoint: &Endpoint,
-        encoding: Encoding,
+        dial: &Dial,
         inputs: mpsc::Sender<Input>,
     ) -> Self {
         let (frames, queue) = mpsc::channel(WRITE_QUEUE);
-        let task = tokio::spawn(run(id, endpoint.clone(), encoding, queue, inputs));
+        let task = tokio::spawn(run(id, endpoint.clone(), dial.clone(), queue, inputs));
         Connection { id, frames, task }
     }
 
@@ -154,14 +172,31 @@ enum Writer {
     Udp(udp::Writer),
 }
 
-async fn open(endpoint: &Endpoint, encoding: Encoding) -> Result<(Reader, Writer), TransportError> {
+async fn open(endpoint: &Endpoint, dial: &Dial) -> Result<(Reader, Writer), TransportError> {
+    let encoding = dial.encoding;
+    // Set for every TLS endpoint by `Client::spawn`; a missing one is a bug, reported as such.
+    let tls = || {
+        dial.tls.as_ref().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no TLS settings for a TLS URL")
+        })
+    };
     Ok(match endpoint {
-        Endpoint::Tcp { addr } => {
-            let (r, w) = tcp::open(addr, encoding).await?;
+        Endpoint::Tcp { addr, tls: false } => {
+            let (r, w) = tcp::open(tcp::connect(addr).await?, encoding);
             (Reader::Tcp(r), Writer::Tcp(w))
         }
-        Endpoint::Ws { url, addr } => {
-            let (r, w) = ws::open(url, addr, encoding).await?;
+        Endpoint::Tcp { addr, tls: true } => {
+            let (r, w) = tcp::open(super::tls::connect(tls()?, addr).await?, encoding);
+            (Reader::Tcp(r), Writer::Tcp(w))
+        }
+        Endpoint::Ws { url, addr, tls: false } => {
+            let (r, w) =
+                ws::open(url, ws::Stream::Plain(tcp::connect(addr).await?), encoding).await?;
+            (Reader::Ws(r), Writer::Ws(w))
+        }
+        Endpoint::Ws { url, addr, tls: true } => {
+            let stream = super::tls::connect(tls()?, addr).await?;
+            let (r, w) = ws::open(url, ws::Stream::Tls(Box::new(stream)), encoding).await?;
             (Reader::Ws(r), Writer::Ws(w))
         }
         Endpoint::Udp { addr } => {
@@ -206,13 +241,13 @@ impl Writer {
 async fn run(
     conn: u64,
     endpoint: Endpoint,
-    encoding: Encoding,
+    dial: Dial,
     mut queue: mpsc::Receiver<ClientFrame>,
     inputs: mpsc::Sender<Input>,
 ) {
     // Nothing is queued before `Connected`, so `recv` returning means the driver gave up.
     let opened = tokio::select! {
-        opened = open(&endpoint, encoding) => opened,
+        opened = open(&endpoint, &dial) => opened,
         _ = queue.recv() => return,
     };
     let (mut reader, mut writer) = match opened {

@@ -1,23 +1,20 @@
 //! TCP: newline-delimited JSON, or — after a `hello` that asks for it — length-prefixed binary
-//! frames in both directions (docs/DECISIONS.md, "TCP").
+//! frames in both directions (docs/DECISIONS.md, "TCP"). The same over TLS for `tls://`.
 
 use enchufe_core::{
     ClientFrame, Encoding, ServerFrame,
     codec::{Frame, Framing, StreamDecoder, binary, json, line},
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        TcpStream,
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-    },
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::TcpStream,
 };
 
 use super::{MAX_INBOUND, TransportError};
 
 /// Frames from the server.
 pub(super) struct Reader {
-    half: OwnedReadHalf,
+    half: Box<dyn AsyncRead + Unpin + Send>,
     buf: Vec<u8>,
     /// Where the unread bytes of `buf` start.
     start: usize,
@@ -28,23 +25,29 @@ pub(super) struct Reader {
 
 /// Frames to the server.
 pub(super) struct Writer {
-    half: OwnedWriteHalf,
+    half: Box<dyn AsyncWrite + Unpin + Send>,
     out: Vec<u8>,
     binary: bool,
     /// Whether `hello` went out: in binary mode, everything after it is length-prefixed.
     switched: bool,
 }
 
-/// Connects to `addr`.
-pub(super) async fn open(
-    addr: &str,
-    encoding: Encoding,
-) -> Result<(Reader, Writer), TransportError> {
+/// Connects to `addr`, without Nagle's delay.
+pub(super) async fn connect(addr: &str) -> std::io::Result<TcpStream> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (read, write) = stream.into_split();
+    Ok(stream)
+}
+
+/// The frames over a connected stream (plain TCP, or TLS over it).
+pub(super) fn open(
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    encoding: Encoding,
+) -> (Reader, Writer) {
+    let (read, write) = tokio::io::split(stream);
+    let (read, write) = (Box::new(read), Box::new(write));
     let binary = encoding == Encoding::Binary;
-    Ok((
+    (
         Reader {
             half: read,
             buf: Vec::with_capacity(8 * 1024),
@@ -55,7 +58,7 @@ pub(super) async fn open(
             ),
         },
         Writer { half: write, out: Vec::with_capacity(8 * 1024), binary, switched: false },
-    ))
+    )
 }
 
 impl Reader {
@@ -110,6 +113,8 @@ impl Writer {
             }
         }
         self.half.write_all(&self.out).await?;
+        // TLS holds what is written until flushed (a plain socket's flush does nothing).
+        self.half.flush().await?;
         Ok(())
     }
 

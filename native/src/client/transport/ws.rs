@@ -1,4 +1,4 @@
-//! WebSocket (`ws://host:port/ws`): text for JSON and binary for the binary encoding
+//! WebSocket (`ws://host:port/ws`, or over TLS `wss://`): text for JSON and binary for the binary encoding
 //! (docs/DECISIONS.md, "WebSocket"). The client asks for batches, so each message from the server
 //! holds one frame or several (docs/PROTOCOL.md, "Batches"); each message to it holds one.
 
@@ -7,20 +7,29 @@ use async_tungstenite::{
     tokio::{TokioAdapter, client_async},
     tungstenite::{self, Message},
 };
-use std::collections::VecDeque;
+use std::{
+    collections::VecDeque,
+    io,
+    pin::Pin,
+    task::{Context, Poll},
+};
 
 use enchufe_core::{
     ClientFrame, Encoding, ServerFrame,
     codec::{Frame, batch},
 };
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::net::TcpStream;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
+use tokio_rustls::client::TlsStream;
 
 use super::TransportError;
 
 /// Frames from the server.
 pub(super) struct Reader {
-    stream: WebSocketReceiver<TokioAdapter<TcpStream>>,
+    stream: WebSocketReceiver<TokioAdapter<Stream>>,
     /// The rest of the last message's batch.
     pending: VecDeque<ServerFrame>,
 }
@@ -30,19 +39,25 @@ const MAX_FRAME: usize = 16 << 20;
 
 /// Frames to the server.
 pub(super) struct Writer {
-    sink: WebSocketSender<TokioAdapter<TcpStream>>,
+    sink: WebSocketSender<TokioAdapter<Stream>>,
     binary: bool,
 }
 
-/// Connects to `addr` and performs the handshake for `url`.
+/// The connection under the WebSocket: plain TCP (`ws://`) or TLS (`wss://`).
+pub(super) enum Stream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://` (boxed: a TLS session is large).
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// Performs the WebSocket handshake for `url` on a connected stream.
 pub(super) async fn open(
     url: &str,
-    addr: &str,
+    stream: Stream,
     encoding: Encoding,
 ) -> Result<(Reader, Writer), TransportError> {
-    let tcp = TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let (stream, _response) = client_async(url, tcp).await?;
+    let (stream, _response) = client_async(url, stream).await?;
     let (sink, stream) = stream.split();
     let reader = Reader { stream, pending: VecDeque::new() };
     Ok((reader, Writer { sink, binary: encoding == Encoding::Binary }))
@@ -107,5 +122,45 @@ impl Writer {
     /// Sends a close frame.
     pub(super) async fn close(&mut self) {
         let _ = self.sink.close(None).await;
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
