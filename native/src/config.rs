@@ -31,6 +31,11 @@ pub struct Config {
     /// `https://dashboard.example`, or `*` for any; empty: only the server's own pages.
     /// (WebSocket needs no CORS; the admin endpoint never allows other origins.)
     pub cors_origins: Vec<String>,
+    /// Origins whose pages may open WebSocket connections and make REST writes, besides the
+    /// server's own origin and the CORS origins (`*` for any). Pages of other origins are
+    /// refused (403): for writes always, for WebSocket once a list is set or an auth key is
+    /// configured (docs/DECISIONS.md, "Identity").
+    pub allowed_origins: Vec<String>,
     /// The hub's limits.
     pub hub: HubConfig,
     /// The connection budgets.
@@ -53,6 +58,7 @@ impl Default for Config {
             admin_token: None,
             shutdown_timeout: Duration::from_secs(5),
             cors_origins: Vec::new(),
+            allowed_origins: Vec::new(),
             hub: HubConfig::default(),
             connections: ConnectionLimits::default(),
             header_timeout: Duration::from_secs(10),
@@ -140,6 +146,7 @@ impl<'de> Deserialize<'de> for Listen {
 /// admin_token = "change-me"
 /// shutdown_timeout_secs = 10
 /// cors = ["https://dashboard.example"]
+/// allowed_origins = ["https://chat.example"]
 /// log = "info,enchufe=debug"
 ///
 /// [hub]
@@ -166,6 +173,8 @@ pub struct FileConfig {
     pub shutdown_timeout_secs: Option<f64>,
     /// Origins allowed to call the REST API and SSE (`["*"]` for any).
     pub cors: Option<Vec<String>>,
+    /// Origins allowed to open WebSocket connections and make REST writes (`["*"]` for any).
+    pub allowed_origins: Option<Vec<String>>,
     /// The log filter (`RUST_LOG` syntax).
     pub log: Option<String>,
     /// Hub limits; keys left out keep their defaults.
