@@ -364,3 +364,89 @@ async fn sighup_reloads_the_keys_of_a_running_server() {
     .await;
     assert_eq!(refused_code(&url, opts("a", false, Some(es256(KEY_A, "a", "ada")))).await, 4009);
 }
+
+/// Runs the `enchufe` binary to completion (off the runtime, bounded).
+async fn enchufe(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
+    let env: Vec<(String, String)> =
+        env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_enchufe"))
+            .args(&args)
+            .env_remove("ENCHUFE_AUTH_SECRET")
+            .env_remove("ENCHUFE_TOKEN")
+            .env_remove("ENCHUFE_TOKEN_FILE")
+            .envs(env)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run enchufe")
+    });
+    within("enchufe to finish", run).await.expect("blocking task")
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn enchufe_token_mints_what_the_server_takes_and_the_clients_send_it() {
+    let server = server(30).await;
+    let auth = server.hub.auth().clone();
+    let unix_ms = now() * 1000;
+    let minted = stdout(
+        &enchufe(&["token", "--secret", SECRET, "--sub", "alice", "--rooms", "chat:*,lobby"], &[])
+            .await,
+    );
+    // No audience given: this server wants one.
+    assert!(auth.verify(&minted, unix_ms).is_err());
+    let minted = stdout(
+        &enchufe(
+            &[
+                "token",
+                "--sub",
+                "alice",
+                "--rooms",
+                "chat:*,lobby",
+                "--ttl",
+                "60",
+                "--aud",
+                AUDIENCE,
+            ],
+            &[("ENCHUFE_AUTH_SECRET", SECRET)],
+        )
+        .await,
+    );
+    let principal = auth.verify(&minted, unix_ms).expect("the minted token verifies");
+    assert_eq!(&*principal.sub, "alice");
+    let expires = principal.expires.expect("an exp");
+    assert!((now() + 55..=now() + 61).contains(&expires), "{expires}");
+
+    // The secret and the audience from the server's config file.
+    let config = TempFile::new("token.toml");
+    config.write(&format!("[auth]\nsecret = \"{SECRET}\"\naudience = \"{AUDIENCE}\"\n"));
+    let path = config.0.to_str().unwrap().to_owned();
+    let from_file = stdout(&enchufe(&["token", "--config", &path, "--sub", "bob"], &[]).await);
+    assert_eq!(&*auth.verify(&from_file, unix_ms).unwrap().sub, "bob");
+    let no_secret = enchufe(&["token", "--sub", "x"], &[]).await;
+    assert_eq!(no_secret.status.code(), Some(2));
+
+    // The client commands send it: --token-file, --token, ENCHUFE_TOKEN.
+    let file = TempFile::new("alice.token");
+    file.write(&format!("{minted}\n"));
+    let url = server.url("tcp");
+    let token_file = file.0.to_str().unwrap().to_owned();
+    let published =
+        enchufe(&["pub", "--url", &url, "--token-file", &token_file, "chat:a", "hi"], &[]).await;
+    assert_eq!(stdout(&published), "1");
+    let published = enchufe(&["pub", "--url", &url, "--token", &minted, "lobby", "hi"], &[]).await;
+    assert_eq!(stdout(&published), "1");
+    let forbidden =
+        enchufe(&["pub", "--url", &url, "ops:x", "hi"], &[("ENCHUFE_TOKEN", &minted)]).await;
+    assert!(!forbidden.status.success());
+    assert!(String::from_utf8_lossy(&forbidden.stderr).contains("4021"), "{forbidden:?}");
+    let anonymous = enchufe(&["pub", "--url", &url, "chat:a", "hi"], &[]).await;
+    assert!(!anonymous.status.success());
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains("4009"), "{anonymous:?}");
+    server.stop().await;
+}
