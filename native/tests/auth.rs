@@ -28,13 +28,13 @@ const AUDIENCE: &str = "enchufe-tests";
 const TRANSPORTS: [(&str, bool); 4] = [("tcp", false), ("tcp", true), ("ws", false), ("udp", true)];
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
 }
 
 /// An HS256 token for `sub` with `extra` claims, the audience included.
 fn token(sub: &str, extra: Value) -> String {
     let mut claims = json!({"sub": sub, "aud": AUDIENCE, "exp": now() + 600});
-    for (k, v) in extra.as_object().unwrap() {
+    for (k, v) in extra.as_object().expect("claims are an object") {
         claims[k] = v.clone();
     }
     enchufe::auth::mint(SECRET, &claims)
@@ -259,7 +259,7 @@ fn es256(pem: &str, kid: &str, sub: &str) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.into());
     let key = EncodingKey::from_ec_pem(pem.as_bytes()).expect("a PKCS#8 EC key");
-    jsonwebtoken::encode(&header, &json!({"sub": sub, "exp": now() + 600}), &key).unwrap()
+    jsonwebtoken::encode(&header, &json!({"sub": sub, "exp": now() + 600}), &key).expect("signs")
 }
 
 /// A file for this test alone, removed when dropped.
@@ -274,8 +274,8 @@ impl TempFile {
     fn write(&self, text: &str) {
         // Written whole, then renamed: a reader never sees half a file.
         let staging = self.0.with_extension("tmp");
-        std::fs::write(&staging, text).unwrap();
-        std::fs::rename(&staging, &self.0).unwrap();
+        std::fs::write(&staging, text).expect("write a temp file");
+        std::fs::rename(&staging, &self.0).expect("rename a temp file");
     }
 }
 
@@ -386,7 +386,7 @@ async fn enchufe(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 fn stdout(output: &std::process::Output) -> String {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout.clone()).unwrap().trim().to_owned()
+    String::from_utf8(output.stdout.clone()).expect("UTF-8").trim().to_owned()
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 const SECRET: &str = "test-secret";
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
 }
 
 fn token(claims: Value) -> String {
@@ -189,10 +189,10 @@ async fn ws(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<WsClient, u16> {
-    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    let mut request = format!("ws://{addr}{path}").into_client_request().expect("a ws URL");
     for (name, value) in headers {
         let name = async_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes());
-        request.headers_mut().insert(name.unwrap(), value.parse().unwrap());
+        request.headers_mut().insert(name.expect("a name"), value.parse().expect("a value"));
     }
     match within("ws connect", connect_async(request)).await {
         Ok((ws, _)) => Ok(WsClient { ws }),

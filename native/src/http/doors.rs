@@ -21,12 +21,16 @@ use crate::{
     server::Context,
 };
 
+/// A refusal, answered as it is (boxed: a response is large, and the happy path carries none).
+pub(crate) type Refused = Box<Response>;
+
 /// The token of `Authorization: Bearer <token>`: `Ok(None)` without the header, `Err` (401) for
 /// one of another scheme or not ASCII (a client that sent credentials the server cannot read
 /// should hear so, not be treated as anonymous).
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Response> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refused> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let refused = || unauthorized(ErrorCode::Unauthorized, "Authorization must be Bearer <token>");
+    let refused =
+        || Box::new(unauthorized(ErrorCode::Unauthorized, "Authorization must be Bearer <token>"));
     let value = value.to_str().map_err(|_| refused())?.trim();
     let (scheme, token) = value.split_once(' ').ok_or_else(refused)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -37,13 +41,13 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Response> {
 
 /// The principal for `token` now: `Ok(None)` for an anonymous request the policy lets in, else
 /// `401` with the reason.
-pub(crate) fn principal(ctx: &Context, token: Option<&str>) -> Result<Option<Principal>, Response> {
+pub(crate) fn principal(ctx: &Context, token: Option<&str>) -> Result<Option<Principal>, Refused> {
     ctx.hub.auth().principal(token, clock::now().unix_ms).map_err(|error| {
         let code = match error {
             AuthError::Expired => ErrorCode::TokenExpired,
             _ => ErrorCode::Unauthorized,
         };
-        unauthorized(code, error.to_string())
+        Box::new(unauthorized(code, error.to_string()))
     })
 }
 
@@ -53,7 +57,7 @@ pub(crate) fn principal_from(
     ctx: &Context,
     headers: &HeaderMap,
     query_token: Option<&str>,
-) -> Result<Option<Principal>, Response> {
+) -> Result<Option<Principal>, Refused> {
     let token = bearer(headers)?.or(query_token.filter(|t| !t.is_empty()));
     principal(ctx, token)
 }
@@ -86,7 +90,7 @@ pub(crate) enum Door {
 /// Checks the request's `Origin` for `door`: `403` for a page of an origin that is not
 /// trusted. No `Origin` (a program, not a browser) passes; `Origin: null` (a sandboxed or
 /// `file:` page) is foreign.
-pub(crate) fn check_origin(ctx: &Context, headers: &HeaderMap, door: Door) -> Result<(), Response> {
+pub(crate) fn check_origin(ctx: &Context, headers: &HeaderMap, door: Door) -> Result<(), Refused> {
     let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().unwrap_or("null").trim();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -109,10 +113,10 @@ pub(crate) fn check_origin(ctx: &Context, headers: &HeaderMap, door: Door) -> Re
         Door::Upgrade => "WebSocket connections",
         Door::Write => "writes",
     };
-    Err(forbidden(format!(
+    Err(Box::new(forbidden(format!(
         "{what} from pages of origin {origin} are not allowed (--allowed-origins lists the \
          origins this server trusts)"
-    )))
+    ))))
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the same host and port as the request's

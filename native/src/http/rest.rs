@@ -98,7 +98,7 @@ pub(crate) async fn publish(
         }
     }
     if let Err(refused) = check_origin(&ctx, &headers, Door::Write) {
-        return Ok(refused);
+        return Ok(*refused);
     }
     let bytes = match write_type(&headers) {
         Ok(bytes) => bytes,
@@ -106,7 +106,7 @@ pub(crate) async fn publish(
     };
     let principal = match principal_from(&ctx, &headers, None) {
         Ok(principal) => principal,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let room = room_name(&room)?;
     if let Err(why) = ctx.hub.auth().allow(principal.as_ref(), Action::Publish, &room) {
@@ -249,7 +249,7 @@ pub(crate) async fn history(
 ) -> Result<Response, ApiError> {
     let principal = match principal_from(&ctx, &headers, None) {
         Ok(principal) => principal,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let room = room_name(&room)?;
     if let Err(why) = ctx.hub.auth().allow(principal.as_ref(), Action::History, &room) {
@@ -292,7 +292,7 @@ pub(crate) async fn rooms(
 ) -> Result<Response, ApiError> {
     let principal = match principal_from(&ctx, &headers, None) {
         Ok(principal) => principal,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
     let limit = query.limit.unwrap_or(ROOMS_PAGE);

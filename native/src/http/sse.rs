@@ -78,11 +78,11 @@ pub(crate) async fn events(
         Ok(header) => {
             header.or(query.token.as_deref().filter(|t| !t.is_empty())).map(str::to_owned)
         }
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let principal = match doors::principal(&ctx, token.as_deref()) {
         Ok(principal) => principal,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     if let Err(why) = ctx.hub.auth().allow(principal.as_ref(), Action::Subscribe, &room) {
         return Ok(doors::forbidden(why));

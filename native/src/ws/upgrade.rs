@@ -56,7 +56,7 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
         return ApiError::bad_request("missing Sec-WebSocket-Key").into_response();
     };
     if let Err(refused) = check_origin(&ctx, headers, Door::Upgrade) {
-        return refused;
+        return *refused;
     }
     let Ok(Query(query)) = Query::<UpgradeQuery>::try_from_uri(request.uri()) else {
         return ApiError::code(ErrorCode::InvalidField, "the query string does not parse")
@@ -66,12 +66,12 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     // which may carry it (or be anonymous, where the policy allows).
     let token = match bearer(headers) {
         Ok(header) => header.or(query.token.as_deref().filter(|t| !t.is_empty())),
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let principal = match token {
         Some(token) => match principal(&ctx, Some(token)) {
             Ok(principal) => principal,
-            Err(refused) => return refused,
+            Err(refused) => return *refused,
         },
         None => None,
     };
