@@ -278,4 +278,29 @@ mod tests {
         assert!(FileConfig::parse("htp = \"off\"").is_err());
         assert!(FileConfig::parse("[hub]\nmax_roms = 1").is_err());
     }
+
+    #[test]
+    fn the_identity_example_of_decisions_md_parses() {
+        let file = FileConfig::parse(
+            r#"
+            allowed_origins = ["https://app.example"]
+            [auth]
+            secret = "change-me"
+            audience = "enchufe"
+            grace_secs = 30
+            [auth.policy]
+            anonymous = "read"
+            [auth.policy.namespaces.news]
+            publish = "nobody"
+            presence = false
+            [auth.policy.namespaces.chat]
+            publish = "tokens"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.allowed_origins.unwrap(), ["https://app.example"]);
+        let auth = file.auth.unwrap();
+        assert_eq!(auth.policy.anonymous, Some(crate::auth::Anonymous::Read));
+        assert_eq!(auth.policy.namespaces.len(), 2);
+    }
 }
