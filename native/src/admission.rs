@@ -51,6 +51,11 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Wrong admin tokens one address may send per second, on average, once its burst is spent…
+pub(crate) const ADMIN_FAILURE_RATE: u32 = 1;
+/// …and in a burst: a mistyped token or two costs nothing, guessing costs a second a guess.
+pub(crate) const ADMIN_FAILURE_BURST: u32 = 10;
+
 /// How long a refused client should wait before it tries again (`Retry-After`, and the least
 /// backoff a client applies after 4019).
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -105,13 +110,14 @@ struct State {
     addresses: HashMap<IpAddr, Address>,
 }
 
-/// One client address: its open connections, and token buckets of its new connections and of
-/// its REST publishes.
+/// One client address: its open connections, and token buckets of its new connections, of its
+/// REST publishes and of its failed admin requests.
 #[derive(Debug)]
 struct Address {
     open: usize,
     connects: TokenBucket,
     publishes: TokenBucket,
+    admin_failures: TokenBucket,
 }
 
 /// A place held by one connection; dropping it gives the place back.
@@ -206,6 +212,26 @@ impl Admission {
         entry.publishes.take(now, rate, burst)
     }
 
+    /// Whether `address` may try the admin token now: `false` once it has sent more wrong ones
+    /// than [`ADMIN_FAILURE_BURST`] plus [`ADMIN_FAILURE_RATE`] a second (then 429 with
+    /// `Retry-After`, whatever the token: guessing must not go on at line speed).
+    pub(crate) fn admin_allowed(&self, address: IpAddr) -> bool {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        let limits = &self.limits;
+        let entry = state.addresses.entry(address).or_insert_with(|| Address::new(now, limits));
+        entry.admin_failures.has(now, ADMIN_FAILURE_RATE, ADMIN_FAILURE_BURST)
+    }
+
+    /// Counts a wrong admin token from `address`.
+    pub(crate) fn admin_failed(&self, address: IpAddr) {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        let limits = &self.limits;
+        let entry = state.addresses.entry(address).or_insert_with(|| Address::new(now, limits));
+        entry.admin_failures.take(now, ADMIN_FAILURE_RATE, ADMIN_FAILURE_BURST);
+    }
+
     /// Forgets addresses with no connection whose buckets have refilled: the map holds only
     /// the addresses that still matter. The server calls this periodically.
     pub(crate) fn sweep(&self) {
@@ -222,6 +248,7 @@ impl Admission {
                     limits.rest_rate_per_address,
                     limits.rest_burst_per_address,
                 )
+                || !full(&mut a.admin_failures, ADMIN_FAILURE_RATE, ADMIN_FAILURE_BURST)
         });
     }
 
@@ -251,6 +278,7 @@ impl Address {
             open: 0,
             connects: TokenBucket::full(limits.burst_per_address, now),
             publishes: TokenBucket::full(limits.rest_burst_per_address, now),
+            admin_failures: TokenBucket::full(ADMIN_FAILURE_BURST, now),
         }
     }
 }

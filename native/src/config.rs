@@ -31,6 +31,11 @@ pub struct Config {
     /// `https://dashboard.example`, or `*` for any; empty: only the server's own pages.
     /// (WebSocket needs no CORS; the admin endpoint never allows other origins.)
     pub cors_origins: Vec<String>,
+    /// Origins whose pages may open WebSocket connections and make REST writes, besides the
+    /// server's own origin and the CORS origins (`*` for any). Pages of other origins are
+    /// refused (403): for writes always, for WebSocket once a list is set or an auth key is
+    /// configured (docs/DECISIONS.md, "Identity").
+    pub allowed_origins: Vec<String>,
     /// The hub's limits.
     pub hub: HubConfig,
     /// The connection budgets.
@@ -57,6 +62,7 @@ impl Default for Config {
             admin_token: None,
             shutdown_timeout: Duration::from_secs(5),
             cors_origins: Vec::new(),
+            allowed_origins: Vec::new(),
             hub: HubConfig::default(),
             connections: ConnectionLimits::default(),
             header_timeout: Duration::from_secs(10),
@@ -145,6 +151,7 @@ impl<'de> Deserialize<'de> for Listen {
 /// admin_token = "change-me"
 /// shutdown_timeout_secs = 10
 /// cors = ["https://dashboard.example"]
+/// allowed_origins = ["https://chat.example"]
 /// log = "info,enchufe=debug"
 /// tls_cert = "/etc/enchufe/cert.pem"
 /// tls_key = "/etc/enchufe/key.pem"
@@ -173,6 +180,8 @@ pub struct FileConfig {
     pub shutdown_timeout_secs: Option<f64>,
     /// Origins allowed to call the REST API and SSE (`["*"]` for any).
     pub cors: Option<Vec<String>>,
+    /// Origins allowed to open WebSocket connections and make REST writes (`["*"]` for any).
+    pub allowed_origins: Option<Vec<String>>,
     /// The log filter (`RUST_LOG` syntax).
     pub log: Option<String>,
     /// Hub limits; keys left out keep their defaults.
@@ -279,5 +288,30 @@ mod tests {
         assert_eq!((hub.max_rooms, hub.max_frame), (3, HubConfig::default().max_frame));
         assert!(FileConfig::parse("htp = \"off\"").is_err());
         assert!(FileConfig::parse("[hub]\nmax_roms = 1").is_err());
+    }
+
+    #[test]
+    fn the_identity_example_of_decisions_md_parses() {
+        let file = FileConfig::parse(
+            r#"
+            allowed_origins = ["https://app.example"]
+            [auth]
+            secret = "change-me"
+            audience = "enchufe"
+            grace_secs = 30
+            [auth.policy]
+            anonymous = "read"
+            [auth.policy.namespaces.news]
+            publish = "nobody"
+            presence = false
+            [auth.policy.namespaces.chat]
+            publish = "tokens"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.allowed_origins.unwrap(), ["https://app.example"]);
+        let auth = file.auth.unwrap();
+        assert_eq!(auth.policy.anonymous, Some(crate::auth::Anonymous::Read));
+        assert_eq!(auth.policy.namespaces.len(), 2);
     }
 }

@@ -28,6 +28,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token is there, without taking it.
+    pub(crate) fn has(&mut self, now: u64, rate: u32, burst: u32) -> bool {
+        self.refill(now, rate, burst);
+        self.tokens >= 1.0
+    }
+
     /// Whether it is full again (nothing taken lately is remembered).
     pub(crate) fn is_full(&mut self, now: u64, rate: u32, burst: u32) -> bool {
         self.refill(now, rate, burst);

@@ -112,7 +112,8 @@ async fn a_history_page_after_a_restart_starts_the_room_over() {
 async fn an_idempotency_key_publishes_once() {
     let server = TestServer::start(|_| {}).await;
     let addr = server.http();
-    let headers = [("Content-Type", "application/json"), ("Idempotency-Key", "77")];
+    let key = "6f1c2b0e-9d8a-4c3b-a2e1-0f9e8d7c6b5a";
+    let headers = [("Content-Type", "application/json"), ("Idempotency-Key", key)];
     let first = http(addr, "POST", "/api/rooms/r/messages?from=job", &headers, b"1").await;
     let again = http(addr, "POST", "/api/rooms/r/messages?from=job", &headers, b"1").await;
     assert_eq!((first.status, again.status), (201, 200));
@@ -139,7 +140,14 @@ async fn http_errors_are_typed_json() {
         (get(addr, "/api/rooms/r/messages?epoch=0123456789abcdef").await, 400, 4008),
         (get(addr, "/api/rooms/r/messages?since=1&epoch=").await, 400, 4008),
         (
-            http(addr, "POST", "/api/rooms/r/messages", &[("Idempotency-Key", "abc")], b"1").await,
+            http(
+                addr,
+                "POST",
+                "/api/rooms/r/messages",
+                &[("Content-Type", "application/json"), ("Idempotency-Key", "a b")],
+                b"1",
+            )
+            .await,
             400,
             4008,
         ),

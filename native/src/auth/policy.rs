@@ -37,7 +37,7 @@ pub enum Publishers {
     Nobody,
 }
 
-/// The rules of one namespace (`[auth.namespaces.chat]` in the config file).
+/// The rules of one namespace (`[auth.policy.namespaces.chat]` in the config file).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Namespace {

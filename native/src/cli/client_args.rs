@@ -25,9 +25,13 @@ pub struct ClientArgs {
     /// Your display name (others see it as the sender and in presence).
     #[arg(long, env = "ENCHUFE_NAME")]
     pub name: Option<String>,
-    /// Auth token for servers that require one.
+    /// Auth token (a JWT) for servers that require one; `enchufe token` makes development ones.
     #[arg(long, env = "ENCHUFE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the auth token from this file (surrounding whitespace ignored): keeps it out of the
+    /// process list and the shell history.
+    #[arg(long, env = "ENCHUFE_TOKEN_FILE", value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<std::path::PathBuf>,
     /// Speak the compact binary encoding instead of JSON.
     #[arg(long)]
     pub binary: bool,
@@ -44,6 +48,15 @@ impl ClientArgs {
         options.name.clone_from(&self.name);
         options.token.clone_from(&self.token);
         options.ca_file.clone_from(&self.ca_file);
+        if let Some(path) = &self.token_file {
+            match std::fs::read_to_string(path) {
+                Ok(token) => options.token = Some(token.trim().to_owned()),
+                Err(error) => {
+                    note!("enchufe: cannot read the token file {}: {error}", path.display());
+                    return None;
+                }
+            }
+        }
         match client::connect(&self.url, options).await {
             Ok(client) => Some(client),
             Err(error) => {

@@ -14,6 +14,7 @@ pub mod client_args;
 pub mod publish;
 pub mod serve;
 pub mod subscribe;
+pub mod token;
 
 /// enchufe: real-time rooms over WebSocket, TCP, UDP and HTTP.
 #[derive(Debug, Parser)]
@@ -38,6 +39,8 @@ pub enum Command {
     Sub(subscribe::SubArgs),
     /// Chat in a room: stdin lines are published, messages printed as `[seq] name: text`.
     Chat(chat::ChatArgs),
+    /// Print a development token (HS256, signed with the server's secret) for `--token`.
+    Token(token::TokenArgs),
     /// Load a server (enchufe or NATS): fan-out throughput, latency, memory per connection.
     Bench(bench::BenchArgs),
 }
@@ -63,6 +66,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Sub(args) => subscribe::run(args, cli.log).await,
         Command::Chat(args) => chat::run(args, cli.log).await,
         Command::Bench(args) => bench::run(args, cli.log).await,
+        Command::Token(args) => token::run(args),
     }
 }
 

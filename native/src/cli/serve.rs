@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// Origins whose pages may call the REST API and SSE (CORS), comma-separated, or `*`.
     #[arg(long, env = "ENCHUFE_CORS", value_name = "ORIGIN,…|*", value_delimiter = ',')]
     pub cors: Vec<String>,
+    /// Origins whose pages may open WebSocket connections and make REST writes, besides this
+    /// server's own and the CORS ones, comma-separated, or `*` [default: any WebSocket origin
+    /// while no auth key is configured; otherwise only these].
+    #[arg(long, env = "ENCHUFE_ALLOWED_ORIGINS", value_name = "ORIGIN,…|*", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
     /// Seconds to flush queues at shutdown [default: 5].
     #[arg(long, env = "ENCHUFE_SHUTDOWN_TIMEOUT", value_name = "SECS")]
     pub shutdown_timeout: Option<f64>,
@@ -162,6 +167,16 @@ impl ServeArgs {
         if !config.cors_origins.iter().all(|o| crate::http::is_cors_origin(o)) {
             return Err(ConfigError::Invalid(
                 "a CORS origin is `*` or scheme://host[:port] (http or https, no path)",
+            ));
+        }
+        config.allowed_origins = if self.allowed_origins.is_empty() {
+            file.allowed_origins.unwrap_or_default()
+        } else {
+            self.allowed_origins.clone()
+        };
+        if !config.allowed_origins.iter().all(|o| crate::http::is_cors_origin(o)) {
+            return Err(ConfigError::Invalid(
+                "an allowed origin is `*` or scheme://host[:port] (http or https, no path)",
             ));
         }
         if let Some(secs) = self.shutdown_timeout.or(file.shutdown_timeout_secs) {

@@ -22,7 +22,8 @@ impl ApiError {
     pub(crate) fn code(code: ErrorCode, message: impl Into<String>) -> Self {
         let status = match code {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ShuttingDown | ErrorCode::ServerBusy | ErrorCode::RoomLimit => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -31,6 +32,16 @@ impl ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError { status, code: code.code(), name: code.name(), message: message.into() }
+    }
+
+    /// An error with a wire code and a status other than the code's own (`415` for a content
+    /// type a write does not take, `422` for a reused idempotency key).
+    pub(crate) fn with_status(
+        status: StatusCode,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError { status, ..Self::code(code, message) }
     }
 
     /// `400` with code 4000 `malformed`.

@@ -12,8 +12,12 @@ use axum::{
 use enchufe_core::{Body, ErrorCode, Message, RoomName};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, Peer};
-use crate::{clock, hub::RoomInfo, server::Context};
+use super::{
+    ApiError, Door, Peer, check_origin,
+    doors::{self},
+    principal_from,
+};
+use crate::{auth::Action, clock, hub::RoomInfo, server::Context};
 
 /// The sender name of a REST publish without `?from=`.
 const ANONYMOUS: &str = "http";
@@ -68,10 +72,13 @@ const ROOMS_PAGE: usize = 100;
 /// The most rooms one page holds.
 const MAX_ROOMS_PAGE: usize = 1000;
 
-/// `POST /api/rooms/{room}/messages`: the request body is the message body (JSON, or bytes with
-/// `Content-Type: application/octet-stream`). `Idempotency-Key: <u64>` de-duplicates like a
-/// publish id, with the client key `http:<from>`. `201 {"room","seq","epoch"}`, or `200` with
-/// the original seq for a repeated key.
+/// `POST /api/rooms/{room}/messages`: the request body is the message body (JSON with
+/// `Content-Type: application/json`, or bytes with `application/octet-stream`; any other type is
+/// `415`, so no cross-site form can publish). A foreign `Origin` is `403` unless allowed. With
+/// `Authorization: Bearer <jwt>` the sender is the token's `sub` (`?from=` only where the
+/// policy's `names` is on) and `Idempotency-Key` is scoped to it; without a token the key must
+/// be long enough not to collide by accident ([`idempotency_key`]). `201 {"room","seq","epoch"}`,
+/// `200` with the original seq for a repeated key, `422` for a key reused with another body.
 pub(crate) async fn publish(
     State(ctx): State<Context>,
     peer: Option<Extension<Peer>>,
@@ -90,7 +97,21 @@ pub(crate) async fn publish(
             return Ok(response);
         }
     }
+    if let Err(refused) = check_origin(&ctx, &headers, Door::Write) {
+        return Ok(*refused);
+    }
+    let bytes = match write_type(&headers) {
+        Ok(bytes) => bytes,
+        Err(error) => return Ok(error.into_response()),
+    };
+    let principal = match principal_from(&ctx, &headers, None) {
+        Ok(principal) => principal,
+        Err(refused) => return Ok(*refused),
+    };
     let room = room_name(&room)?;
+    if let Err(why) = ctx.hub.auth().allow(principal.as_ref(), Action::Publish, &room) {
+        return Ok(doors::forbidden(why));
+    }
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -100,7 +121,11 @@ pub(crate) async fn publish(
             ApiError::bad_request(e.body_text())
         }
     })?;
-    let from = query.from.unwrap_or_else(|| ANONYMOUS.to_owned());
+    let from = match (&principal, query.from) {
+        (Some(_), Some(from)) if ctx.hub.auth().policy().names => from,
+        (Some(p), _) => p.sub.to_string(),
+        (None, from) => from.unwrap_or_else(|| ANONYMOUS.to_owned()),
+    };
     let max_name = ctx.config.hub.max_name;
     if from.is_empty() || from.len() > max_name {
         return Err(ApiError::code(
@@ -111,22 +136,10 @@ pub(crate) async fn publish(
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {
-            let id = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(
-                || {
-                    ApiError::code(
-                        ErrorCode::InvalidField,
-                        "Idempotency-Key must be an unsigned 64-bit integer",
-                    )
-                },
-            )?;
-            let client: Arc<str> = format!("http:{from}").into();
-            Some((client, id))
+            let key = value.to_str().unwrap_or_default().trim();
+            Some(idempotency_key(key, principal.as_ref().map(|p| &*p.sub), &from)?)
         }
     };
-    let bytes = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/octet-stream"));
     let body = if bytes {
         Body::Bytes(body.to_vec())
     } else {
@@ -139,9 +152,89 @@ pub(crate) async fn publish(
         .hub
         .publish(&room, &from, body, key, clock::now())
         .map_err(|full| ApiError::code(ErrorCode::RoomLimit, full.message()))?;
+    if published.reused {
+        return Err(ApiError::with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidField,
+            format!(
+                "this Idempotency-Key was used for another body (message {}): a retry sends the \
+                 same body, a new message needs a new key",
+                published.seq
+            ),
+        ));
+    }
     let status = if published.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     let published = Published { room: &room, seq: published.seq, epoch: &published.epoch };
     Ok((status, Json(published)).into_response())
+}
+
+/// Whether a write's body is bytes (`application/octet-stream`) or JSON (`application/json`);
+/// `415` for any other type or none: the types an HTML form or a CORS-simple request can send
+/// (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`) never publish.
+fn write_type(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json") => Ok(false),
+        Some("application/octet-stream") => Ok(true),
+        other => Err(ApiError::with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::Malformed,
+            format!(
+                "Content-Type {} is not taken: send application/json or application/octet-stream",
+                other.unwrap_or("(none)")
+            ),
+        )),
+    }
+}
+
+/// The longest `Idempotency-Key`.
+const MAX_KEY: usize = 128;
+/// The shortest `Idempotency-Key` without a token, in base64url characters (132 bits)…
+const MIN_ANONYMOUS_KEY: usize = 22;
+/// …or in hex digits and dashes, as a UUID is written (128 bits, or 122 for a v4 UUID).
+const MIN_ANONYMOUS_HEX_KEY: usize = 32;
+
+/// The de-duplication key of an `Idempotency-Key` (1 to 128 characters of `A-Z a-z 0-9 - _`):
+/// with a token, scoped to the token's `sub`, so no one else's keys can collide with it; without
+/// one, scoped to the sender name and refused (400) unless it is long enough not to collide by
+/// accident — 22 base64url characters (132 bits) with one that is not a hex digit, or 32
+/// characters of hex digits and dashes (a UUID). A short anonymous key could silently
+/// de-duplicate another client's message away; a long one only collides on purpose, and then
+/// with another body it is refused (422), not acknowledged.
+fn idempotency_key(key: &str, sub: Option<&str>, from: &str) -> Result<(Arc<str>, u64), ApiError> {
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if key.is_empty() || key.len() > MAX_KEY || !key.chars().all(alphabet) {
+        return Err(ApiError::code(
+            ErrorCode::InvalidField,
+            format!("Idempotency-Key must be 1 to {MAX_KEY} characters of A-Z a-z 0-9 - _"),
+        ));
+    }
+    let client = match sub {
+        Some(sub) => format!("{sub}\u{1f}http\u{1f}{key}"),
+        None => {
+            let hex = key.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            let long = if hex {
+                key.len() >= MIN_ANONYMOUS_HEX_KEY
+            } else {
+                key.len() >= MIN_ANONYMOUS_KEY
+            };
+            if !long {
+                return Err(ApiError::code(
+                    ErrorCode::InvalidField,
+                    format!(
+                        "without a token an Idempotency-Key must not collide by accident: at \
+                         least {MIN_ANONYMOUS_KEY} random base64url characters or \
+                         {MIN_ANONYMOUS_HEX_KEY} hex digits (a UUID)"
+                    ),
+                ));
+            }
+            format!("\u{1f}http:{from}\u{1f}{key}")
+        }
+    };
+    Ok((client.into(), 0))
 }
 
 /// `GET /api/rooms/{room}/messages?since=&epoch=&limit=`: stored messages, the oldest first
@@ -152,8 +245,16 @@ pub(crate) async fn history(
     State(ctx): State<Context>,
     Path(room): Path<String>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let principal = match principal_from(&ctx, &headers, None) {
+        Ok(principal) => principal,
+        Err(refused) => return Ok(*refused),
+    };
     let room = room_name(&room)?;
+    if let Err(why) = ctx.hub.auth().allow(principal.as_ref(), Action::History, &room) {
+        return Ok(doors::forbidden(why));
+    }
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
     if query.limit == Some(0) {
         return Err(ApiError::code(ErrorCode::InvalidField, "limit must be at least 1"));
@@ -180,11 +281,19 @@ pub(crate) fn since_epoch(
     }
 }
 
-/// `GET /api/rooms`: every room with its seq, epoch and member count.
+/// `GET /api/rooms`: every room with its seq, epoch and member count — of the rooms the caller
+/// may read (subscribe to): a token's rights and the policy filter the page, so a page may hold
+/// fewer rooms than `limit` while `next` still leads on. Without a token on a server that
+/// requires one: `401`.
 pub(crate) async fn rooms(
     State(ctx): State<Context>,
     query: Result<Query<RoomsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<impl Serialize>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = match principal_from(&ctx, &headers, None) {
+        Ok(principal) => principal,
+        Err(refused) => return Ok(*refused),
+    };
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
     let limit = query.limit.unwrap_or(ROOMS_PAGE);
     if !(1..=MAX_ROOMS_PAGE).contains(&limit) {
@@ -192,9 +301,11 @@ pub(crate) async fn rooms(
         return Err(ApiError::code(ErrorCode::InvalidField, message));
     }
     let after = query.after.as_deref().map(room_name).transpose()?;
-    let (rooms, more) = ctx.hub.rooms_page(after.as_ref(), limit);
+    let (mut rooms, more) = ctx.hub.rooms_page(after.as_ref(), limit);
     let next = more.then(|| rooms.last().map(|r| r.room.clone())).flatten();
-    Ok(Json(Rooms { rooms, next }))
+    let auth = ctx.hub.auth();
+    rooms.retain(|r| auth.allow(principal.as_ref(), Action::Subscribe, &r.room).is_ok());
+    Ok(Json(Rooms { rooms, next }).into_response())
 }
 
 /// Validates a room name from a path.

@@ -40,9 +40,11 @@ use serde::Deserialize;
 
 use super::{
     ApiError, Cut,
+    doors::{self, bearer},
     rest::{room_name, since_epoch},
 };
 use crate::{
+    auth::Action,
     clock,
     egress::Outgoing,
     hub::{SendQueue, Session, Transport},
@@ -50,15 +52,19 @@ use crate::{
     server::Context,
 };
 
-/// `?since=&epoch=` (both overridden by a `Last-Event-ID` header) and `?name=`.
+/// `?since=&epoch=` (both overridden by a `Last-Event-ID` header), `?name=`, and `?token=` for
+/// EventSource, which cannot send `Authorization` (a fetch-based client sends the header).
 #[derive(Debug, Deserialize)]
 pub(crate) struct EventsQuery {
     since: Option<u64>,
     epoch: Option<String>,
     name: Option<String>,
+    token: Option<String>,
 }
 
-/// Opens the event stream.
+/// Opens the event stream. The token (`Authorization: Bearer`, else `?token=`) is checked, and
+/// the room against it, before the stream starts (`401`/`403`); then it goes to the session as
+/// `hello.token`, which enforces the rest (expiry: 4022, then the stream ends with 4009).
 pub(crate) async fn events(
     State(ctx): State<Context>,
     cut: Option<Extension<Cut>>,
@@ -68,6 +74,19 @@ pub(crate) async fn events(
 ) -> Result<Response, ApiError> {
     let room = room_name(&room)?;
     let Query(query) = query.map_err(|e| ApiError::code(ErrorCode::InvalidField, e.body_text()))?;
+    let token = match bearer(&headers) {
+        Ok(header) => {
+            header.or(query.token.as_deref().filter(|t| !t.is_empty())).map(str::to_owned)
+        }
+        Err(refused) => return Ok(*refused),
+    };
+    let principal = match doors::principal(&ctx, token.as_deref()) {
+        Ok(principal) => principal,
+        Err(refused) => return Ok(*refused),
+    };
+    if let Err(why) = ctx.hub.auth().allow(principal.as_ref(), Action::Subscribe, &room) {
+        return Ok(doors::forbidden(why));
+    }
     let (since, epoch) = match headers.get("last-event-id") {
         Some(value) => {
             let (epoch, seq) = value.to_str().ok().and_then(parse_event_id).ok_or_else(|| {
@@ -87,7 +106,12 @@ pub(crate) async fn events(
     let mut session = ctx.hub.open(Transport::Sse, now);
     session.handle(
         now,
-        ClientFrame::Hello(Hello { v: PROTOCOL_VERSION, name: query.name, ..Hello::default() }),
+        ClientFrame::Hello(Hello {
+            v: PROTOCOL_VERSION,
+            name: query.name,
+            token,
+            ..Hello::default()
+        }),
     );
     session.handle(now, ClientFrame::Join(Join { room, since, id: None, epoch }));
     let finished = Arc::new(AtomicBool::new(false));

@@ -61,11 +61,12 @@ impl Hub {
                 }
                 let expires = s.expires.load(Ordering::Relaxed);
                 if expires != 0 && now >= expires {
-                    if now >= expires.saturating_add(grace) {
-                        return Some((s.clone(), Late::Expired));
-                    }
+                    // Told first, always: a tick that finds the grace already over (it is
+                    // shorter than the timer's period) tells, and the next one closes.
                     if !s.expiry_told.swap(true, Ordering::Relaxed) {
                         expiring.push(s.clone());
+                    } else if now >= expires.saturating_add(grace) {
+                        return Some((s.clone(), Late::Expired));
                     }
                 }
                 // A connection whose input is not read (its queue is over the high-water mark)

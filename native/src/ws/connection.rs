@@ -32,6 +32,7 @@ use tokio::{
 };
 
 use crate::{
+    auth::Principal,
     clock,
     connection::{Batch, Ended, discard, linger, serve},
     egress::{Form, write_batch, write_ws_batches, ws_frame},
@@ -50,7 +51,13 @@ pub(crate) type Stream = TokioIo<Upgraded>;
 type Reader = WebSocketStream<TokioAdapter<ReadSide>>;
 
 /// Serves one WebSocket until the client leaves, the hub ends the session, or shutdown aborts.
-pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
+/// `principal`: who the upgrade's token said the client is (the session starts as theirs).
+pub(crate) async fn run(
+    stream: Stream,
+    config: WebSocketConfig,
+    ctx: Context,
+    principal: Option<Principal>,
+) {
     let (rd, mut wr) = tokio::io::split(stream);
     let mut rx = WebSocketStream::from_raw_socket(
         TokioAdapter::new(ReadSide(rd)),
@@ -59,6 +66,9 @@ pub(crate) async fn run(stream: Stream, config: WebSocketConfig, ctx: Context) {
     )
     .await;
     let mut session = ctx.hub.open(Transport::Ws, clock::now());
+    if let Some(principal) = principal {
+        session.preauthenticated(principal);
+    }
     let queue = session.queue().clone();
     tracing::debug!(session = session.id(), "ws connected");
     let pongs = Pongs::default();

@@ -3,14 +3,15 @@
 use async_tungstenite::tungstenite::{handshake::derive_accept_key, protocol::WebSocketConfig};
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::{Query, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use enchufe_core::ErrorCode;
 use hyper_util::rt::TokioIo;
 
 use crate::{
-    http::{ApiError, Held},
+    http::{ApiError, Door, Held, bearer, check_origin, principal},
     hub::HubConfig,
     server::Context,
 };
@@ -19,8 +20,17 @@ use crate::{
 /// that much per idle client). Client messages are small; a larger one takes a few reads.
 const READ_BUFFER: usize = 1024;
 
-/// `GET /ws`: checks the upgrade request, answers `101 Switching Protocols`, and runs the
-/// connection in a tracked task once hyper hands the stream over.
+/// `?token=` of an upgrade: a browser's WebSocket cannot send `Authorization`.
+#[derive(Debug, serde::Deserialize)]
+struct UpgradeQuery {
+    token: Option<String>,
+}
+
+/// `GET /ws`: checks the upgrade request — its `Origin` (403 for a page the server does not
+/// trust) and its token (`?token=`, or `Authorization: Bearer` from non-browser clients; 401 when
+/// bad) — answers `101 Switching Protocols`, and runs the connection in a tracked task once
+/// hyper hands the stream over. A verified token's principal starts the session, as if its
+/// `hello` had carried the token; without one, `hello.token` still can.
 pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) -> Response {
     let headers = request.headers();
     if request.method() != Method::GET
@@ -45,6 +55,26 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
         return ApiError::bad_request("missing Sec-WebSocket-Key").into_response();
     };
+    if let Err(refused) = check_origin(&ctx, headers, Door::Upgrade) {
+        return *refused;
+    }
+    let Ok(Query(query)) = Query::<UpgradeQuery>::try_from_uri(request.uri()) else {
+        return ApiError::code(ErrorCode::InvalidField, "the query string does not parse")
+            .into_response();
+    };
+    // Only a token given here is checked here: without one the session waits for `hello`,
+    // which may carry it (or be anonymous, where the policy allows).
+    let token = match bearer(headers) {
+        Ok(header) => header.or(query.token.as_deref().filter(|t| !t.is_empty())),
+        Err(refused) => return *refused,
+    };
+    let principal = match token {
+        Some(token) => match principal(&ctx, Some(token)) {
+            Ok(principal) => principal,
+            Err(refused) => return *refused,
+        },
+        None => None,
+    };
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut request);
     // The HTTP connection's place in the connection budget goes with the WebSocket.
@@ -54,7 +84,9 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     tracker.spawn(async move {
         let _held = held;
         match on_upgrade.await {
-            Ok(upgraded) => super::connection::run(TokioIo::new(upgraded), config, ctx).await,
+            Ok(upgraded) => {
+                super::connection::run(TokioIo::new(upgraded), config, ctx, principal).await;
+            }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
     });
