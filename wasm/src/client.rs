@@ -238,6 +238,14 @@ impl Client {
     }
 }
 
+impl Drop for Client {
+    /// `free()` (or the end of a `using` block) closes the client first, so that what is
+    /// pending rejects with `closed` instead of never settling.
+    fn drop(&mut self) {
+        self.driver.command(|machine, now| machine.close(now));
+    }
+}
+
 impl Client {
     fn listen(&self, r#type: &str, listener: Function, once: bool) -> Result<Function, JsValue> {
         let kind = event_kind(r#type)?;

@@ -45,6 +45,10 @@ pub(crate) fn run() -> Result<PathBuf> {
         copy(&web.join(file), &web_in_package.join(file))?;
     }
     remove_dir(&web)?;
+    let glue = web_in_package.join("enchufe.js");
+    let mut text = fs::read_to_string(&glue).map_err(io(&glue))?;
+    text.push_str(DISPOSED);
+    fs::write(&glue, text).map_err(io(&glue))?;
     let wasm = web_in_package.join("enchufe_bg.wasm");
     optimize(&wasm)?;
     for (file, text) in ENTRIES {
@@ -69,6 +73,44 @@ pub(crate) fn run() -> Result<PathBuf> {
     report_sizes(&web_in_package, &tarball);
     Ok(tarball)
 }
+
+/// Appended to wasm-bindgen's glue: a client used after `free()` (or after its `using` block)
+/// answers with a `closed` error (4018, "the client was disposed") instead of wasm-bindgen's
+/// `null pointer passed to rust`: its promise methods reject, `close()` does nothing, `state`
+/// is `"closed"`, and anything else throws. (Rust cannot do this: after `free()` the generated
+/// glue passes a null pointer and the call fails before any of the crate's code runs.)
+const DISPOSED: &str = r#"
+function disposedError() {
+    const error = new Error("the client was disposed (free() or the end of its `using` block)");
+    error.name = "closed";
+    error.code = 4018;
+    return error;
+}
+for (const key of Reflect.ownKeys(Client.prototype)) {
+    const descriptor = Object.getOwnPropertyDescriptor(Client.prototype, key);
+    if (key === "constructor" || key === "__destroy_into_raw") continue;
+    if (descriptor.get) {
+        const get = descriptor.get;
+        descriptor.get = function () {
+            if (this.__wbg_ptr !== 0) return get.call(this);
+            return key === "state" ? "closed" : undefined;
+        };
+    } else if (typeof descriptor.value === "function") {
+        const method = descriptor.value;
+        const promised = ["join", "leave", "publish", "history"].includes(key);
+        const quiet = key === "close" || key === "free" || key === Symbol.dispose;
+        descriptor.value = function (...args) {
+            if (this.__wbg_ptr !== 0) return method.apply(this, args);
+            if (quiet) return undefined;
+            if (promised) return Promise.reject(disposedError());
+            throw disposedError();
+        };
+    } else {
+        continue;
+    }
+    Object.defineProperty(Client.prototype, key, descriptor);
+}
+"#;
 
 /// The entry for development builds (the `development` condition: Vite's dev server, webpack's
 /// development mode): the module inlined as base64. Vite 7's dev server pre-bundles

@@ -62,6 +62,12 @@ function checkOutcome(outcome, room) {
   );
   assert.equal(outcome.state, "online");
   assert.deepEqual(outcome.states, ["connecting", "online", "closed"]);
+  assert.equal(outcome.onceCalls, 1, "a once() listener runs for one event");
+  assert.equal(outcome.removedCalls, 0, "the function on() returns removes the listener");
+  assert.equal(outcome.invalid, "invalid_room 4002");
+  assert.equal(outcome.disposed, "closed 4018", "a disposed client rejects with a named error");
+  assert.equal(outcome.stateAfterFree, "closed");
+  assert.equal(outcome.notAnError, false);
 }
 
 /** Opens `base` + the app's page in Chromium and checks its outcome. */
