@@ -33,7 +33,7 @@ class WasmOptPlugin {
       if (done || !existsSync(wasm)) return;
       done = true;
       const wasmOpt = path.resolve(here, "node_modules/.bin/wasm-opt");
-      execFileSync(wasmOpt, ["-Oz", wasm, "-o", wasm], { stdio: "inherit" });
+      execFileSync(wasmOpt, ["-Oz", "--converge", "--strip-producers", wasm, "-o", wasm], { stdio: "inherit" });
     });
   }
 }

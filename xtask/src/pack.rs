@@ -146,8 +146,8 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// The package's entry points around the one `web` build (docs/DECISIONS.md, "Browser
-/// client"). wasm-pack's `bundler` target imports the `.wasm` as an ES module (the "ESM
+/// The package's entry points around the one `web` build (wasm/README.md, "Install").
+/// wasm-pack's `bundler` target imports the `.wasm` as an ES module (the "ESM
 /// integration" proposal), which Vite 7 cannot build, Vite 8's dev server mis-bundles and
 /// webpack needs `experiments.asyncWebAssembly` for; the `web` target fetches
 /// `new URL("enchufe_bg.wasm", import.meta.url)`, which every bundler turns into an asset. So
@@ -202,7 +202,9 @@ fn optimize(wasm: &Path) -> Result {
         step(ci)?;
     }
     let mut opt = Command::new(&wasm_opt);
-    opt.current_dir(root()).arg("-Oz").arg(wasm).arg("-o").arg(wasm);
+    // `--converge` repeats -Oz until it stops shrinking the module (~1 KB gzipped more).
+    opt.current_dir(root()).args(["-Oz", "--converge", "--strip-producers"]).arg(wasm);
+    opt.arg("-o").arg(wasm);
     step(opt)
 }
 

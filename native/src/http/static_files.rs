@@ -32,8 +32,7 @@ pub(crate) async fn serve(State(ctx): State<Context>, request: Request) -> Respo
         }
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     }
-    let mut files = ServeDir::new(www).precompressed_br().precompressed_gzip();
-    let mut response = match files.try_call(request).await {
+    let mut response = match files(www).try_call(request).await {
         Ok(response) => response.map(axum::body::Body::new),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return (StatusCode::NOT_FOUND, "not found\n").into_response();
@@ -48,6 +47,12 @@ pub(crate) async fn serve(State(ctx): State<Context>, request: Request) -> Respo
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
+}
+
+/// The files of `www`, each sent precompressed (`NAME.br`, else `NAME.gz`) when the client
+/// accepts that and the build wrote it.
+fn files(www: &std::path::Path) -> ServeDir {
+    ServeDir::new(www).precompressed_br().precompressed_gzip()
 }
 
 /// Whether the file name carries a content hash, as webpack's `[name].[contenthash].js` does: a
@@ -76,18 +81,19 @@ fn missing_page(dir: &str) -> String {
 mod tests {
     use super::is_hashed;
 
-    /// Precompressed files are served to clients that accept them, with the cache policy.
+    /// The server's files service sends a precompressed file to a client that accepts it (brotli
+    /// first), and the file itself otherwise, with its own content type. (The e2e test checks
+    /// the headers of the real server, cache policy included.)
     #[tokio::test]
-    async fn serves_precompressed_files_with_the_cache_policy() {
+    async fn precompressed_files_go_to_clients_that_accept_them() {
         use axum::{body::Body, http::Request};
-        use tower_http::services::ServeDir;
 
         let dir = std::env::temp_dir().join(format!("enchufe-static-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("main.0123abcd.js"), "let a = 1;").unwrap();
         std::fs::write(dir.join("main.0123abcd.js.br"), "brotli bytes").unwrap();
         std::fs::write(dir.join("main.0123abcd.js.gz"), "gzip bytes").unwrap();
-        let files = ServeDir::new(&dir).precompressed_br().precompressed_gzip();
+        let files = super::files(&dir);
         for (accept, encoding) in
             [("gzip, deflate, br", Some("br")), ("gzip", Some("gzip")), ("", None)]
         {
