@@ -1,5 +1,6 @@
 //! The API's answers to failure: why a connection attempt failed (the `waiting` state's `code`
-//! and `reason`), and `reconnect()`, which ends the wait at once. Against the live server, in
+//! and `reason`), and `reconnect()` (or the browser's `online` event), which ends the wait at
+//! once. Against the live server, in
 //! headless Chromium (`cargo xtask browser`). The JavaScript-only parts (`once`, the function
 //! `on` returns, `isEnchufeError`, a disposed client) are exercised by tests/bundlers.
 #![cfg(target_arch = "wasm32")]
@@ -62,5 +63,14 @@ async fn reconnect_ends_the_wait_at_once() {
     assert!(num(&waiting, "code") == 4014.0 || !reason.is_empty(), "{}", json(&waiting));
     client.reconnect();
     events.online(2).await;
+
+    // The browser's `online` event (the network is back) does the same.
+    let session = client.session().expect("online again");
+    control(&format!("kick/{session}"), "").await;
+    let waits = |e: &Recorder| e.states().iter().filter(|s| *s == "waiting").count();
+    events.until(5.0 * SECOND, "waiting again", |e| waits(e) >= 2).await;
+    let dispatch = js_sys::Function::new_no_args("globalThis.dispatchEvent(new Event('online'))");
+    dispatch.call0(&wasm_bindgen::JsValue::NULL).expect("dispatched");
+    events.online(3).await;
     client.close();
 }
