@@ -10,6 +10,7 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import HtmlWebpackPlugin from "html-webpack-plugin";
@@ -32,7 +33,34 @@ class WasmOptPlugin {
       if (done || !existsSync(wasm)) return;
       done = true;
       const wasmOpt = path.resolve(here, "node_modules/.bin/wasm-opt");
-      execFileSync(wasmOpt, ["-Oz", wasm, "-o", wasm], { stdio: "inherit" });
+      execFileSync(wasmOpt, ["-Oz", "--converge", "--strip-producers", wasm, "-o", wasm], { stdio: "inherit" });
+    });
+  }
+}
+
+/**
+ * Writes `NAME.br` and `NAME.gz` next to each text and wasm asset, compressed as hard as the
+ * formats go, once at build time: the server sends them to browsers that accept them
+ * (native/src/http/static_files.rs) and never compresses per request.
+ */
+class PrecompressPlugin {
+  apply(compiler) {
+    const { Compilation, sources } = compiler.webpack;
+    compiler.hooks.thisCompilation.tap("PrecompressPlugin", (compilation) => {
+      compilation.hooks.processAssets.tap(
+        { name: "PrecompressPlugin", stage: Compilation.PROCESS_ASSETS_STAGE_OPTIMIZE_TRANSFER },
+        (assets) => {
+          for (const name of Object.keys(assets)) {
+            if (!/\.(js|css|html|wasm|svg|json)$/.test(name)) continue;
+            const bytes = assets[name].buffer();
+            const br = brotliCompressSync(bytes, {
+              params: { [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+            });
+            compilation.emitAsset(`${name}.br`, new sources.RawSource(br));
+            compilation.emitAsset(`${name}.gz`, new sources.RawSource(gzipSync(bytes, { level: 9 })));
+          }
+        },
+      );
     });
   }
 }
@@ -45,7 +73,8 @@ export default (_env, argv) => {
       path: path.resolve(here, "dist"),
       // Hashed names: the server sends them with an immutable cache header; index.html is no-cache.
       filename: production ? "[name].[contenthash].js" : "[name].js",
-      webassemblyModuleFilename: production ? "[hash].wasm" : "[id].wasm",
+      // A name part besides the hash: the server recognises `NAME.HASH.EXT` as immutable.
+      webassemblyModuleFilename: production ? "enchufe.[hash].wasm" : "[id].wasm",
       clean: true,
     },
     resolve: {
@@ -65,7 +94,7 @@ export default (_env, argv) => {
         extraArgs: `--target bundler --mode no-install${production ? " --profile wasm-release" : ""}`,
         forceMode: production ? "production" : "development",
       }),
-      ...(production ? [new WasmOptPlugin()] : []),
+      ...(production ? [new WasmOptPlugin(), new PrecompressPlugin()] : []),
       new HtmlWebpackPlugin({ template: path.resolve(here, "src/index.html") }),
       new MiniCssExtractPlugin({
         filename: production ? "[name].[contenthash].css" : "[name].css",

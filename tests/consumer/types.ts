@@ -2,7 +2,13 @@
 // precisely — event payloads by event name, option fields, promise results — and reject
 // mistakes (the @ts-expect-error lines fail the check if they stop being errors).
 
-import { Client, type ConnectionState, type EnchufeError, type Message } from "enchufe";
+import {
+  Client,
+  isEnchufeError,
+  type ConnectionState,
+  type EnchufeError,
+  type Message,
+} from "enchufe";
 
 const client = new Client("ws://127.0.0.1:8480/ws", {
   name: "ana",
@@ -27,6 +33,22 @@ client.on("presence", (p) => {
   void [action, p.member.session];
 });
 client.on("gap", (g) => void [g.from, g.to]);
+const unsubscribe: () => void = client.once("joined", (j) => void j.members);
+unsubscribe();
+client.on("state", (s) => {
+  if (s.state === "waiting" && s.code !== undefined) {
+    const why: string | undefined = s.reason;
+    void why;
+  }
+});
+
+interface Chat {
+  text: string;
+}
+client.on("message", (m: Message<Chat>) => {
+  const text: string = m.body.text;
+  void text;
+});
 client.on("error", (e: EnchufeError) => {
   const code: number = e.code;
   void [code, e.name];
@@ -39,6 +61,16 @@ export async function use(): Promise<void> {
   const seq: number = await client.publish("lobby", { text: "hola" });
   await client.publish("lobby", new Uint8Array([1, 2, 3]));
   const messages: Message[] = await client.history("lobby", { since: 1, limit: 10 });
+  const chats: Message<Chat>[] = await client.history<Chat>("lobby");
+  void chats;
+  try {
+    await client.publish("lobby", { text: "hola" });
+  } catch (e) {
+    // The README's example: `e` is `unknown` under `strict`.
+    if (isEnchufeError(e)) console.error(`not sent: ${e.name} (${e.code})`);
+    else throw e;
+  }
+  client.reconnect();
   await client.leave("lobby");
   const state: "idle" | "connecting" | "online" | "waiting" | "closed" = client.state;
   const session: string | undefined = client.session;

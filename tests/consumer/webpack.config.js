@@ -1,5 +1,6 @@
-// The consumer app's bundle: what a user's webpack config needs for `enchufe` is one line,
-// `experiments.asyncWebAssembly` (the package imports its .wasm as an ES module).
+// The consumer app's bundle: a webpack 5 config with nothing for `enchufe` (the package's
+// entry instantiates its .wasm itself with a top-level await, which webpack 5 supports by
+// default, and webpack emits the .wasm as an asset).
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +10,5 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export default {
   entry: path.resolve(here, "src/index.js"),
   output: { path: path.resolve(here, "dist"), filename: "main.js", clean: true },
-  experiments: { asyncWebAssembly: true },
   performance: { hints: false },
 };

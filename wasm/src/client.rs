@@ -79,8 +79,10 @@ impl Client {
         let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
         let client_id = format!("w-{}", hex(&random_bytes::<12>()));
         let options = options::client_options(&options, client_id).map_err(bad_option)?;
+        let constructor = web_socket_constructor(options.web_socket)?;
         let seed = u64::from_le_bytes(random_bytes());
-        let driver = Driver::start(url.to_owned(), options.encoding, options.config, seed)?;
+        let driver =
+            Driver::start(url.to_owned(), constructor, options.encoding, options.config, seed)?;
         Ok(Client { driver })
     }
 
@@ -193,6 +195,14 @@ impl Client {
         self.driver.command(|machine, now| machine.connect(now));
     }
 
+    /// Retries now: ends the wait before the next connection attempt (the `state` event's
+    /// countdown), or starts over after `close()`. Does nothing while connecting or online.
+    /// The client also does this by itself when the browser's `online` event says the network
+    /// is back.
+    pub fn reconnect(&self) {
+        self.driver.reconnect();
+    }
+
     /// The connection state: `"connecting"`, `"online"`, `"waiting"` (to retry), `"closed"`
     /// (the `state` event has the details, such as the retry countdown).
     #[wasm_bindgen(getter)]
@@ -206,11 +216,18 @@ impl Client {
         self.driver.read(|m| m.session().map(str::to_owned))
     }
 
-    /// Adds an event listener (typed in `ClientEventMap`).
+    /// Adds an event listener (typed in `ClientEventMap`); returns the function that removes
+    /// it.
     #[wasm_bindgen(skip_typescript)]
-    pub fn on(&self, r#type: &str, listener: Function) -> Result<(), JsValue> {
-        self.driver.listeners.add(event_kind(r#type)?, listener);
-        Ok(())
+    pub fn on(&self, r#type: &str, listener: Function) -> Result<Function, JsValue> {
+        self.listen(r#type, listener, false)
+    }
+
+    /// Adds an event listener for the next event of `type` only; returns the function that
+    /// removes it before.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn once(&self, r#type: &str, listener: Function) -> Result<Function, JsValue> {
+        self.listen(r#type, listener, true)
     }
 
     /// Removes an event listener.
@@ -219,6 +236,53 @@ impl Client {
         self.driver.listeners.remove(event_kind(r#type)?, &listener);
         Ok(())
     }
+}
+
+impl Drop for Client {
+    /// `free()` (or the end of a `using` block) closes the client first, so that what is
+    /// pending rejects with `closed` instead of never settling.
+    fn drop(&mut self) {
+        self.driver.command(|machine, now| machine.close(now));
+    }
+}
+
+impl Client {
+    fn listen(&self, r#type: &str, listener: Function, once: bool) -> Result<Function, JsValue> {
+        let kind = event_kind(r#type)?;
+        self.driver.listeners.add(kind, listener.clone(), once);
+        let driver = Rc::downgrade(&self.driver);
+        let off = Closure::once_into_js(move || {
+            if let Some(driver) = driver.upgrade() {
+                driver.listeners.remove(kind, &listener);
+            }
+        });
+        Ok(off.unchecked_into())
+    }
+}
+
+/// Whether `value` is an error enchufe raised (an `EnchufeError`: an `Error` with a numeric
+/// `code`), for `catch (e)` in TypeScript, where `e` is `unknown`.
+#[wasm_bindgen(js_name = isEnchufeError, skip_typescript)]
+pub fn is_enchufe_error(value: &JsValue) -> bool {
+    value.is_instance_of::<js_sys::Error>()
+        && crate::options::field(value, "code").as_f64().is_some()
+}
+
+/// The `WebSocket` constructor the client opens its connections with: `option` (from the
+/// options' `WebSocket`), else the global one; a `TypeError` when there is neither.
+fn web_socket_constructor(option: Option<Function>) -> Result<Function, JsValue> {
+    if let Some(constructor) = option {
+        return Ok(constructor);
+    }
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("WebSocket"))
+        .ok()
+        .and_then(|global| global.dyn_into::<Function>().ok())
+        .ok_or_else(|| {
+            type_error(
+                "this runtime has no global WebSocket: pass one, e.g. \
+                 `new Client(url, { WebSocket })` with `import WebSocket from \"ws\"`",
+            )
+        })
 }
 
 fn event_kind(name: &str) -> Result<EventKind, JsValue> {

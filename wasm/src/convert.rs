@@ -117,15 +117,16 @@ pub(crate) fn reset(room_name: &RoomName, epoch: &str) -> JsValue {
     object(&[("room", room(room_name)), ("epoch", JsValue::from_str(epoch))])
 }
 
-/// A `ConnectionState` object; `now` turns a retry deadline into a countdown.
-pub(crate) fn state(state: &ConnState, now: u64) -> JsValue {
+/// A `ConnectionState` object; `now` turns a retry deadline into a countdown, and `skew` (the
+/// driver's clock minus `performance.now()`) the deadline into `performance.now()` time.
+pub(crate) fn state(state: &ConnState, now: u64, skew: u64) -> JsValue {
     let out = object(&[("state", JsValue::from_str(state.name()))]);
     match state {
         ConnState::Connecting { attempt } => set(&out, "attempt", &JsValue::from(*attempt)),
         ConnState::Online { session } => set(&out, "session", &JsValue::from_str(session)),
         ConnState::Waiting { until, attempt } => {
             set(&out, "attempt", &JsValue::from(*attempt));
-            set(&out, "retryAt", &number(*until));
+            set(&out, "retryAt", &number(until.saturating_sub(skew)));
             set(&out, "retryInMs", &number(until.saturating_sub(now)));
         }
         _ => {}

@@ -8,25 +8,29 @@
 //! Reconnecting, re-joining with recovery, retrying publishes and heartbeats are all decided by
 //! the machine; nothing here knows the protocol beyond turning outputs into effects.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use enchufe_core::client::{Client as Machine, ClientConfig, Event, Output};
+use enchufe_core::client::{Client as Machine, ClientConfig, ConnState, Event, Output};
 use enchufe_core::{ErrorCode, RoomName};
+use js_sys::Function;
 use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::Closure;
 use web_sys::EventTarget;
 
 use crate::convert;
-use crate::error::enchufe_error;
+use crate::error::{enchufe_error, set};
 use crate::listeners::{EventKind, Listeners};
 use crate::pending::Pending;
-use crate::platform::{Timer, now_ms, soon};
+use crate::platform::{Timer, now_ms, off_global, on_global, soon};
 use crate::socket::{Handlers, Socket, SocketEvents};
 use crate::wire::{self, Encoding, Wire};
 
 /// One client: the state machine and everything that drives it.
 pub(crate) struct Driver {
     url: String,
+    /// The `WebSocket` constructor: the application's, else the global one.
+    constructor: Function,
     encoding: Encoding,
     machine: RefCell<Machine>,
     socket: RefCell<Option<Socket>>,
@@ -36,6 +40,16 @@ pub(crate) struct Driver {
     pub(crate) listeners: Listeners,
     /// Why the browser refused to create the WebSocket, the first time it did (a malformed URL).
     open_error: RefCell<Option<JsValue>>,
+    /// Whether the current socket has opened (a close before that is a failed attempt).
+    opened: Cell<bool>,
+    /// Why the last connection ended or the last attempt failed: close code and reason, for
+    /// the `state` event of the wait that follows.
+    failure: RefCell<Option<(u16, String)>>,
+    /// Added to `performance.now()` to make the machine's clock: `reconnect()` moves it on to
+    /// the retry deadline instead of bending the machine's rules.
+    skew: Cell<u64>,
+    /// The `online` listener on the global object (browsers), kept for as long as the client.
+    online_listener: Option<Closure<dyn FnMut()>>,
 }
 
 impl Driver {
@@ -43,12 +57,14 @@ impl Driver {
     /// URL (what `new WebSocket(url)` would throw).
     pub(crate) fn start(
         url: String,
+        constructor: Function,
         encoding: Encoding,
         config: ClientConfig,
         seed: u64,
     ) -> Result<Rc<Driver>, JsValue> {
         let driver = Rc::new_cyclic(|weak: &Weak<Driver>| Driver {
             url,
+            constructor,
             encoding,
             machine: RefCell::new(Machine::new(config, seed)),
             socket: RefCell::new(None),
@@ -57,6 +73,19 @@ impl Driver {
             pending: RefCell::default(),
             listeners: Listeners::default(),
             open_error: RefCell::new(None),
+            opened: Cell::new(false),
+            failure: RefCell::new(None),
+            skew: Cell::new(0),
+            // The network is back (the browser says so): retry now rather than at the end of
+            // a backoff that may have grown to half a minute.
+            online_listener: on_global("online", {
+                let weak = weak.clone();
+                move || {
+                    if let Some(driver) = weak.upgrade() {
+                        driver.reconnect();
+                    }
+                }
+            }),
         });
         // Like a WebSocket, the client reports its first events after the constructor's
         // caller has had the chance to add listeners.
@@ -67,7 +96,7 @@ impl Driver {
                 driver.listeners.release();
             }
         });
-        driver.machine.borrow_mut().connect(now_ms());
+        driver.machine.borrow_mut().connect(driver.now());
         driver.drive();
         match driver.open_error.take() {
             Some(error) => Err(error),
@@ -86,7 +115,29 @@ impl Driver {
     /// [`drive`](Driver::drive). The API registers a command's promise in between, so that an
     /// answer the command produces at once (an offline `leave`, a full outbox) finds it.
     pub(crate) fn apply<R>(&self, command: impl FnOnce(&mut Machine, u64) -> R) -> R {
-        command(&mut self.machine.borrow_mut(), now_ms())
+        command(&mut self.machine.borrow_mut(), self.now())
+    }
+
+    /// The machine's clock: `performance.now()` plus what `reconnect` skipped.
+    fn now(&self) -> u64 {
+        now_ms() + self.skew.get()
+    }
+
+    /// Ends a wait for the next attempt now (the clock moves on to its deadline), or starts
+    /// over after `close()`. Does nothing while connecting or online.
+    pub(crate) fn reconnect(&self) {
+        let now = self.now();
+        let state = self.read(|machine| machine.state().clone());
+        match state {
+            ConnState::Waiting { until, .. } => {
+                self.skew.set(self.skew.get() + until.saturating_sub(now));
+                self.command(|machine, now| machine.handle_timeout(now));
+            }
+            ConnState::Closed | ConnState::Idle => {
+                self.command(|machine, now| machine.connect(now))
+            }
+            _ => {}
+        }
     }
 
     /// Reads the state machine.
@@ -100,7 +151,7 @@ impl Driver {
     /// feed the machine again, e.g. a socket the browser refuses) and the listeners (which may
     /// call the API) find it free.
     pub(crate) fn drive(&self) {
-        let now = now_ms();
+        let now = self.now();
         loop {
             let output = self.machine.borrow_mut().poll_output();
             match output {
@@ -113,6 +164,12 @@ impl Driver {
                 Output::Disconnect => {
                     if let Some(socket) = self.socket.take() {
                         socket.close();
+                        let why = if self.opened.get() {
+                            "the server stopped answering (no heartbeat)"
+                        } else {
+                            "the connection attempt timed out"
+                        };
+                        self.failure.replace(Some((0, why.into())));
                     }
                 }
                 Output::Event(event) => self.event(event, now),
@@ -129,7 +186,8 @@ impl Driver {
         if let Some(old) = self.socket.take() {
             old.close();
         }
-        match Socket::open(&self.url, &self.handlers) {
+        self.opened.set(false);
+        match Socket::open(&self.constructor, &self.url, &self.handlers) {
             Ok(socket) => *self.socket.borrow_mut() = Some(socket),
             Err(error) => {
                 self.open_error.borrow_mut().get_or_insert(error);
@@ -142,7 +200,18 @@ impl Driver {
     fn event(&self, event: Event, now: u64) {
         match event {
             Event::State(state) => {
-                self.listeners.push(EventKind::State, convert::state(&state, now))
+                let payload = convert::state(&state, now, self.skew.get());
+                match &state {
+                    ConnState::Waiting { .. } => {
+                        if let Some((code, reason)) = self.failure.borrow().as_ref() {
+                            set(&payload, "code", &JsValue::from(*code));
+                            set(&payload, "reason", &JsValue::from_str(reason));
+                        }
+                    }
+                    ConnState::Online { .. } => drop(self.failure.take()),
+                    _ => {}
+                }
+                self.listeners.push(EventKind::State, payload)
             }
             Event::Joined { id, room, seq, members, recovered } => {
                 // The machine has just taken the epoch from this `joined`: nothing else ran
@@ -213,6 +282,7 @@ impl Driver {
 impl SocketEvents for Driver {
     fn opened(&self, target: Option<EventTarget>) {
         if self.is_current(target.as_ref()) {
+            self.opened.set(true);
             self.command(|machine, now| machine.handle_connected(now));
         }
     }
@@ -243,9 +313,20 @@ impl SocketEvents for Driver {
         }
     }
 
-    fn closed(&self, target: Option<EventTarget>) {
+    fn closed(&self, target: Option<EventTarget>, code: u16, reason: String) {
         if self.is_current(target.as_ref()) {
             self.socket.take();
+            let reason = match (self.opened.get(), reason.is_empty()) {
+                (_, false) => reason,
+                // A browser tells a page nothing more about a refused connection, a server
+                // that is down or a path that is not a WebSocket endpoint (all are 1006).
+                (false, true) => format!(
+                    "could not connect to {} (refused, unreachable, or not a WebSocket endpoint)",
+                    self.url
+                ),
+                (true, true) => "the connection was lost".into(),
+            };
+            self.failure.replace(Some((code, reason)));
             self.command(|machine, now| machine.handle_disconnected(now));
         }
     }
@@ -256,6 +337,9 @@ impl Drop for Driver {
     fn drop(&mut self) {
         if let Some(socket) = self.socket.take() {
             socket.close();
+        }
+        if let Some(online) = &self.online_listener {
+            off_global("online", online);
         }
     }
 }

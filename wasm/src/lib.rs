@@ -48,5 +48,5 @@ mod socket;
 #[cfg(target_arch = "wasm32")]
 pub use client::{
     Client, ClientOptionsArg, HistoryOptionsArg, HistoryPromise, JoinOptionsArg, JoinPromise,
-    LeavePromise, PublishPromise, StateName,
+    LeavePromise, PublishPromise, StateName, is_enchufe_error,
 };

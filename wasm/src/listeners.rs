@@ -69,24 +69,26 @@ fn same(a: &Function, b: &Function) -> bool {
 /// Listeners by event, and the delivery queue.
 #[derive(Default)]
 pub(crate) struct Listeners {
-    by_kind: RefCell<[Vec<Function>; EventKind::ALL.len()]>,
+    /// Each listener, and whether it is to be called once only.
+    by_kind: RefCell<[Vec<(Function, bool)>; EventKind::ALL.len()]>,
     queue: RefCell<VecDeque<(EventKind, JsValue)>>,
     delivering: Cell<bool>,
 }
 
 impl Listeners {
-    /// Adds `listener` for `kind`, unless it is there already.
-    pub(crate) fn add(&self, kind: EventKind, listener: Function) {
+    /// Adds `listener` for `kind` (for the next event only when `once`), unless it is there
+    /// already.
+    pub(crate) fn add(&self, kind: EventKind, listener: Function, once: bool) {
         let mut by_kind = self.by_kind.borrow_mut();
         let list = &mut by_kind[kind as usize];
-        if !list.iter().any(|l| same(l, &listener)) {
-            list.push(listener);
+        if !list.iter().any(|(l, _)| same(l, &listener)) {
+            list.push((listener, once));
         }
     }
 
     /// Removes `listener` for `kind`, if it is there.
     pub(crate) fn remove(&self, kind: EventKind, listener: &Function) {
-        self.by_kind.borrow_mut()[kind as usize].retain(|l| !same(l, listener));
+        self.by_kind.borrow_mut()[kind as usize].retain(|(l, _)| !same(l, listener));
     }
 
     /// Queues an event for [`deliver`](Listeners::deliver).
@@ -117,7 +119,10 @@ impl Listeners {
             let Some((kind, payload)) = next else { break };
             // A snapshot: listeners added or removed by a listener count from the next event.
             let listeners = self.by_kind.borrow()[kind as usize].clone();
-            for listener in listeners {
+            for (listener, once) in listeners {
+                if once {
+                    self.remove(kind, &listener);
+                }
                 if let Err(error) = listener.call1(&JsValue::UNDEFINED, &payload) {
                     report_listener_error(&error);
                 }

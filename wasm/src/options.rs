@@ -4,7 +4,7 @@
 //! error naming it, thrown as a `TypeError` by the constructor (a promise method rejects).
 
 use enchufe_core::client::ClientConfig;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::wire::Encoding;
 
@@ -12,6 +12,8 @@ use crate::wire::Encoding;
 pub(crate) struct ClientOptions {
     pub(crate) config: ClientConfig,
     pub(crate) encoding: Encoding,
+    /// The `WebSocket` constructor to use instead of the global one.
+    pub(crate) web_socket: Option<js_sys::Function>,
 }
 
 /// A field that is not of the type its option needs.
@@ -54,7 +56,17 @@ pub(crate) fn client_options(
             BadOption(format!("`encoding` must be \"json\" or \"binary\", not {name:?}"))
         })?,
     };
-    Ok(ClientOptions { config, encoding })
+    let web_socket = field(options, "WebSocket");
+    let web_socket = if web_socket.is_undefined() || web_socket.is_null() {
+        None
+    } else {
+        Some(web_socket.dyn_into::<js_sys::Function>().map_err(|_| {
+            BadOption(
+                "`WebSocket` must be a WebSocket constructor (such as the ws package's)".into(),
+            )
+        })?)
+    };
+    Ok(ClientOptions { config, encoding, web_socket })
 }
 
 /// `options[key]`, `undefined` when `options` is not an object.

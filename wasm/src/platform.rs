@@ -50,6 +50,30 @@ pub(crate) fn soon(task: impl FnOnce() + 'static) {
     queue_microtask(&Closure::once_into_js(task));
 }
 
+/// Calls `listener` on every `event` of the global object (`window`, a worker's `self`), when
+/// it has `addEventListener` (Node's has not). The closure must be kept while it listens.
+pub(crate) fn on_global(
+    event: &str,
+    listener: impl FnMut() + 'static,
+) -> Option<Closure<dyn FnMut()>> {
+    let global = js_sys::global();
+    let add = js_sys::Reflect::get(&global, &JsValue::from_str("addEventListener")).ok()?;
+    let add = add.dyn_into::<js_sys::Function>().ok()?;
+    let closure = Closure::<dyn FnMut()>::new(listener);
+    add.call2(&global, &JsValue::from_str(event), closure.as_ref()).ok()?;
+    Some(closure)
+}
+
+/// Removes a listener [`on_global`] added.
+pub(crate) fn off_global(event: &str, listener: &Closure<dyn FnMut()>) {
+    let global = js_sys::global();
+    if let Ok(remove) = js_sys::Reflect::get(&global, &JsValue::from_str("removeEventListener"))
+        && let Ok(remove) = remove.dyn_into::<js_sys::Function>()
+    {
+        let _ = remove.call2(&global, &JsValue::from_str(event), listener.as_ref());
+    }
+}
+
 /// Reports an exception thrown by an application's event listener, as the browser does for
 /// listeners of a DOM event: logged, without stopping the other listeners.
 pub(crate) fn report_listener_error(error: &JsValue) {

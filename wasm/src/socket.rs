@@ -7,7 +7,7 @@
 
 use std::rc::Weak;
 
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, Event, EventTarget, MessageEvent, WebSocket};
 
@@ -32,8 +32,9 @@ pub(crate) trait SocketEvents: 'static {
     fn opened(&self, target: Option<EventTarget>);
     /// A message arrived.
     fn received(&self, target: Option<EventTarget>, wire: Wire);
-    /// The socket closed, or failed to open.
-    fn closed(&self, target: Option<EventTarget>);
+    /// The socket closed, or failed to open (`opened` says which), with the close code and
+    /// reason.
+    fn closed(&self, target: Option<EventTarget>, code: u16, reason: String);
 }
 
 impl Handlers {
@@ -59,7 +60,7 @@ impl Handlers {
             }),
             close: Closure::new(move |event: CloseEvent| {
                 if let Some(owner) = c.upgrade() {
-                    owner.closed(event.target());
+                    owner.closed(event.target(), event.code(), event.reason());
                 }
             }),
         }
@@ -67,10 +68,16 @@ impl Handlers {
 }
 
 impl Socket {
-    /// Starts opening a WebSocket to `url`; its events go to `handlers`. Fails only for a URL
-    /// the browser refuses outright (a `SyntaxError`).
-    pub(crate) fn open(url: &str, handlers: &Handlers) -> Result<Socket, JsValue> {
-        let ws = WebSocket::new(url)?;
+    /// Starts opening a WebSocket to `url` with `constructor` (the global `WebSocket`, or the
+    /// application's, e.g. the `ws` package's in Node); its events go to `handlers`. Fails only
+    /// for a URL the constructor refuses outright (a `SyntaxError`).
+    pub(crate) fn open(
+        constructor: &Function,
+        url: &str,
+        handlers: &Handlers,
+    ) -> Result<Socket, JsValue> {
+        let ws: WebSocket =
+            js_sys::Reflect::construct(constructor, &Array::of1(&url.into()))?.unchecked_into();
         ws.set_binary_type(BinaryType::Arraybuffer);
         ws.set_onopen(Some(handlers.open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(handlers.message.as_ref().unchecked_ref()));

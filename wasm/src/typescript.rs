@@ -39,6 +39,11 @@ export interface ClientOptions {
    * `"binary"` (smaller). Publishes of `Uint8Array` bodies always travel binary.
    */
   encoding?: "json" | "binary";
+  /**
+   * The WebSocket constructor to connect with, where the runtime has no global `WebSocket`
+   * (Node before 22: `import WebSocket from "ws"`). Default: the global one.
+   */
+  WebSocket?: new (url: string) => unknown;
 }
 
 /** Options of {@link Client.join}. */
@@ -86,8 +91,12 @@ export interface JoinInfo {
   epoch: string;
 }
 
-/** A message of a room. */
-export interface Message {
+/**
+ * A message of a room. `T` is the type of its body (default `any`): `Message<Chat>` for a
+ * room whose bodies you know, e.g. `client.on("message", (m: Message<Chat>) => …)` or
+ * `await client.history<Chat>(room)`.
+ */
+export interface Message<T = any> {
   /** The room. */
   room: string;
   /** The room's sequence number for this message: 1, 2, 3, … without gaps. */
@@ -97,7 +106,7 @@ export interface Message {
   /** When the server stored it, in ms since the Unix epoch (for `new Date(ts)`). */
   ts: number;
   /** The body as published: any JSON value, or a `Uint8Array` for a bytes body. */
-  body: any;
+  body: T;
 }
 
 /** Someone joined or left a room you are in (`presence` event). */
@@ -150,9 +159,20 @@ export type ConnectionState =
   | { state: "online"; session: string }
   /**
    * Waiting before the next attempt: `retryInMs` is the delay (for a countdown), `retryAt`
-   * when it ends on the `performance.now()` clock.
+   * when it ends on the `performance.now()` clock. `code` and `reason` say why the last
+   * connection ended or the last attempt failed: the WebSocket close code (1006 for a
+   * connection refused, a server that is down or a path that is no WebSocket endpoint: the
+   * browser tells no more; a protocol code 4000–4999 from the server; 0 when the client gave
+   * up on a silent server) and a sentence.
    */
-  | { state: "waiting"; attempt: number; retryAt: number; retryInMs: number }
+  | {
+      state: "waiting";
+      attempt: number;
+      retryAt: number;
+      retryInMs: number;
+      code?: number;
+      reason?: string;
+    }
   /** Closed by {@link Client.close}, or refused by the server (`unauthorized`). */
   | { state: "closed" };
 
@@ -198,18 +218,40 @@ export interface ClientEventMap {
   error: EnchufeError;
 }
 
+/**
+ * Whether `error` is an {@link EnchufeError} — for `catch (e)`, where TypeScript types `e` as
+ * `unknown`:
+ * ```ts
+ * try { await client.publish("lobby", "hola"); }
+ * catch (e) { if (isEnchufeError(e) && e.name === "outbox_full") retryLater(); else throw e; }
+ * ```
+ */
+export function isEnchufeError(error: unknown): error is EnchufeError;
+
 /** The type of a listener of event `K`. */
 export type ClientListener<K extends keyof ClientEventMap> = (event: ClientEventMap[K]) => void;
 
 export interface Client {
   /**
-   * Calls `listener` for every `type` event. Adding the same listener twice adds it once.
-   * Listeners run in the order they were added; one that throws is reported on the console
-   * and does not stop the others.
+   * Calls `listener` for every `type` event; returns a function that removes it. Adding the
+   * same listener twice adds it once. Listeners run in the order they were added; one that
+   * throws is reported on the console and does not stop the others.
    */
-  on<K extends keyof ClientEventMap>(type: K, listener: ClientListener<K>): void;
-  /** Removes a listener added with {@link Client.on}. */
+  on<K extends keyof ClientEventMap>(type: K, listener: ClientListener<K>): () => void;
+  /** Like {@link Client.on}, for the next `type` event only. */
+  once<K extends keyof ClientEventMap>(type: K, listener: ClientListener<K>): () => void;
+  /** Removes a listener added with {@link Client.on} or {@link Client.once}. */
   off<K extends keyof ClientEventMap>(type: K, listener: ClientListener<K>): void;
+  /** Resolves with the stored messages of `room` (see the method's documentation). */
+  history<T = any>(room: string, options?: HistoryOptions | null): Promise<Message<T>[]>;
+}
+
+// `Client` declares `[Symbol.dispose]` (for `using`). Declared here too, so that projects
+// whose `lib` lacks "esnext.disposable" compile this file without `skipLibCheck`.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
 }
 "#;
 

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -63,7 +63,10 @@ async function openPage(name) {
     }
   });
   await page.goto(`${server.url}/#${room}`);
-  // First visit: the app asks for a display name.
+  // First visit: the app asks for a display name, and connects only once it has one.
+  await page.getByLabel("Choose a display name").waitFor({ timeout: WAIT_MS });
+  assert.equal(await page.locator("#connection").textContent(), "Not connected");
+  if (name === "ana") await shot(page, "0-choose-a-name");
   await page.getByLabel("Choose a display name").fill(name);
   await page.getByRole("button", { name: "Start chatting" }).click();
   await waitForBadge(page, "online");
@@ -193,6 +196,30 @@ after(async () => {
   await server.stop();
 });
 
+describe("the server sends the app", () => {
+  it("compressed (brotli, else gzip), hashed files immutable and index.html revalidated", async () => {
+    const get = (path, encoding) =>
+      fetch(`${server.url}${path}`, { headers: { "accept-encoding": encoding } });
+    const index = await get("/", "br, gzip");
+    assert.equal(index.headers.get("cache-control"), "no-cache");
+    assert.equal(index.headers.get("content-encoding"), "br");
+    const html = await index.text();
+    // The build's assets (hashed names), each referenced by the page or its script.
+    const assets = readdirSync(www).filter((name) => /\.(js|css|wasm)$/.test(name));
+    assert.deepEqual(assets.map((a) => path.extname(a)).sort(), [".css", ".js", ".wasm"]);
+    for (const asset of assets.filter((a) => !a.endsWith(".wasm"))) assert.ok(html.includes(asset), asset);
+    for (const path of assets) {
+      for (const [accept, encoding] of [["br, gzip", "br"], ["gzip", "gzip"], ["identity", null]]) {
+        const response = await get(`/${path}`, accept);
+        await response.arrayBuffer();
+        assert.equal(response.status, 200, path);
+        assert.equal(response.headers.get("content-encoding"), encoding, `${path} for ${accept}`);
+        assert.equal(response.headers.get("cache-control"), "public, max-age=31536000, immutable", path);
+      }
+    }
+  });
+});
+
 describe("the chat in a browser", { timeout: 180_000 }, () => {
   it("lets two pages chat in one room, with presence", async () => {
     const ana = await openPage("ana");
@@ -298,7 +325,21 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await composer(ana).fill("sent while offline");
     await composer(ana).press("Enter");
     await ana.locator("#messages li.pending", { hasText: "sent while offline" }).waitFor({ timeout: WAIT_MS });
+    // Who is here and the room counts are the last known ones, and say so.
+    await ana.locator(".presence .stale-note").waitFor({ state: "visible", timeout: WAIT_MS });
+    assert.ok(await ana.locator(".rooms .stale-note").isVisible());
     await shot(ana, "3-reconnecting");
+
+    // Renamed while offline: the conversation stays, the message stays pending, and the new
+    // session sends it under the new name.
+    await ana.getByLabel("Your name").fill("ana-away");
+    await ana.getByLabel("Your name").press("Enter");
+    await ana.locator("#messages li.pending", { hasText: "sent while offline" }).waitFor({ timeout: WAIT_MS });
+    assert.equal((await readLog(ana)).filter((i) => i.kind === "message").length, 5, "the log is still shown");
+    await shot(ana, "3b-renamed-while-offline");
+    await ana.setViewportSize({ width: 390, height: 844 });
+    await shot(ana, "3c-offline-phone");
+    await ana.setViewportSize({ width: 1280, height: 800 });
 
     await server.start();
     // The hub keeps history in memory: the restarted server numbers the room from 1 again, and
@@ -329,7 +370,19 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     );
     assert.deepEqual(new Set(since.slice(0, 3).map((m) => m.body)), new Set(["after restart 1", "after restart 2", "sent while offline"]));
     assert.deepEqual(since.slice(3).map((m) => m.body), live);
+    assert.equal(since.find((m) => m.body === "sent while offline").from, "ana-away");
+    // Reconnecting (and renaming) is not news: no "joined" line after the restart.
+    const notices = log.slice(divider).filter((i) => i.kind === "notice").map((i) => i.body);
+    assert.deepEqual(notices.filter((n) => /joined|left/.test(n)), [], `notices: ${notices}`);
+    assert.equal(await ana.locator(".presence .stale-note").isVisible(), false);
     await shot(ana, "4-after-restart");
+
+    // Back to the old name (online), for the tests below.
+    await ana.getByLabel("Your name").fill("ana");
+    await ana.getByLabel("Your name").press("Enter");
+    await ana.waitForFunction(() => document.querySelector("#members li.me .who")?.textContent === "ana", null, {
+      timeout: WAIT_MS,
+    });
   });
 
   it("remembers the name and room across a reload, shows the room's history, and renames", async () => {
@@ -368,8 +421,36 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await waitForMessages(ana, ["renamed"]);
     const renamed = (await readLog(ana)).filter((i) => i.kind === "message").at(-1);
     assert.deepEqual([renamed.from, renamed.seq], ["ana2", 8]);
+  });
+
+  it("fits a phone (390×844): rooms and who is here above the fold, commands unbroken", async () => {
+    const ana = pages.ana;
     await ana.setViewportSize({ width: 390, height: 844 });
-    await shot(ana, "6-narrow-screen");
+    await ana.reload();
+    await waitForBadge(ana, "online");
+    await ana.locator("#members li").first().waitFor({ timeout: WAIT_MS });
+    await ana.locator("#room-list button").first().waitFor({ timeout: WAIT_MS });
+    const box = async (selector) => ana.locator(selector).first().boundingBox();
+    const rooms = await box("#room-list button");
+    const members = await box("#members li");
+    const composerBox = await box("#composer-input");
+    assert.ok(rooms && rooms.y + rooms.height <= 844, `the room list is below the fold: ${JSON.stringify(rooms)}`);
+    assert.ok(members && members.y + members.height <= 844, `"Here now" is below the fold: ${JSON.stringify(members)}`);
+    assert.ok(composerBox && composerBox.y + composerBox.height <= 844, `the message box is below the fold: ${JSON.stringify(composerBox)}`);
+    // The commands fold away under their heading on a phone (the page loaded narrow).
+    const folded = await box(".anywhere");
+    assert.ok(folded.height < 80, `the folded "Connect from anywhere" panel is ${folded.height} px tall`);
+    assert.equal(await ana.locator("#anywhere-details").evaluate((d) => d.open), false);
+    await shot(ana, "6-phone");
+    await ana.locator("#anywhere-details summary").click();
+    const anywhere = await box(".anywhere");
+    assert.ok(anywhere.height < 900, `the "Connect from anywhere" panel is ${anywhere.height} px tall`);
+    const wrapping = await ana.$$eval("#anywhere pre", (pres) =>
+      pres.filter((pre) => getComputedStyle(pre).whiteSpace !== "pre").length,
+    );
+    assert.equal(wrapping, 0, "commands are never broken mid-word");
+    await shot(ana, "6b-phone-commands");
+    await ana.setViewportSize({ width: 1280, height: 800 });
   });
 
   it("marks a message the server refuses as failed, with Retry and Discard", async () => {
@@ -379,10 +460,16 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     await composer(ana).press("Enter");
     const failed = ana.locator("#messages li.pending.failed");
     await failed.waitFor({ timeout: WAIT_MS });
-    assert.match(await failed.locator(".status").textContent(), /^Not sent: .*too_large/);
+    assert.equal(await failed.locator(".status").textContent(), "Not sent: the message is too long");
     await shot(ana, "7-failed");
     await failed.getByRole("button", { name: "Retry" }).click();
     await failed.waitFor({ timeout: WAIT_MS });
+    // What was never confirmed survives a reload: sent again, and marked "Not sent" again.
+    await ana.reload();
+    await waitForBadge(ana, "online");
+    await failed.waitFor({ timeout: WAIT_MS });
+    assert.equal(await failed.locator(".status").textContent(), "Not sent: the message is too long");
+    await shot(ana, "7b-failed-after-reload");
     await failed.getByRole("button", { name: "Discard" }).click();
     assert.equal(await ana.locator("#messages li.pending").count(), 0);
     await waitForBadge(ana, "online");

@@ -23,18 +23,26 @@ export class App {
     this.timeline = new Timeline();
     this.members = new Members();
     this.info = null;
-    this.status = { kind: "connecting" };
+    /** Nothing is connected before the user has a name (the first-visit dialog). */
+    this.status = { kind: "idle" };
     this.log = new LogView(byId("messages"), {
       me: () => this.name,
       online: () => this.status.kind === "online",
       retry: (key) => this.retry(key),
-      discard: (key) => this.log.apply(this.timeline.discard(key)),
+      discard: (key) => {
+        this.log.apply(this.timeline.discard(key));
+        this.savePending();
+      },
     });
     this.input = /** @type {HTMLTextAreaElement} */ (byId("composer-input"));
   }
 
   async start() {
     this.bindForms();
+    // On a phone the commands fold away under their heading: the conversation comes first.
+    if (window.matchMedia("(max-width: 40rem)").matches) {
+      /** @type {HTMLDetailsElement} */ (byId("anywhere-details")).open = false;
+    }
     const name = remembered.name() || (await this.askName());
     this.setName(name);
     const room = roomFromHash() || remembered.room() || "lobby";
@@ -112,27 +120,40 @@ export class App {
   }
 
   connect() {
-    this.client = connection.open(window.location, {
+    // The events of a client this one replaced (after a rename) are no longer the page's.
+    const current = () => this.client === client;
+    const client = connection.open(window.location, {
       name: this.name,
       on: {
-        message: (m) => m.room === this.room && this.log.apply(this.timeline.live(m)),
-        presence: (p) => p.room === this.room && this.presence(p),
-        gap: (g) => g.room === this.room && this.gap(g.from, g.to),
-        reset: (r) => r.room === this.room && this.log.apply(this.timeline.reset()),
-        joined: (j) => j.room === this.room && this.setMembers(j.members),
-        status: (s) => this.setStatus(s),
-        error: (e) => this.alert(connection.errorText(e)),
+        message: (m) => current() && m.room === this.room && this.log.apply(this.timeline.live(m)),
+        presence: (p) => current() && p.room === this.room && this.presence(p),
+        gap: (g) => current() && g.room === this.room && this.gap(g.from, g.to),
+        reset: (r) => current() && r.room === this.room && this.renumbered(r.epoch),
+        joined: (j) => {
+          if (!current() || j.room !== this.room) return;
+          // A client that never knew the room's old numbering (one made by a rename while the
+          // server restarted) sends no `reset`: its `joined` shows the new epoch instead.
+          this.renumbered(j.epoch);
+          this.setMembers(j.members);
+        },
+        status: (s) => current() && this.setStatus(s),
+        error: (e) => current() && this.alert(connection.sentence(connection.errorText(e))),
       },
     });
+    this.client = client;
   }
 
-  /** A new name needs a new session: close, reopen, and join the room again. */
+  /**
+   * A new name needs a new session: a new client joins the room again, keeping the
+   * conversation on screen; what the old one had not sent yet is sent by the new one (also
+   * while offline: it waits in the new client's outbox).
+   */
   reconnect() {
-    this.client?.close();
-    const room = this.room;
-    this.room = null;
+    const old = this.client;
     this.connect();
-    if (room) this.join(room);
+    // Its pending publishes reject with `closed`; publish() hands them to the new client.
+    old?.close();
+    if (this.room) this.join(this.room, { keep: true });
   }
 
   setStatus(status) {
@@ -140,6 +161,9 @@ export class App {
     this.status = status;
     renderBadge(status);
     const online = status.kind === "online";
+    // Offline, the member list and the room counts are what was last known: shown as such.
+    if (online) this.wasOnline = true;
+    document.body.toggleAttribute("data-stale", !online && Boolean(this.wasOnline));
     if (online !== wasOnline) {
       // Pending messages say whether they are being sent or wait for the connection.
       this.log.apply(this.timeline.items.filter((i) => i.kind === "pending").map((item) => ({ op: "update", item })));
@@ -148,22 +172,14 @@ export class App {
     if (online) byId("alert").hidden = true;
   }
 
-  async join(room) {
-    if (this.room && this.room !== room) {
-      this.client.leave(this.room)?.catch?.(() => {});
-    }
-    this.room = room;
-    remembered.setRoom(room);
-    if (roomFromHash() !== room) history.replaceState(null, "", `#${encodeURIComponent(room)}`);
-    const timeline = (this.timeline = new Timeline());
-    this.members = new Members();
-    this.log.clear();
-    byId("room-title").textContent = `# ${room}`;
-    byId("room-meta").textContent = "Joining…";
-    renderMembers(this.members, this.client?.session ?? null, this.name);
-    renderAnywhere(room, this.info);
-    this.setComposer(true);
-    this.refreshRooms();
+  /**
+   * Shows `room` and joins it. With `keep` (the same room, joined again by a new client after
+   * a rename) the conversation on screen stays; otherwise the log starts empty, with the
+   * messages this browser wrote there and never got confirmed (kept across reloads) pending.
+   */
+  async join(room, { keep = false } = {}) {
+    if (!keep) this.enter(room);
+    const timeline = this.timeline;
     try {
       const joined = await this.client.join(room);
       if (this.timeline !== timeline) return;
@@ -181,16 +197,48 @@ export class App {
     }
   }
 
+  enter(room) {
+    if (this.room && this.room !== room) {
+      this.client.leave(this.room)?.catch?.(() => {});
+    }
+    this.room = room;
+    remembered.setRoom(room);
+    if (roomFromHash() !== room) history.replaceState(null, "", `#${encodeURIComponent(room)}`);
+    this.timeline = new Timeline();
+    this.epoch = null;
+    this.members = new Members();
+    this.log.clear();
+    byId("room-title").textContent = `# ${room}`;
+    byId("room-meta").textContent = "Joining…";
+    renderMembers(this.members, this.client?.session ?? null, this.name);
+    renderAnywhere(room, this.info);
+    this.setComposer(true);
+    this.refreshRooms();
+    for (const body of remembered.pending(room)) this.write(body);
+  }
+
+  /** The room's numbering is `epoch`: a new one starts a new section of the log. */
+  renumbered(epoch) {
+    const known = this.epoch;
+    this.epoch = epoch;
+    if (known && epoch && known !== epoch) this.log.apply(this.timeline.reset());
+  }
+
   setMembers(members) {
     this.members.reset(members ?? []);
     renderMembers(this.members, this.client.session ?? null, this.name);
   }
 
   presence({ action, member }) {
+    const who = displayName(member);
     const change = this.members.apply(action, member);
     if (!change) return;
     renderMembers(this.members, this.client?.session ?? null, this.name);
-    const who = displayName(member);
+    // No notice for this tab's own sessions, nor for someone who is still (or already) here
+    // under another session: a reconnect is not news.
+    const mine = member.session === this.client?.session || member.name === this.name;
+    const otherSession = this.members.list().some((m) => displayName(m) === who && m.session !== member.session);
+    if (mine || otherSession) return;
     this.log.apply(this.timeline.notice(change === "join" ? `${who} joined` : `${who} left`));
   }
 
@@ -213,9 +261,22 @@ export class App {
     if (!body || !this.room) return;
     this.input.value = "";
     this.autosize();
+    this.write(body);
+  }
+
+  /** Shows `body` as pending and publishes it. */
+  write(body) {
     const { item, changes } = this.timeline.pending(body);
     this.log.apply(changes);
+    this.savePending();
     this.publish(item.key, body);
+  }
+
+  /** Keeps the room's unconfirmed messages in storage, so that a reload sends them still. */
+  savePending() {
+    if (!this.room) return;
+    const bodies = this.timeline.items.filter((i) => i.kind === "pending").map((i) => i.body);
+    remembered.setPending(this.room, bodies);
   }
 
   retry(key) {
@@ -228,13 +289,21 @@ export class App {
   async publish(key, body) {
     const room = this.room;
     const timeline = this.timeline;
+    const client = this.client;
     try {
-      const seq = await this.client.publish(room, body);
+      const seq = await client.publish(room, body);
       const message = { room, seq, from: this.name, ts: Date.now(), body };
       if (this.timeline === timeline) this.log.apply(timeline.acked(key, Number(seq), message));
     } catch (error) {
-      if (this.timeline === timeline) this.log.apply(timeline.failed(key, connection.errorText(error)));
+      if (this.timeline !== timeline) return;
+      if (client !== this.client && error?.name === "closed") {
+        // Renamed meanwhile: the new session sends it.
+        this.publish(key, body);
+        return;
+      }
+      this.log.apply(timeline.failed(key, connection.errorText(error)));
     }
+    if (this.timeline === timeline) this.savePending();
   }
 
   async refreshRooms() {

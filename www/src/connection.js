@@ -6,7 +6,7 @@ import { Client } from "enchufe";
 
 /**
  * The connection badge's state.
- * @typedef {{kind: "connecting"|"online"|"reconnecting"|"offline", retryAt?: number, attempt?: number}} Status
+ * @typedef {{kind: "idle"|"connecting"|"online"|"reconnecting"|"offline", retryAt?: number, attempt?: number}} Status
  */
 
 /** The WebSocket URL of the server that served this page. */
@@ -61,10 +61,32 @@ export function open(location, { name, on }) {
   return client;
 }
 
+/** What the errors a chat user can meet mean, in plain words (by the error's name). */
+const PLAIN = {
+  closed: "the connection closed before the server confirmed it",
+  outbox_full: "too many messages are waiting to be sent; try again when you are back online",
+  too_large: "the message is too long",
+  shutting_down: "the server is restarting; the chat reconnects by itself",
+  kicked: "the server disconnected this tab",
+  rate_limited: "too many messages at once; wait a moment and retry",
+  slow_consumer: "the connection was too slow to keep up; reconnecting",
+  idle_timeout: "the connection was idle for too long; reconnecting",
+  unauthorized: "the server refused this connection",
+  invalid_room: "that is not a valid room name",
+  too_many_rooms: "too many rooms are open at once",
+  server_busy: "the server is busy; try again shortly",
+  room_limit: "the server holds too many rooms to open another",
+  internal: "the server had a problem",
+};
+
 /** A short human text for a rejected promise or error event. */
 export function errorText(error) {
-  if (!error) return "unknown error";
-  const name = error.name && error.name !== "Error" ? error.name : null;
-  const message = error.message || String(error);
-  return name && !message.includes(name) ? `${message} (${name})` : message;
+  if (!error) return "something went wrong";
+  if (PLAIN[error.name]) return PLAIN[error.name];
+  return error.message || String(error);
+}
+
+/** `text` with a capital first letter, for a sentence of its own. */
+export function sentence(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
 }

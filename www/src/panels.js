@@ -5,6 +5,7 @@ import { byId, h } from "./dom.js";
 import { displayName } from "./members.js";
 
 const BADGE_TEXT = {
+  idle: "Not connected",
   connecting: "Connecting…",
   online: "Online",
   reconnecting: "Reconnecting…",

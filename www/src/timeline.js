@@ -81,7 +81,7 @@ export class Timeline {
       key: `d${this.epoch}`,
       kind: "divider",
       sort: [this.epoch, 0, 0],
-      text: "The server restarted: the room's numbering starts again",
+      text: "The server restarted. Messages below this line are new.",
     };
     return [this.insert(item)];
   }

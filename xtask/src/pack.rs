@@ -1,12 +1,13 @@
 //! `cargo xtask pack`: the npm package `enchufe`, as `target/npm/enchufe-VERSION.tgz`.
 //!
-//! 1. wasm-pack builds wasm/ twice with the `wasm-release` profile (opt-level z, LTO,
-//!    panic=abort): the `bundler` target (the package's main entry, for webpack & co.) and the
-//!    `web` target (`enchufe/web`, for a plain `<script type="module">`).
-//! 2. binaryen's `wasm-opt -Oz` from npm shrinks both modules (never Debian's binaryen: its
+//! 1. wasm-pack builds wasm/ with the `wasm-release` profile (opt-level z, LTO, panic=abort)
+//!    for its `web` target, into `web/` (also `enchufe/web`, for a plain
+//!    `<script type="module">`).
+//! 2. binaryen's `wasm-opt -Oz` from npm shrinks the module (never Debian's binaryen: its
 //!    output breaks in the browser, see docs/TOOLCHAIN.md).
-//! 3. The package.json is written here — name `enchufe`, the workspace's version, both entry
-//!    points in `exports` — next to wasm/README.md, and `npm pack` makes the tarball.
+//! 3. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
+//!    are written here — name `enchufe`, the workspace's version, the entries in `exports` —
+//!    next to wasm/README.md, and `npm pack` makes the tarball.
 
 use std::{
     fs,
@@ -37,7 +38,6 @@ pub(crate) fn run() -> Result<PathBuf> {
     for dir in [&package, &web] {
         remove_dir(dir)?;
     }
-    wasm_pack_build("bundler", &package)?;
     wasm_pack_build("web", &web)?;
     let web_in_package = package.join("web");
     fs::create_dir_all(&web_in_package).map_err(io(&web_in_package))?;
@@ -45,18 +45,19 @@ pub(crate) fn run() -> Result<PathBuf> {
         copy(&web.join(file), &web_in_package.join(file))?;
     }
     remove_dir(&web)?;
-
-    // The two targets differ in their JavaScript glue; their modules are usually the same
-    // bytes, and then one wasm-opt run (~20 s) serves both.
-    let (bundler_wasm, web_wasm) =
-        (package.join("enchufe_bg.wasm"), web_in_package.join("enchufe_bg.wasm"));
-    let same = fs::read(&bundler_wasm).ok() == fs::read(&web_wasm).ok();
-    optimize(&bundler_wasm)?;
-    if same {
-        copy(&bundler_wasm, &web_wasm)?;
-    } else {
-        optimize(&web_wasm)?;
+    let glue = web_in_package.join("enchufe.js");
+    let mut text = fs::read_to_string(&glue).map_err(io(&glue))?;
+    text.push_str(DISPOSED);
+    fs::write(&glue, text).map_err(io(&glue))?;
+    let wasm = web_in_package.join("enchufe_bg.wasm");
+    optimize(&wasm)?;
+    for (file, text) in ENTRIES {
+        let path = package.join(file);
+        fs::write(&path, text).map_err(io(&path))?;
     }
+    let dev = package.join("dev.js");
+    let module = fs::read(&wasm).map_err(io(&wasm))?;
+    fs::write(&dev, dev_entry(&module)).map_err(io(&dev))?;
     copy(&root().join("wasm/README.md"), &package.join("README.md"))?;
     let manifest = package.join("package.json");
     fs::write(&manifest, package_json()).map_err(io(&manifest))?;
@@ -69,9 +70,108 @@ pub(crate) fn run() -> Result<PathBuf> {
     if !tarball.is_file() {
         return Err(Failed(format!("npm pack did not write {}", tarball.display())));
     }
-    report_sizes(&package.join("enchufe_bg.wasm"), &tarball);
+    report_sizes(&web_in_package, &tarball);
     Ok(tarball)
 }
+
+/// Appended to wasm-bindgen's glue: a client used after `free()` (or after its `using` block)
+/// answers with a `closed` error (4018, "the client was disposed") instead of wasm-bindgen's
+/// `null pointer passed to rust`: its promise methods reject, `close()` does nothing, `state`
+/// is `"closed"`, and anything else throws. (Rust cannot do this: after `free()` the generated
+/// glue passes a null pointer and the call fails before any of the crate's code runs.)
+const DISPOSED: &str = r#"
+function disposedError() {
+    const error = new Error("the client was disposed (free() or the end of its `using` block)");
+    error.name = "closed";
+    error.code = 4018;
+    return error;
+}
+for (const key of Reflect.ownKeys(Client.prototype)) {
+    const descriptor = Object.getOwnPropertyDescriptor(Client.prototype, key);
+    if (key === "constructor" || key === "__destroy_into_raw") continue;
+    if (descriptor.get) {
+        const get = descriptor.get;
+        descriptor.get = function () {
+            if (this.__wbg_ptr !== 0) return get.call(this);
+            return key === "state" ? "closed" : undefined;
+        };
+    } else if (typeof descriptor.value === "function") {
+        const method = descriptor.value;
+        const promised = ["join", "leave", "publish", "history"].includes(key);
+        const quiet = key === "close" || key === "free" || key === Symbol.dispose;
+        descriptor.value = function (...args) {
+            if (this.__wbg_ptr !== 0) return method.apply(this, args);
+            if (quiet) return undefined;
+            if (promised) return Promise.reject(disposedError());
+            throw disposedError();
+        };
+    } else {
+        continue;
+    }
+    Object.defineProperty(Client.prototype, key, descriptor);
+}
+"#;
+
+/// The entry for development builds (the `development` condition: Vite's dev server, webpack's
+/// development mode): the module inlined as base64. Vite 7's dev server pre-bundles
+/// dependencies into `node_modules/.vite/deps/` with esbuild, which leaves
+/// `new URL("…wasm", import.meta.url)` pointing where the module is not (the server answers
+/// with its index.html); inlined, there is no URL to get wrong. Production builds take
+/// `enchufe.js` and ship the module as its own file.
+fn dev_entry(module: &[u8]) -> String {
+    format!(
+        "// The entry for development servers: the module inlined (see the package's README).\n\
+         import init from \"./web/enchufe.js\";\n\
+         const module = \"{}\";\n\
+         await init({{ module_or_path: Uint8Array.from(atob(module), (c) => c.charCodeAt(0)) }});\n\
+         export * from \"./web/enchufe.js\";\n",
+        base64(module)
+    )
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                char::from(DIGITS[(n >> (18 - 6 * i) & 63) as usize])
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// The package's entry points around the one `web` build (wasm/README.md, "Install").
+/// wasm-pack's `bundler` target imports the `.wasm` as an ES module (the "ESM
+/// integration" proposal), which Vite 7 cannot build, Vite 8's dev server mis-bundles and
+/// webpack needs `experiments.asyncWebAssembly` for; the `web` target fetches
+/// `new URL("enchufe_bg.wasm", import.meta.url)`, which every bundler turns into an asset. So
+/// the browser entry is the web build instantiated with a top-level `await`, and Node (which
+/// cannot `fetch` a `file:` URL) reads the same module from disk and instantiates it at once.
+const ENTRIES: &[(&str, &str)] = &[
+    (
+        "enchufe.js",
+        "// The entry for browsers and bundlers: the web build, instantiated before the first import\n\
+         // of `enchufe` resolves (a top-level await; bundlers emit the .wasm as an asset).\n\
+         import init from \"./web/enchufe.js\";\n\
+         await init({ module_or_path: new URL(\"./web/enchufe_bg.wasm\", import.meta.url) });\n\
+         export * from \"./web/enchufe.js\";\n",
+    ),
+    (
+        "node.js",
+        "// The entry for Node (and server-side rendering): the same module, read from disk.\n\
+         import { readFileSync } from \"node:fs\";\n\
+         import { initSync } from \"./web/enchufe.js\";\n\
+         initSync({ module: readFileSync(new URL(\"./web/enchufe_bg.wasm\", import.meta.url)) });\n\
+         export * from \"./web/enchufe.js\";\n",
+    ),
+    ("enchufe.d.ts", "export * from \"./web/enchufe.js\";\n"),
+];
 
 /// `wasm-pack build` of wasm/ for `target` into `out_dir`, with no wasm-opt (done after) and
 /// no downloads.
@@ -102,13 +202,15 @@ fn optimize(wasm: &Path) -> Result {
         step(ci)?;
     }
     let mut opt = Command::new(&wasm_opt);
-    opt.current_dir(root()).arg("-Oz").arg(wasm).arg("-o").arg(wasm);
+    // `--converge` repeats -Oz until it stops shrinking the module (~1 KB gzipped more).
+    opt.current_dir(root()).args(["-Oz", "--converge", "--strip-producers"]).arg(wasm);
+    opt.arg("-o").arg(wasm);
     step(opt)
 }
 
-/// The package's manifest. `exports` maps `enchufe` to the bundler build and `enchufe/web` to
-/// the web build; `sideEffects` keeps bundlers from dropping the module that instantiates
-/// the wasm.
+/// The package's manifest. `exports` maps `enchufe` to the browser entry (the `node`
+/// condition to Node's) and `enchufe/web` to the bare web build; `sideEffects` keeps bundlers
+/// from dropping the modules that instantiate the wasm.
 fn package_json() -> String {
     let version = env!("CARGO_PKG_VERSION");
     let license = env!("CARGO_PKG_LICENSE");
@@ -122,41 +224,51 @@ fn package_json() -> String {
   "repository": {{ "type": "git", "url": "{repository}" }},
   "keywords": ["websocket", "realtime", "pubsub", "chat", "wasm"],
   "type": "module",
-  "main": "enchufe.js",
+  "main": "node.js",
   "module": "enchufe.js",
+  "browser": "enchufe.js",
   "types": "enchufe.d.ts",
   "exports": {{
-    ".": {{ "types": "./enchufe.d.ts", "default": "./enchufe.js" }},
+    ".": {{
+      "types": "./enchufe.d.ts",
+      "node": "./node.js",
+      "development": "./dev.js",
+      "default": "./enchufe.js"
+    }},
     "./web": {{ "types": "./web/enchufe.d.ts", "default": "./web/enchufe.js" }},
     "./package.json": "./package.json"
   }},
   "files": [
     "enchufe.js",
-    "enchufe_bg.js",
-    "enchufe_bg.wasm",
+    "node.js",
+    "dev.js",
     "enchufe.d.ts",
-    "enchufe_bg.wasm.d.ts",
     "web/",
     "README.md"
   ],
-  "sideEffects": ["./enchufe.js", "./snippets/*"]
+  "engines": {{ "node": ">=20" }},
+  "sideEffects": ["./enchufe.js", "./node.js", "./dev.js", "./web/enchufe.js"]
 }}
 "#
     )
 }
 
-/// Prints the module's size, raw and gzipped (what a browser downloads), and the tarball's.
-fn report_sizes(wasm: &Path, tarball: &Path) {
+/// Prints the module's and the glue's sizes, raw and gzipped (what a browser downloads), and
+/// the tarball's.
+fn report_sizes(web: &Path, tarball: &Path) {
     let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+    for file in ["enchufe_bg.wasm", "enchufe.js"] {
+        let path = web.join(file);
+        eprintln!("web/{file}: {} bytes, {} bytes gzipped (-9)", size(&path), gzipped(&path));
+    }
+    eprintln!("{}: {} bytes", tarball.display(), size(tarball));
+}
+
+/// `path`'s size after `gzip -9`, as text ("?" when gzip fails).
+pub(crate) fn gzipped(path: &Path) -> String {
     let mut gzip = Command::new("sh");
-    gzip.arg("-c").arg("gzip -9 -c \"$0\" | wc -c").arg(wasm);
-    let gzipped = output(gzip).unwrap_or_else(|| "?".into());
-    eprintln!(
-        "enchufe_bg.wasm: {} bytes, {gzipped} bytes gzipped (-9); {}: {} bytes",
-        size(wasm),
-        tarball.display(),
-        size(tarball)
-    );
+    gzip.arg("-c").arg("gzip -9 -c \"$0\" | wc -c").arg(path);
+    output(gzip).unwrap_or_else(|| "?".into())
 }
 
 fn remove_dir(dir: &Path) -> Result {
@@ -172,4 +284,18 @@ fn copy(from: &Path, to: &Path) -> Result {
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Failed + '_ {
     move |e| Failed(format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_pads_like_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+    }
 }

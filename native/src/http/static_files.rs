@@ -1,5 +1,10 @@
 //! The web app: static files from the `--www` directory, with content types from the file
 //! extension (tower-http's `ServeDir`) and the cache policy of docs/DECISIONS.md.
+//!
+//! Compressed without compressing at request time: the web app's build writes `NAME.br` and
+//! `NAME.gz` next to each text and wasm file (www/webpack.config.js), and a request that
+//! accepts them gets one (`Content-Encoding`, `Vary: accept-encoding`); other files, and
+//! clients that accept neither, get the file as it is.
 
 use axum::{
     extract::{Request, State},
@@ -27,7 +32,7 @@ pub(crate) async fn serve(State(ctx): State<Context>, request: Request) -> Respo
         }
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     }
-    let mut response = match ServeDir::new(www).try_call(request).await {
+    let mut response = match files(www).try_call(request).await {
         Ok(response) => response.map(axum::body::Body::new),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return (StatusCode::NOT_FOUND, "not found\n").into_response();
@@ -42,6 +47,12 @@ pub(crate) async fn serve(State(ctx): State<Context>, request: Request) -> Respo
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
+}
+
+/// The files of `www`, each sent precompressed (`NAME.br`, else `NAME.gz`) when the client
+/// accepts that and the build wrote it.
+fn files(www: &std::path::Path) -> ServeDir {
+    ServeDir::new(www).precompressed_br().precompressed_gzip()
 }
 
 /// Whether the file name carries a content hash, as webpack's `[name].[contenthash].js` does: a
@@ -69,6 +80,33 @@ fn missing_page(dir: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::is_hashed;
+
+    /// The server's files service sends a precompressed file to a client that accepts it (brotli
+    /// first), and the file itself otherwise, with its own content type. (The e2e test checks
+    /// the headers of the real server, cache policy included.)
+    #[tokio::test]
+    async fn precompressed_files_go_to_clients_that_accept_them() {
+        use axum::{body::Body, http::Request};
+
+        let dir = std::env::temp_dir().join(format!("enchufe-static-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.0123abcd.js"), "let a = 1;").unwrap();
+        std::fs::write(dir.join("main.0123abcd.js.br"), "brotli bytes").unwrap();
+        std::fs::write(dir.join("main.0123abcd.js.gz"), "gzip bytes").unwrap();
+        let files = super::files(&dir);
+        for (accept, encoding) in
+            [("gzip, deflate, br", Some("br")), ("gzip", Some("gzip")), ("", None)]
+        {
+            let request = Request::get("/main.0123abcd.js")
+                .header("accept-encoding", accept)
+                .body(Body::empty());
+            let response = files.clone().try_call(request.unwrap()).await.unwrap();
+            let got = response.headers().get("content-encoding").map(|v| v.to_str().unwrap());
+            assert_eq!(got, encoding, "accept-encoding {accept:?}");
+            assert_eq!(response.headers()["content-type"], "text/javascript");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn recognises_content_hashed_names() {

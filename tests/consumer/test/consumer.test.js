@@ -5,6 +5,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { serve } from "../serve.js";
 
@@ -76,3 +80,17 @@ test("a webpack bundle of the package connects, publishes and receives its messa
 
 test("the package's web build works from a plain <script type=module>", () =>
   connectPublishReceive("web.html"));
+
+test("the webpack bundle's size (JavaScript and wasm, gzipped)", () => {
+  const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist");
+  const sizes = { js: 0, wasm: 0 };
+  for (const file of readdirSync(dist)) {
+    const kind = path.extname(file).slice(1);
+    if (kind in sizes) sizes[kind] += gzipSync(readFileSync(path.join(dist, file)), { level: 9 }).length;
+  }
+  assert.ok(sizes.wasm > 0, "the bundle emits the .wasm as an asset");
+  console.log(
+    `size: webpack 5 bundle: ${sizes.js + sizes.wasm} bytes gzipped ` +
+      `(wasm ${sizes.wasm}, JavaScript ${sizes.js}; gzip -9)`,
+  );
+});

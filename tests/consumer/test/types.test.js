@@ -9,9 +9,16 @@ import { fileURLToPath } from "node:url";
 
 const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-test("the .d.ts types a user's code precisely", () => {
-  const tsc = spawnSync(process.execPath, [path.join(app, "node_modules/typescript/bin/tsc"), "-p", app], {
-    encoding: "utf8",
-  });
-  assert.equal(tsc.status, 0, `tsc found errors:\n${tsc.stdout}${tsc.stderr}`);
-});
+function tsc(project) {
+  const run = spawnSync(
+    process.execPath,
+    [path.join(app, "node_modules/typescript/bin/tsc"), "-p", path.join(app, project)],
+    { encoding: "utf8" },
+  );
+  assert.equal(run.status, 0, `tsc found errors:\n${run.stdout}${run.stderr}`);
+}
+
+test("the .d.ts types a user's code precisely", () => tsc("tsconfig.json"));
+
+test("the .d.ts compiles without esnext.disposable in lib and without skipLibCheck", () =>
+  tsc("tsconfig.nolib.json"));
