@@ -181,7 +181,8 @@ export type ErrorName =
   | "malformed" | "unknown_type" | "invalid_room" | "too_large" | "unsupported_version"
   | "hello_required" | "too_many_rooms" | "not_joined" | "invalid_field" | "unauthorized"
   | "rate_limited" | "slow_consumer" | "too_large_for_datagram" | "idle_timeout" | "kicked"
-  | "shutting_down" | "outbox_full" | "internal" | "closed" | "server_busy" | "room_limit";
+  | "shutting_down" | "outbox_full" | "internal" | "closed" | "server_busy" | "room_limit"
+  | "forbidden" | "token_expired";
 
 /**
  * What enchufe rejects a promise with, and the payload of the `error` event: an `Error` whose

@@ -76,6 +76,8 @@ const PLAIN = {
   too_many_rooms: "too many rooms are open at once",
   server_busy: "the server is busy; try again shortly",
   room_limit: "the server holds too many rooms to open another",
+  forbidden: "your sign-in does not allow that in this room",
+  token_expired: "your sign-in expired; renewing it",
   internal: "the server had a problem",
 };
 
