@@ -81,9 +81,25 @@ impl Client {
         let options = options::client_options(&options, client_id).map_err(bad_option)?;
         let constructor = web_socket_constructor(options.web_socket)?;
         let seed = u64::from_le_bytes(random_bytes());
-        let driver =
-            Driver::start(url.to_owned(), constructor, options.encoding, options.config, seed)?;
+        let driver = Driver::start(
+            url.to_owned(),
+            constructor,
+            options.encoding,
+            options.config,
+            options.get_token,
+            seed,
+        )?;
         Ok(Client { driver })
+    }
+
+    /// Replaces the token: every later connection uses it, and an online connection sends it
+    /// to the server now (a `refresh`; the connection stays up, and rooms the new token no
+    /// longer allows are left). With the `getToken` option the client does this by itself
+    /// before the token expires; call it yourself otherwise (e.g. on an `error` event named
+    /// `token_expired`).
+    pub fn refresh(&self, token: &str) {
+        let token = token.to_owned();
+        self.driver.command(|machine, now| machine.refresh(now, token));
     }
 
     /// Joins `room` and resolves once the server confirms, with who is there

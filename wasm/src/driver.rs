@@ -24,6 +24,7 @@ use crate::listeners::{EventKind, Listeners};
 use crate::pending::Pending;
 use crate::platform::{Timer, now_ms, off_global, on_global, soon};
 use crate::socket::{Handlers, Socket, SocketEvents};
+use crate::tokens::{Then, Tokens};
 use crate::wire::{self, Encoding, Wire};
 
 /// One client: the state machine and everything that drives it.
@@ -50,6 +51,11 @@ pub(crate) struct Driver {
     skew: Cell<u64>,
     /// The `online` listener on the global object (browsers), kept for as long as the client.
     online_listener: Option<Closure<dyn FnMut()>>,
+    /// The application's `getToken`, and the timer that calls it before the token expires.
+    tokens: Tokens,
+    token_timer: Timer,
+    /// This driver, for the callbacks of a `getToken` promise.
+    this: Weak<Driver>,
 }
 
 impl Driver {
@@ -60,6 +66,7 @@ impl Driver {
         constructor: Function,
         encoding: Encoding,
         config: ClientConfig,
+        get_token: Option<Function>,
         seed: u64,
     ) -> Result<Rc<Driver>, JsValue> {
         let driver = Rc::new_cyclic(|weak: &Weak<Driver>| Driver {
@@ -76,6 +83,9 @@ impl Driver {
             opened: Cell::new(false),
             failure: RefCell::new(None),
             skew: Cell::new(0),
+            tokens: Tokens::new(get_token),
+            token_timer: Timer::new(weak.clone(), Driver::token_due),
+            this: weak.clone(),
             // The network is back (the browser says so): retry now rather than at the end of
             // a backoff that may have grown to half a minute.
             online_listener: on_global("online", {
@@ -183,6 +193,16 @@ impl Driver {
     }
 
     fn open(&self, now: u64) {
+        // A token that expired while offline would be refused (4009): get a new one first.
+        if Tokens::expired(self.read(Machine::token_expires))
+            && self.tokens.fetch(self.this.clone(), Then::Connect)
+        {
+            return;
+        }
+        self.open_socket(now);
+    }
+
+    fn open_socket(&self, now: u64) {
         if let Some(old) = self.socket.take() {
             old.close();
         }
@@ -208,7 +228,10 @@ impl Driver {
                             set(&payload, "reason", &JsValue::from_str(reason));
                         }
                     }
-                    ConnState::Online { .. } => drop(self.failure.take()),
+                    ConnState::Online { .. } => {
+                        drop(self.failure.take());
+                        self.schedule_token(now);
+                    }
                     _ => {}
                 }
                 self.listeners.push(EventKind::State, payload)
@@ -261,8 +284,12 @@ impl Driver {
                 }
             }
             Event::Error { code, message } => {
+                if code == ErrorCode::TokenExpired.code() {
+                    self.tokens.fetch(self.this.clone(), Then::Refresh);
+                }
                 self.listeners.push(EventKind::Error, enchufe_error(code, &message, None));
             }
+            Event::Refreshed { .. } => self.schedule_token(now),
             // Events newer than this driver: nothing the API can show yet.
             _ => {}
         }
@@ -271,6 +298,37 @@ impl Driver {
     /// Whether an event from `target` comes from the current socket.
     fn is_current(&self, target: Option<&EventTarget>) -> bool {
         self.socket.borrow().as_ref().is_some_and(|s| s.is(target))
+    }
+
+    /// Sets the token timer for the token in use, when the application gave a `getToken`.
+    fn schedule_token(&self, now: u64) {
+        let expires = self.read(Machine::token_expires);
+        let due = expires.filter(|_| self.tokens.is_on()).map(|e| now + Tokens::refresh_in(e));
+        self.token_timer.schedule(due, now);
+    }
+
+    fn token_due(&self) {
+        self.token_timer.fired();
+        self.tokens.fetch(self.this.clone(), Then::Refresh);
+    }
+
+    /// A `getToken()` promise settled: `token` is its string (`None`: it rejected, or gave no
+    /// string).
+    pub(crate) fn token_arrived(&self, token: Option<String>, then: Then) {
+        self.tokens.done();
+        match token {
+            Some(token) => self.command(|machine, now| machine.refresh(now, token)),
+            None => {
+                let message = "getToken() did not give a token (it rejected or returned no string)";
+                let error = enchufe_error(ErrorCode::Unauthorized.code(), message, None);
+                self.listeners.push(EventKind::Error, error);
+                self.listeners.deliver();
+            }
+        }
+        if then == Then::Connect {
+            self.open_socket(self.now());
+            self.drive();
+        }
     }
 
     fn timer_fired(&self) {

@@ -44,6 +44,7 @@ mod pending;
 mod platform;
 #[cfg(target_arch = "wasm32")]
 mod socket;
+mod tokens;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{

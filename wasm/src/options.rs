@@ -14,6 +14,8 @@ pub(crate) struct ClientOptions {
     pub(crate) encoding: Encoding,
     /// The `WebSocket` constructor to use instead of the global one.
     pub(crate) web_socket: Option<js_sys::Function>,
+    /// `getToken`: a function giving (a promise of) a fresh token.
+    pub(crate) get_token: Option<js_sys::Function>,
 }
 
 /// A field that is not of the type its option needs.
@@ -66,7 +68,17 @@ pub(crate) fn client_options(
             )
         })?)
     };
-    Ok(ClientOptions { config, encoding, web_socket })
+    let get_token = field(options, "getToken");
+    let get_token = if get_token.is_undefined() || get_token.is_null() {
+        None
+    } else {
+        Some(get_token.dyn_into::<js_sys::Function>().map_err(|_| {
+            BadOption(
+                "`getToken` must be a function returning a token (or a promise of one)".into(),
+            )
+        })?)
+    };
+    Ok(ClientOptions { config, encoding, web_socket, get_token })
 }
 
 /// `options[key]`, `undefined` when `options` is not an object.

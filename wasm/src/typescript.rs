@@ -17,8 +17,15 @@ const TYPES: &str = r#"
 export interface ClientOptions {
   /** The display name others see as the sender of your messages and in presence. */
   name?: string;
-  /** An auth token, for servers that require one. */
+  /** An auth token (a JWT), for servers that require one. */
   token?: string;
+  /**
+   * Gives a fresh token (or a promise of one), called before the token in use expires, when
+   * the server says it expired (`token_expired`), and before reconnecting with one that expired
+   * while offline; the client then sends it with `refresh`, and the connection stays up. A
+   * rejection is reported as an `error` event (`unauthorized`).
+   */
+  getToken?: () => string | Promise<string>;
   /**
    * Reconnect timing. After the n-th failed attempt in a row (n from 0) the client waits a
    * random time in `[0, min(capMs, baseMs * 2^n)]` ("full jitter"), so that clients cut off

@@ -14,7 +14,7 @@ use std::{
 };
 
 use crate::{
-    control::Control,
+    control::{Control, TEST_AUTH_SECRET},
     live_server::LiveServer,
     pack,
     setup::{self, CHROMEDRIVER, CHROMIUM},
@@ -30,11 +30,24 @@ pub(crate) fn run() -> Result {
     let ws_url = lock(&server).ws_url();
     let control = Control::start(server.clone())?;
     eprintln!("live server {ws_url}, control endpoint {}", control.url());
+    // A second server that verifies tokens, for the client's token refresh; any page origin
+    // may connect (the test runner's port is not known in advance).
+    let auth_args = ["--auth-secret", TEST_AUTH_SECRET, "--anonymous", "full"];
+    let auth = LiveServer::start(
+        &LiveServer::debug_binary(),
+        &[&auth_args[..], &["--allowed-origins", "*"]].concat(),
+    )?;
+    let auth_url = auth.ws_url();
 
     wasm_pack_test(
         "wasm",
-        &[("ENCHUFE_TEST_URL", &ws_url), ("ENCHUFE_TEST_CONTROL", &control.url())],
+        &[
+            ("ENCHUFE_TEST_URL", &ws_url),
+            ("ENCHUFE_TEST_CONTROL", &control.url()),
+            ("ENCHUFE_TEST_AUTH_URL", &auth_url),
+        ],
     )?;
+    drop(auth);
     wasm_pack_test("core", &[])?;
 
     let tarball = pack::run()?;
@@ -45,10 +58,10 @@ pub(crate) fn run() -> Result {
 
 /// Gzipped bytes of JavaScript and wasm that a connect-and-subscribe app built with Vite may
 /// ship (tests/bundlers fails above it). Issue 13 asks for 30 KB; what the package weighs
-/// today is the wasm's ~114 KB gzipped, most of it the core's codecs and serde_json (see
-/// wasm/README.md, "Size"), so the budget holds today's figure against growth until those
-/// shrink.
-pub(crate) const SIZE_BUDGET: u32 = 125_000;
+/// today is about 125 KB gzipped (the wasm 120 KB, most of it the core's codecs and
+/// serde_json; see wasm/README.md, "Size"), so the budget holds today's figure, plus about 2 %,
+/// against growth until those shrink. (Tokens — the `refresh` frames, `getToken` — added 3 KB.)
+pub(crate) const SIZE_BUDGET: u32 = 128_000;
 
 /// tests/bundlers: installs the tarball, then Vite 7 and 8 (build and dev server) and Node
 /// run the fixture app against the live server.

@@ -28,6 +28,10 @@ use crate::{
 };
 
 /// A running control endpoint; dropping it stops it.
+/// The HS256 secret of the live server that verifies tokens (`ENCHUFE_TEST_AUTH_URL`); the
+/// control endpoint mints tokens with it (`/token?sub=…&ttl=…`).
+pub(crate) const TEST_AUTH_SECRET: &str = "xtask-browser-tests-auth-secret";
+
 pub(crate) struct Control {
     addr: String,
     stop: Arc<AtomicBool>,
@@ -123,6 +127,7 @@ fn act(target: &str, body: &[u8], server: &Mutex<LiveServer>) -> (u16, String) {
             let json = [("Content-Type", "application/json")];
             request(server.http_addr(), "POST", &path, &json, body)
         }
+        Some(Action::Token { sub, ttl }) => mint(&sub, &ttl),
         None => Ok((404, format!("unknown control action {target}"))),
     };
     result.unwrap_or_else(|Failed(error)| (502, error))
@@ -132,14 +137,37 @@ fn act(target: &str, body: &[u8], server: &Mutex<LiveServer>) -> (u16, String) {
 #[derive(Debug, PartialEq, Eq)]
 enum Action {
     Restart,
-    Kick { path: String },
-    Publish { path: String },
+    Kick {
+        path: String,
+    },
+    Publish {
+        path: String,
+    },
+    /// A token for the auth server, from `enchufe token`.
+    Token {
+        sub: String,
+        ttl: String,
+    },
 }
 
 impl Action {
     fn parse(target: &str) -> Option<Action> {
         if target == "/restart" {
             return Some(Action::Restart);
+        }
+        if let Some(query) = target.strip_prefix("/token?") {
+            let mut sub = "browser".to_owned();
+            let mut ttl = "60".to_owned();
+            for pair in query.split('&') {
+                match pair.split_once('=') {
+                    Some(("sub", value)) => value.clone_into(&mut sub),
+                    Some(("ttl", value)) if value.bytes().all(|b| b.is_ascii_digit()) => {
+                        value.clone_into(&mut ttl);
+                    }
+                    _ => {}
+                }
+            }
+            return Some(Action::Token { sub, ttl });
         }
         if let Some(session) = target.strip_prefix("/kick/") {
             return Some(Action::Kick { path: format!("/api/sessions/{session}") });
@@ -149,6 +177,20 @@ impl Action {
         let query = if query.is_empty() { String::new() } else { format!("?{query}") };
         Some(Action::Publish { path: format!("/api/rooms/{room}/messages{query}") })
     }
+}
+
+/// A development token for `sub`, valid `ttl` seconds, signed with [`TEST_AUTH_SECRET`] by the
+/// server's own `enchufe token`.
+fn mint(sub: &str, ttl: &str) -> Result<(u16, String)> {
+    let output = std::process::Command::new(LiveServer::debug_binary())
+        .args(["token", "--secret", TEST_AUTH_SECRET, "--sub", sub, "--ttl", ttl])
+        .output()
+        .map_err(|e| Failed(format!("enchufe token: {e}")))?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr).into_owned();
+        return Ok((502, format!("enchufe token failed: {why}")));
+    }
+    Ok((200, String::from_utf8_lossy(&output.stdout).trim().to_owned()))
 }
 
 fn respond(mut stream: TcpStream, status: u16, body: &str) -> std::io::Result<()> {

@@ -43,7 +43,18 @@ pub fn server_url() -> &'static str {
     }
 }
 
-fn control_url() -> &'static str {
+/// The WebSocket URL of the live server that verifies tokens (signed by the control endpoint's
+/// `token` action).
+pub fn auth_server_url() -> &'static str {
+    match option_env!("ENCHUFE_TEST_AUTH_URL") {
+        Some(url) => url,
+        None => panic!(
+            "ENCHUFE_TEST_AUTH_URL is not set: run the browser tests with `cargo xtask test`"
+        ),
+    }
+}
+
+pub fn control_url() -> &'static str {
     match option_env!("ENCHUFE_TEST_CONTROL") {
         Some(url) => url,
         None => {
