@@ -44,6 +44,7 @@ mod pending;
 mod platform;
 #[cfg(target_arch = "wasm32")]
 mod socket;
+#[cfg(target_arch = "wasm32")]
 mod tokens;
 
 #[cfg(target_arch = "wasm32")]
