@@ -479,3 +479,48 @@ describe("the chat in a browser", { timeout: 180_000 }, () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe("the chat against a server that requires tokens", { timeout: 60_000 }, () => {
+  const secret = "e2e-token-secret";
+  const tokens = new Server({ bin, www, args: ["--auth-secret", secret] });
+
+  before(async () => {
+    await tokens.start();
+  });
+  after(async () => {
+    await tokens.stop();
+  });
+
+  /** A first visit (a fresh browser profile) to the chat at `#fragment`, naming oneself. */
+  async function openWith(fragment) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.once("close", () => context.close());
+    await page.goto(`${tokens.url}/#${fragment}`);
+    await page.getByLabel("Choose a display name").fill("not-me");
+    await page.getByRole("button", { name: "Start chatting" }).click();
+    return page;
+  }
+
+  it("connects with the token of its URL fragment, and the token's sub is the sender", async () => {
+    const { stdout } = await promisify(execFile)(bin, ["token", "--secret", secret, "--sub", "zoe", "--ttl", "600"]);
+    const page = await openWith(`${room}&token=${stdout.trim()}`);
+    await waitForBadge(page, "online");
+    await page.locator("#room-title", { hasText: `# ${room}` }).waitFor({ timeout: WAIT_MS });
+    await composer(page).fill("signed in");
+    await composer(page).press("Enter");
+    await waitForMessages(page, ["signed in"]);
+    const mine = (await readLog(page)).find((m) => m.body === "signed in");
+    assert.equal(mine.from, "zoe", "the token's sub, not the name typed in the page");
+    await shot(page, "8-token");
+    await page.close();
+  });
+
+  it("without a token it does not get in, and says why in plain words", async () => {
+    const page = await openWith(room);
+    await page.getByText("the server refused this connection").first().waitFor({ timeout: WAIT_MS });
+    assert.notEqual(await page.locator("#connection").evaluate((b) => b.dataset.state), "online");
+    await shot(page, "8b-no-token");
+    await page.close();
+  });
+});

@@ -19,11 +19,14 @@ const STOP_TIMEOUT_MS = 10_000;
 
 export class Server {
   /**
-   * @param {{bin: string, www: string}} options the server binary and the web app's directory
+   * @param {{bin: string, www: string, args?: string[]}} options the server binary, the web
+   *   app's directory, and more `serve` arguments
    */
-  constructor({ bin, www }) {
+  constructor({ bin, www, args = [] }) {
     this.bin = bin;
     this.www = www;
+    /** More `serve` arguments (e.g. an auth secret). */
+    this.extra = args;
     /** @type {{http: string, tcp: string, udp: string} | null} host:port of each listener */
     this.addresses = null;
     this.child = null;
@@ -39,7 +42,7 @@ export class Server {
   /** Starts the server: on free ports the first time, on the same ports after a stop. */
   async start() {
     const { http = "127.0.0.1:0", tcp = "127.0.0.1:0", udp = "127.0.0.1:0" } = this.addresses ?? {};
-    const args = ["serve", "--http", http, "--tcp", tcp, "--udp", udp, "--www", this.www];
+    const args = ["serve", "--http", http, "--tcp", tcp, "--udp", udp, "--www", this.www, ...this.extra];
     const child = spawn(this.bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const found = {};

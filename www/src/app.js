@@ -348,7 +348,9 @@ export class App {
   }
 }
 
+/** The room of the URL fragment: `#lobby`, or `#lobby&token=…` (src/token.js). */
 function roomFromHash() {
-  const room = decodeURIComponent(window.location.hash.slice(1));
+  const first = window.location.hash.slice(1).split("&")[0];
+  const room = first.includes("=") ? "" : decodeURIComponent(first);
   return ROOM_PATTERN.test(room) ? room : null;
 }

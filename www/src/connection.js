@@ -3,6 +3,7 @@
 // is in this file.
 
 import { Client } from "enchufe";
+import { tokenFrom } from "./token.js";
 
 /**
  * The connection badge's state.
@@ -45,6 +46,7 @@ export function status(event) {
 export function open(location, { name, on }) {
   const client = new Client(serverUrl(location), {
     name,
+    token: tokenFrom(location),
     reconnect: { baseMs: 500, capMs: 8000 },
     outboxCapacity: 256,
   });
