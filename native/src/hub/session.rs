@@ -450,8 +450,8 @@ impl Session {
     /// A transport verified the client's token before the protocol began (a WebSocket
     /// upgrade's `?token=`): the session is that principal's, as if its `hello` carried the
     /// token. A `hello` that carries one itself replaces it.
-    pub fn preauthenticated(&mut self, principal: Principal) {
-        self.principal = Some(Box::new(principal));
+    pub fn preauthenticated(&mut self, principal: Box<Principal>) {
+        self.principal = Some(principal);
     }
 
     /// Notes when the token expires, on the hub's clock, for its timer.

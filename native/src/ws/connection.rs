@@ -56,7 +56,7 @@ pub(crate) async fn run(
     stream: Stream,
     config: WebSocketConfig,
     ctx: Context,
-    principal: Option<Principal>,
+    principal: Option<Box<Principal>>,
 ) {
     let (rd, mut wr) = tokio::io::split(stream);
     let mut rx = WebSocketStream::from_raw_socket(

@@ -68,9 +68,11 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
         Ok(header) => header.or(query.token.as_deref().filter(|t| !t.is_empty())),
         Err(refused) => return *refused,
     };
+    // Boxed: it rides in the connection's task for as long as the connection lives, and most
+    // connections have none.
     let principal = match token {
         Some(token) => match principal(&ctx, Some(token)) {
-            Ok(principal) => principal,
+            Ok(principal) => principal.map(Box::new),
             Err(refused) => return *refused,
         },
         None => None,
