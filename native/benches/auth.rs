@@ -4,15 +4,18 @@
 //! accept, handshake, the first read — is the same in every case and not measured here.
 //!
 //! - `session/anonymous`: open, `hello` without a token, take the `welcome`, drop.
-//! - `session/hs256`: the same with an HS256 token (a shared secret).
-//! - `session/es256`: the same with an ES256 token (a public key; what JWKS deployments use).
+//! - `session/hs256`: the same with an HS256 token never seen before (a shared secret).
+//! - `session/es256`: the same with an ES256 token never seen before (a public key; what JWKS
+//!   deployments use): the signature is checked.
+//! - `session/es256_seen_before`: the same token every time (reconnects): the cache of verified
+//!   tokens answers, and only `exp` is checked.
 //!
 //! Run with `cargo bench -p enchufe --bench auth` (the key pair under benches/keys/ is a test
 //! fixture, used nowhere else).
 
 use std::{hint::black_box, sync::Arc};
 
-use criterion::{Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput};
 use enchufe::{
     auth::{Auth, AuthConfig},
     clock,
@@ -60,8 +63,20 @@ fn bench(c: &mut Criterion) {
 
     let hs = hub(Auth::load(AuthConfig { secret: Some(SECRET.into()), ..AuthConfig::default() })
         .expect("an HS256 secret"));
-    let hs_token = enchufe::auth::mint(SECRET, &claims());
-    group.bench_function("hs256", |b| b.iter(|| session(&hs, Some(&hs_token))));
+    // A token minted (outside the timing) for each session: never in the cache.
+    let mut m = 0u64;
+    group.bench_function("hs256", |b| {
+        b.iter_batched(
+            || {
+                m += 1;
+                let mut claims = claims();
+                claims["n"] = m.into();
+                enchufe::auth::mint(SECRET, &claims)
+            },
+            |token| session(&hs, Some(&token)),
+            BatchSize::SmallInput,
+        );
+    });
 
     let es = hub(Auth::load(AuthConfig {
         public_key_file: Some(EC_PUBLIC_FILE.into()),
@@ -69,9 +84,27 @@ fn bench(c: &mut Criterion) {
     })
     .expect("the fixture's public key"));
     let es_key = EncodingKey::from_ec_pem(EC_PRIVATE).expect("the fixture's private key");
-    let es_token = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(), &es_key)
-        .expect("an ES256 token");
-    group.bench_function("es256", |b| b.iter(|| session(&es, Some(&es_token))));
+    let es_token = |n: u64| {
+        let mut claims = claims();
+        claims["n"] = n.into(); // a distinct token each time: no cache hit
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &es_key)
+            .expect("an ES256 token")
+    };
+    // A token made (and signed, outside the timing) for each session: never in the cache.
+    let mut n = 0;
+    group.bench_function("es256", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                es_token(n)
+            },
+            |token| session(&es, Some(&token)),
+            BatchSize::SmallInput,
+        );
+    });
+    // The same token again (a reconnect): the verified-token cache answers.
+    let again = es_token(u64::MAX);
+    group.bench_function("es256_seen_before", |b| b.iter(|| session(&es, Some(&again))));
     group.finish();
 }
 
