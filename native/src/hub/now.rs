@@ -13,8 +13,9 @@ pub struct Now {
 }
 
 impl Now {
-    /// The moment `ms` milliseconds later (deadlines; saturating).
+    /// A deadline `ms` milliseconds from now: never early. `self.ms` is truncated to the
+    /// millisecond, so the true now may be up to 1 ms later; the deadline counts that ms too.
     pub fn after(self, ms: u64) -> u64 {
-        self.ms.saturating_add(ms)
+        self.ms.saturating_add(ms).saturating_add(1)
     }
 }

@@ -458,7 +458,7 @@ impl Session {
     fn expires_at(&self, now: Now, exp: Option<u64>) {
         let at = exp.map_or(0, |exp| {
             let left = exp.saturating_mul(1000).saturating_sub(now.unix_ms);
-            now.after(left).max(1)
+            now.ms.saturating_add(left).max(1)
         });
         self.shared.expires.store(at, std::sync::atomic::Ordering::Relaxed);
         self.shared.expiry_told.store(false, std::sync::atomic::Ordering::Relaxed);
