@@ -19,8 +19,3 @@ pub fn now() -> Now {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     Now { ms, unix_ms }
 }
-
-/// The monotonic instant of `ms` on the same timeline (a timer's deadline).
-pub fn instant_at(ms: u64) -> tokio::time::Instant {
-    *ORIGIN + std::time::Duration::from_millis(ms)
-}

@@ -37,7 +37,7 @@ use crate::sync::{read, write};
 pub const MAX_TOKEN: usize = 4096;
 
 /// Where the keys come from and what the tokens must say (`[auth]` in the config file).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// The HS256 shared secret (`--auth-secret`, `ENCHUFE_AUTH_SECRET`).
@@ -50,7 +50,8 @@ pub struct AuthConfig {
     pub audience: Option<String>,
     /// The `iss` a token must carry (`--auth-issuer`); unchecked when absent.
     pub issuer: Option<String>,
-    /// How long a connection whose token expired may stay without refreshing, in seconds.
+    /// How long a connection whose token expired may stay without refreshing, in seconds
+    /// (default 30; 0 closes it at the timer's next tick after the 4022).
     pub grace_secs: u64,
     /// Allowed clock skew for `exp` and `nbf`, in seconds.
     pub leeway_secs: u64,
@@ -58,10 +59,23 @@ pub struct AuthConfig {
     pub policy: Policy,
 }
 
-impl AuthConfig {
-    /// The grace period when none is configured.
-    pub const DEFAULT_GRACE_SECS: u64 = 30;
+impl Default for AuthConfig {
+    /// No keys, no checks beyond the policy's defaults, a 30 s grace after expiry.
+    fn default() -> Self {
+        AuthConfig {
+            secret: None,
+            public_key_file: None,
+            jwks_file: None,
+            audience: None,
+            issuer: None,
+            grace_secs: 30,
+            leeway_secs: 0,
+            policy: Policy::default(),
+        }
+    }
+}
 
+impl AuthConfig {
     /// Whether any key is configured (then tokens are verified, and anonymous access defaults to
     /// none).
     pub fn has_keys(&self) -> bool {
@@ -206,12 +220,7 @@ impl Auth {
 
     /// How long an expired connection may stay unrefreshed, in ms.
     pub fn grace_ms(&self) -> u64 {
-        let secs = if self.config.grace_secs == 0 {
-            AuthConfig::DEFAULT_GRACE_SECS
-        } else {
-            self.config.grace_secs
-        };
-        secs.saturating_mul(1000)
+        self.config.grace_secs.saturating_mul(1000)
     }
 
     /// Whether a connection with `principal` (`None`: no token) may do `action` in `room`: the
