@@ -58,26 +58,10 @@ pub(crate) fn client_options(
             BadOption(format!("`encoding` must be \"json\" or \"binary\", not {name:?}"))
         })?,
     };
-    let web_socket = field(options, "WebSocket");
-    let web_socket = if web_socket.is_undefined() || web_socket.is_null() {
-        None
-    } else {
-        Some(web_socket.dyn_into::<js_sys::Function>().map_err(|_| {
-            BadOption(
-                "`WebSocket` must be a WebSocket constructor (such as the ws package's)".into(),
-            )
-        })?)
-    };
-    let get_token = field(options, "getToken");
-    let get_token = if get_token.is_undefined() || get_token.is_null() {
-        None
-    } else {
-        Some(get_token.dyn_into::<js_sys::Function>().map_err(|_| {
-            BadOption(
-                "`getToken` must be a function returning a token (or a promise of one)".into(),
-            )
-        })?)
-    };
+    let web_socket =
+        function(options, "WebSocket", "a WebSocket constructor (such as the ws package's)")?;
+    let get_token =
+        function(options, "getToken", "a function returning a token (or a promise of one)")?;
     Ok(ClientOptions { config, encoding, web_socket, get_token })
 }
 
@@ -88,6 +72,19 @@ pub(crate) fn field(options: &JsValue, key: &str) -> JsValue {
     } else {
         JsValue::UNDEFINED
     }
+}
+
+/// An optional function field; `what` says what it must be.
+fn function(
+    options: &JsValue,
+    key: &str,
+    what: &str,
+) -> Result<Option<js_sys::Function>, BadOption> {
+    let value = field(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.dyn_into().map(Some).map_err(|_| BadOption(format!("`{key}` must be {what}")))
 }
 
 /// An optional string field.
