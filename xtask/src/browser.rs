@@ -66,8 +66,19 @@ pub(crate) const SIZE_BUDGET: u32 = 128_000;
 /// tests/bundlers: installs the tarball, then Vite 7 and 8 (build and dev server) and Node
 /// run the fixture app against the live server.
 fn bundlers(tarball: &Path, ws_url: &str) -> Result {
-    let app = root().join("tests/bundlers");
-    let npm = |args: &[&str]| {
+    let npm = installed("tests/bundlers", tarball)?;
+    let mut test = npm(&["test"]);
+    test.env("ENCHUFE_TEST_URL", ws_url)
+        .env("CHROMIUM", CHROMIUM)
+        .env("ENCHUFE_SIZE_BUDGET", SIZE_BUDGET.to_string());
+    step(test)
+}
+
+/// Prepares the npm app in `dir` (relative to the repository) as a user's would be: its locked
+/// dependencies, then the packed `tarball`. Returns a maker of `npm` commands run in it.
+fn installed(dir: &str, tarball: &Path) -> Result<impl Fn(&[&str]) -> std::process::Command> {
+    let app = root().join(dir);
+    let npm = move |args: &[&str]| {
         let mut npm = cmd("npm", args);
         npm.current_dir(&app);
         npm
@@ -76,11 +87,7 @@ fn bundlers(tarball: &Path, ws_url: &str) -> Result {
     let mut install = npm(&["install", "--no-save", "--no-audit", "--no-fund"]);
     install.arg(tarball);
     step(install)?;
-    let mut test = npm(&["test"]);
-    test.env("ENCHUFE_TEST_URL", ws_url)
-        .env("CHROMIUM", CHROMIUM)
-        .env("ENCHUFE_SIZE_BUDGET", SIZE_BUDGET.to_string());
-    step(test)
+    Ok(npm)
 }
 
 /// `wasm-pack test` of `crate_dir` in headless Chromium, with no downloads.
@@ -97,16 +104,7 @@ fn wasm_pack_test(crate_dir: &str, env: &[(&str, &str)]) -> Result {
 /// tests/consumer: installs the tarball as a user would, bundles the app with webpack, and
 /// runs it in headless Chromium against the live server (node's test runner).
 fn consumer(tarball: &Path, ws_url: &str) -> Result {
-    let app = root().join("tests/consumer");
-    let npm = |args: &[&str]| {
-        let mut npm = cmd("npm", args);
-        npm.current_dir(&app);
-        npm
-    };
-    step(npm(&["ci", "--no-audit", "--no-fund"]))?;
-    let mut install = npm(&["install", "--no-save", "--no-audit", "--no-fund"]);
-    install.arg(tarball);
-    step(install)?;
+    let npm = installed("tests/consumer", tarball)?;
     step(npm(&["run", "build"]))?;
     let mut test = npm(&["test"]);
     test.env("ENCHUFE_TEST_URL", ws_url).env("CHROMIUM", CHROMIUM);
