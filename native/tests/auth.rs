@@ -6,14 +6,12 @@
 mod client_support;
 
 use std::{
-    io::{BufRead as _, BufReader},
     process::{Command, Stdio},
-    sync::mpsc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
 use client_support::{
-    TestServer, WAIT, connect, next_matching, next_message, options, text, within,
+    TestServer, WAIT, connect, lines_of, next_matching, next_message, options, text, within,
 };
 use enchufe::client::{self, Client, Event, Options};
 use futures_util::future::join_all;
@@ -335,13 +333,7 @@ async fn sighup_reloads_the_keys_of_a_running_server() {
         .spawn()
         .expect("start enchufe serve");
     let mut child = Running(child);
-    let stdout = child.0.stdout.take().expect("stdout");
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = lines_of(child.0.stdout.take().expect("stdout"));
     let line = lines.recv_timeout(WAIT).expect("a startup line");
     let url = line.strip_prefix("enchufe: tcp listening on ").expect(&line).to_owned();
     connect(&url, opts("a", false, Some(es256(KEY_A, "a", "ada")))).await.close().await;

@@ -8,10 +8,8 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader as StdBufReader},
     net::SocketAddr,
     process::{Child, Command, Stdio},
-    sync::mpsc,
 };
 
 use common::WAIT;
@@ -53,14 +51,8 @@ fn serve() -> (Serve, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start enchufe serve");
-    let stdout = child.stdout.take().expect("stdout");
+    let lines = common::lines_of(child.stdout.take().expect("stdout"));
     let server = Serve(child);
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in StdBufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
     let line = lines.recv_timeout(WAIT * 4).expect("the listening line");
     let addr = line.strip_prefix("enchufe: tcp listening on tcp://").expect(&line);
     (server, addr.parse().expect("an address"))

@@ -4,9 +4,7 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader},
     process::{Command, Stdio},
-    sync::mpsc,
     time::{Duration, Instant},
 };
 
@@ -38,13 +36,7 @@ async fn serve_prints_addresses_layers_its_configuration_and_exits_0_on_sigterm(
         .stderr(Stdio::null())
         .spawn()
         .expect("start enchufe serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = common::lines_of(child.stdout.take().expect("stdout"));
     let line = lines.recv_timeout(WAIT).expect("a startup line");
     let url = line.strip_prefix("enchufe: http listening on http://").expect(&line).to_owned();
     let http: std::net::SocketAddr = url.parse().expect("an address");

@@ -6,19 +6,17 @@
 mod client_support;
 
 use std::{
-    io::{BufRead as _, BufReader},
     net::SocketAddr,
     path::PathBuf,
     process::{Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
-        mpsc,
     },
     time::Duration,
 };
 
-use client_support::{TestServer, connect, messages, options, text, within};
+use client_support::{TestServer, connect, lines_of, messages, options, text, within};
 use enchufe::{server::Server, tls::TlsFiles};
 use enchufe_tests::http::{SseClient, request_over};
 use rustls::{ClientConfig, RootCertStore, crypto::ring};
@@ -313,20 +311,8 @@ async fn serve_prints_tls_schemes_and_reloads_on_sighup() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start enchufe serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
-    let stderr = child.stderr.take().expect("stderr");
-    let (logs_tx, logs) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = logs_tx.send(line);
-        }
-    });
+    let lines = lines_of(child.stdout.take().expect("stdout"));
+    let logs = lines_of(child.stderr.take().expect("stderr"));
     let wait = Duration::from_secs(10);
     let addr = |prefix: &str| -> SocketAddr {
         let line = lines.recv_timeout(wait).expect("a startup line");

@@ -34,6 +34,10 @@ pub const SCHEMES: [&str; 3] = ["ws", "tcp", "udp"];
 #[path = "../support/server.rs"]
 mod server;
 pub use server::TestServer;
+#[path = "../support/lines.rs"]
+mod lines;
+#[allow(unused_imports)] // not every test binary starts a child process
+pub use lines::lines_of;
 
 impl TestServer {
     /// Every listener (HTTP+WS, TCP, UDP) on port 0, with an admin token.

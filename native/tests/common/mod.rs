@@ -37,6 +37,9 @@ pub const WAIT: Duration = Duration::from_secs(5);
 #[path = "../support/server.rs"]
 mod server;
 pub use server::TestServer;
+#[path = "../support/lines.rs"]
+mod lines;
+pub use lines::lines_of;
 
 impl TestServer {
     /// HTTP+WS and TCP on port 0 (UDP off: these tests do not speak it); over TLS with

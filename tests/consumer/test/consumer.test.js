@@ -9,22 +9,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { launch } from "../chromium.js";
 import { serve } from "../serve.js";
 
 const server = process.env.ENCHUFE_TEST_URL;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-/** ../../../docs/TOOLCHAIN.md: without the networking flags Chromium's background
- * connections fail against the closed network. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const TIMEOUT_MS = 15_000;
 
 let browser;
@@ -33,7 +21,7 @@ let pages;
 before(async () => {
   assert.ok(server, "ENCHUFE_TEST_URL (the live server's ws:// URL) must be set");
   pages = await serve();
-  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  browser = await launch();
 });
 
 after(async () => {
