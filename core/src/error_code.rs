@@ -95,6 +95,8 @@ error_codes! {
     Forbidden = 4021, "forbidden", false;
     /// The connection's token expired: send `refresh` with a new one within the grace period the message states, or the connection is closed with 4009.
     TokenExpired = 4022, "token_expired", false;
+    /// The server cannot reach the shared store that orders and keeps messages for every node (Redis): the publish, join or history request was not done; retry it.
+    Unavailable = 4023, "unavailable", false;
 }
 
 /// How long a client waits at least before it reconnects after [`ErrorCode::ServerBusy`]

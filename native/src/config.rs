@@ -9,7 +9,10 @@ use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use serde::Deserialize;
 
-use crate::{admission::ConnectionLimits, auth::AuthConfig, hub::HubConfig, tls::TlsFiles};
+use crate::{
+    admission::ConnectionLimits, auth::AuthConfig, engine::EngineConfig, hub::HubConfig,
+    tls::TlsFiles,
+};
 
 /// Everything [`Server::bind`](crate::server::Server::bind) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +52,8 @@ pub struct Config {
     /// certificate and key; UDP stays plain. The handshake must finish within
     /// [`header_timeout`](Config::header_timeout).
     pub tls: Option<TlsFiles>,
+    /// Where rooms live: this process (memory) or Redis, shared by every node.
+    pub engine: EngineConfig,
 }
 
 impl Default for Config {
@@ -68,6 +73,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             auth: AuthConfig::default(),
             tls: None,
+            engine: EngineConfig::default(),
         }
     }
 }
@@ -196,6 +202,8 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     /// The TLS private key (PEM).
     pub tls_key: Option<PathBuf>,
+    /// The engine (`kind = "redis"`, `redis_url`, …); keys left out keep their defaults.
+    pub engine: Option<EngineConfig>,
 }
 
 /// Why the configuration file could not be used.
@@ -255,6 +263,13 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     if hub.slow_after_ms == 0 {
         return Err(ConfigError::Invalid("hub.slow_after_ms must be positive"));
+    }
+    if config.engine.kind == crate::engine::EngineKind::Redis
+        && config.engine.redis_url.as_deref().is_none_or(str::is_empty)
+    {
+        return Err(ConfigError::Invalid(
+            "the redis engine needs a server: --redis-url (ENCHUFE_REDIS_URL, engine.redis_url)",
+        ));
     }
     if config.connections.max_connections == 0 {
         return Err(ConfigError::Invalid("connections.max_connections must be positive"));

@@ -51,6 +51,22 @@ pub struct Metrics {
     pub rooms_refused: AtomicU64,
     /// TLS handshakes that failed or did not finish in time (HTTP and TCP listeners).
     pub tls_handshake_failures: AtomicU64,
+    /// Shared engine (Redis): requests answered, and their summed round-trip time in µs.
+    pub engine_requests: AtomicU64,
+    /// Shared engine: the round-trip times of `engine_requests`, summed, in microseconds.
+    pub engine_rtt_us: AtomicU64,
+    /// Shared engine: requests that failed (unreachable, timed out, refused) and connections
+    /// lost.
+    pub engine_errors: AtomicU64,
+    /// Shared engine: messages that arrived from it, and their summed delay from publication
+    /// (`ts`) to arrival here, in ms (pub/sub lag, clock differences between nodes included).
+    pub engine_messages: AtomicU64,
+    /// Shared engine: the summed lag of `engine_messages`, in ms.
+    pub engine_lag_ms: AtomicU64,
+    /// Shared engine: messages fetched from its history to fill a gap (after a reconnect).
+    pub engine_resynced: AtomicU64,
+    /// Shared engine: 1 while it is reachable.
+    pub engine_up: AtomicI64,
 }
 
 impl Metrics {
@@ -164,6 +180,36 @@ impl Metrics {
                 "TLS handshakes that failed or did not finish within the header timeout.",
                 counter(&self.tls_handshake_failures),
             ),
+            (
+                "enchufe_engine_requests_total",
+                "Requests the shared engine (Redis) answered.",
+                counter(&self.engine_requests),
+            ),
+            (
+                "enchufe_engine_rtt_microseconds_total",
+                "Summed round-trip time of the shared engine's requests (divide by the requests).",
+                counter(&self.engine_rtt_us),
+            ),
+            (
+                "enchufe_engine_errors_total",
+                "Shared engine requests that failed, and its connections lost.",
+                counter(&self.engine_errors),
+            ),
+            (
+                "enchufe_engine_messages_total",
+                "Messages the shared engine delivered to this node.",
+                counter(&self.engine_messages),
+            ),
+            (
+                "enchufe_engine_lag_milliseconds_total",
+                "Summed delay from publication to arrival here of the engine's messages.",
+                counter(&self.engine_lag_ms),
+            ),
+            (
+                "enchufe_engine_resynced_total",
+                "Messages fetched from the shared engine's history to fill a gap.",
+                counter(&self.engine_resynced),
+            ),
         ] {
             family(name, "counter", help, &[("", value)]);
         }
@@ -178,6 +224,12 @@ impl Metrics {
             "gauge",
             "Bytes every room's history holds (the messages' JSON), against the history budget.",
             &[("", i128::from(self.history_bytes.load(Relaxed)))],
+        );
+        family(
+            "enchufe_engine_up",
+            "gauge",
+            "1 while the shared engine (Redis) is reachable; 0 while it is not or not configured.",
+            &[("", i128::from(self.engine_up.load(Relaxed)))],
         );
         family(
             "enchufe_connections_open",

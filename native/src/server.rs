@@ -2,7 +2,10 @@
 
 use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::{
+    net::{TcpListener, UdpSocket},
+    sync::mpsc,
+};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
@@ -10,7 +13,8 @@ use crate::{
     auth::{Anonymous, Auth},
     clock,
     config::Config,
-    hub::Hub,
+    engine::EngineKind,
+    hub::{Command, EngineLink, Hub},
     metrics::Metrics,
     tls::ServerTls,
 };
@@ -33,6 +37,8 @@ use crate::{
 #[derive(Debug)]
 pub struct Server {
     hub: Hub,
+    /// The shared engine's command queue, for its driver (Redis engine only).
+    engine: Option<mpsc::Receiver<Command>>,
     config: Arc<Config>,
     admission: Arc<Admission>,
     http: Option<TcpListener>,
@@ -140,11 +146,20 @@ impl Server {
         let auth = Auth::load(config.auth.clone()).map_err(io::Error::other)?;
         warn_if_open(&addrs, &auth);
         let key = crate::mac::Key::random();
-        let hub = Hub::with_auth(config.hub.clone(), metrics.clone(), key, Arc::new(auth));
+        let (link, engine) = match config.engine.kind {
+            EngineKind::Memory => (None, None),
+            EngineKind::Redis => {
+                let node = format!("n-{}", hex8(&key.mac(b"node")));
+                let (link, commands) = EngineLink::new(node.into(), config.engine.queue);
+                (Some(link), Some(commands))
+            }
+        };
+        let hub = Hub::with_engine(config.hub.clone(), metrics.clone(), key, Arc::new(auth), link);
         let fds = raise_file_limit();
         let admission = Arc::new(Admission::new(config.connections.clone(), fds, metrics));
         Ok(Server {
             hub,
+            engine,
             admission,
             config: Arc::new(config),
             http,
@@ -201,6 +216,10 @@ impl Server {
         if let Some(socket) = self.udp {
             listeners.push(tokio::spawn(crate::udp::serve(socket, ctx.clone())));
         }
+        let engine = self.engine.map(|commands| {
+            let (hub, config) = (ctx.hub.clone(), ctx.config.engine.clone());
+            tokio::spawn(crate::engine::redis::run(hub, config, commands, ctx.abort.clone()))
+        });
         let sweeper = tokio::spawn(sweep(ctx.clone()));
         let timer = tokio::spawn(hub_timer(ctx.hub.clone()));
 
@@ -226,6 +245,9 @@ impl Server {
         }
         sweeper.abort();
         timer.abort();
+        if let Some(engine) = engine {
+            engine.abort();
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -295,6 +317,11 @@ fn warn_if_open(addrs: &Addrs, auth: &Auth) {
              --auth-jwks; README, \"Deploying\")"
         );
     }
+}
+
+/// The first 8 bytes of `tag` in hex.
+fn hex8(tag: &[u8]) -> String {
+    tag.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Raises the file-descriptor soft limit to the hard one, as nats-server and other servers do:

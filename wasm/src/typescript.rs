@@ -189,7 +189,7 @@ export type ErrorName =
   | "hello_required" | "too_many_rooms" | "not_joined" | "invalid_field" | "unauthorized"
   | "rate_limited" | "slow_consumer" | "too_large_for_datagram" | "idle_timeout" | "kicked"
   | "shutting_down" | "outbox_full" | "internal" | "closed" | "server_busy" | "room_limit"
-  | "forbidden" | "token_expired";
+  | "forbidden" | "token_expired" | "unavailable";
 
 /**
  * What enchufe rejects a promise with, and the payload of the `error` event: an `Error` whose

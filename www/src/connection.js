@@ -80,6 +80,7 @@ const PLAIN = {
   room_limit: "the server holds too many rooms to open another",
   forbidden: "your sign-in does not allow that in this room",
   token_expired: "your sign-in expired; renewing it",
+  unavailable: "the server cannot store messages right now; try again in a moment",
   internal: "the server had a problem",
 };
 

@@ -137,6 +137,20 @@ pub struct ServeArgs {
     /// TLS private key, PEM (PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "ENCHUFE_TLS_KEY", value_name = "PATH", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Where rooms live: memory (this process) or redis (shared by every node on one Redis:
+    /// order, history, presence) [default: memory].
+    #[arg(long, env = "ENCHUFE_ENGINE", value_name = "memory|redis")]
+    pub engine: Option<crate::engine::EngineKind>,
+    /// The Redis engine's server, redis://[user:password@]host:port[/db].
+    #[arg(long, env = "ENCHUFE_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Seconds a member stays listed without its node refreshing it (Redis engine): the
+    /// longest a crashed node's members are still listed [default: 30].
+    #[arg(long, env = "ENCHUFE_REDIS_PRESENCE_TTL", value_name = "SECS")]
+    pub redis_presence_ttl: Option<u64>,
+    /// Milliseconds one request to Redis may take before it is answered 4023 [default: 2000].
+    #[arg(long, env = "ENCHUFE_REDIS_TIMEOUT_MS", value_name = "MS")]
+    pub redis_timeout_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -244,6 +258,20 @@ impl ServeArgs {
             (None, None) => None,
             _ => return Err(ConfigError::Invalid("tls_cert and tls_key go together")),
         };
+        let mut engine = file.engine.unwrap_or_default();
+        if let Some(kind) = self.engine {
+            engine.kind = kind;
+        }
+        if let Some(url) = self.redis_url.clone() {
+            engine.redis_url = Some(url);
+        }
+        if let Some(secs) = self.redis_presence_ttl {
+            engine.presence_ttl_secs = secs;
+        }
+        if let Some(ms) = self.redis_timeout_ms {
+            engine.timeout_ms = ms;
+        }
+        config.engine = engine;
         config::validate(&config)?;
         Ok((config, file.log))
     }

@@ -25,9 +25,10 @@ impl ApiError {
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::ShuttingDown | ErrorCode::ServerBusy | ErrorCode::RoomLimit => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorCode::ShuttingDown
+            | ErrorCode::ServerBusy
+            | ErrorCode::RoomLimit
+            | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -17,7 +17,12 @@ use super::{
     doors::{self},
     principal_from,
 };
-use crate::{auth::Action, clock, hub::RoomInfo, server::Context};
+use crate::{
+    auth::Action,
+    clock,
+    hub::{RoomInfo, Unavailable},
+    server::Context,
+};
 
 /// The sender name of a REST publish without `?from=`.
 const ANONYMOUS: &str = "http";
@@ -148,10 +153,16 @@ pub(crate) async fn publish(
         Body::from_json_text(text)
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?
     };
-    let published = ctx
-        .hub
-        .publish(&room, &from, body, key, clock::now())
-        .map_err(|full| ApiError::code(ErrorCode::RoomLimit, full.message()))?;
+    let published = if ctx.hub.engine().is_some() {
+        let now = clock::now();
+        let message = Message { room: room.clone(), seq: 0, from, ts: now.unix_ms, body };
+        let answer = ctx.hub.engine_publish(message, key).map_err(unavailable)?;
+        answer.await.map_err(|_| unavailable(Unavailable(GONE.into())))?.map_err(unavailable)?
+    } else {
+        ctx.hub
+            .publish(&room, &from, body, key, clock::now())
+            .map_err(|full| ApiError::code(ErrorCode::RoomLimit, full.message()))?
+    };
     if published.reused {
         return Err(ApiError::with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -260,11 +271,27 @@ pub(crate) async fn history(
         return Err(ApiError::code(ErrorCode::InvalidField, "limit must be at least 1"));
     }
     let epoch = since_epoch(query.since, query.epoch.as_deref())?;
-    let page = ctx.hub.page(&room, query.since, epoch, query.limit, clock::now());
+    let page = if ctx.hub.engine().is_some() {
+        let answer = ctx
+            .hub
+            .engine_page(&room, query.since, epoch, query.limit, clock::now())
+            .map_err(unavailable)?;
+        answer.await.map_err(|_| unavailable(Unavailable(GONE.into())))?.map_err(unavailable)?
+    } else {
+        ctx.hub.page(&room, query.since, epoch, query.limit, clock::now())
+    };
     let messages =
         Messages { room, epoch: page.epoch.as_deref(), reset: page.reset, messages: page.messages };
     Ok(Json(messages).into_response())
 }
+
+/// A shared engine's refusal: `503` with 4023 `unavailable`.
+fn unavailable(why: Unavailable) -> ApiError {
+    ApiError::code(ErrorCode::Unavailable, why.0)
+}
+
+/// Why a request whose engine answer never came is refused (the server is stopping).
+const GONE: &str = "the server stopped before the shared store answered";
 
 /// Checks an `?epoch=` given with `since`: the epoch a `since` counts in means nothing alone.
 pub(crate) fn since_epoch(

@@ -126,6 +126,13 @@ impl History {
         page
     }
 
+    /// Evicts every message (a shared engine's mirror that this node forgets).
+    pub(crate) fn clear(&mut self, budget: &HistoryBudget) {
+        while !self.entries.is_empty() {
+            self.pop_front(budget);
+        }
+    }
+
     fn pop_front(&mut self, budget: &HistoryBudget) {
         if let Some(old) = self.entries.pop_front() {
             budget.removed(old.bytes);

@@ -12,7 +12,7 @@ use std::{
 use enchufe_core::{ErrorCode, RoomName};
 
 use super::{
-    HubConfig, Now, SendQueue, Session, Transport,
+    EngineLink, HubConfig, Now, SendQueue, Session, Transport,
     history_budget::HistoryBudget,
     room::{Overflowed, Room},
 };
@@ -44,6 +44,9 @@ pub(super) struct HubState {
     pub(super) shutting_down: AtomicBool,
     /// Token verification and the access policy.
     pub(super) auth: Arc<Auth>,
+    /// The shared engine that numbers and keeps messages for every node, if any (`engine.rs`);
+    /// without one this hub is the memory engine.
+    pub(super) engine: Option<EngineLink>,
 }
 
 /// The part of a session other tasks reach: its queue and the rooms it is in.
@@ -77,6 +80,18 @@ impl Hub {
 
     /// An empty hub whose sessions are checked by `auth` (tokens and the access policy).
     pub fn with_auth(config: HubConfig, metrics: Arc<Metrics>, key: Key, auth: Arc<Auth>) -> Self {
+        Hub::with_engine(config, metrics, key, auth, None)
+    }
+
+    /// An empty hub whose messages are numbered and kept by a shared engine (`engine`), or by
+    /// itself (`None`: the memory engine).
+    pub fn with_engine(
+        config: HubConfig,
+        metrics: Arc<Metrics>,
+        key: Key,
+        auth: Arc<Auth>,
+        engine: Option<EngineLink>,
+    ) -> Self {
         Hub(Arc::new(HubState {
             history: Arc::new(HistoryBudget::new(config.history_bytes)),
             send_limits: Arc::new(config.send_limits()),
@@ -89,6 +104,7 @@ impl Hub {
             ids: key,
             shutting_down: AtomicBool::new(false),
             auth,
+            engine,
         }))
     }
 
@@ -168,7 +184,9 @@ impl Hub {
         let rooms = std::mem::take(&mut *lock(&shared.rooms));
         let mut overflowed = Overflowed::new();
         for room in rooms {
-            room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
+            if room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed) {
+                self.engine_leave(room.name(), &shared.id);
+            }
         }
         self.evict_slow(overflowed);
     }
@@ -190,7 +208,9 @@ impl Hub {
             let Some(shared) = lock(&self.0.sessions).get(&id).cloned() else { continue };
             let rooms = std::mem::take(&mut *lock(&shared.rooms));
             for room in rooms {
-                room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
+                if room.leave(&shared.id, self.0.config.presence_limit, &mut overflowed) {
+                    self.engine_leave(room.name(), &shared.id);
+                }
             }
         }
     }

@@ -86,6 +86,7 @@
 #![deny(clippy::disallowed_methods)]
 
 mod config;
+mod engine;
 mod history;
 mod history_budget;
 mod now;
@@ -103,9 +104,13 @@ mod timer;
 use crate::egress::Outgoing;
 
 pub use config::HubConfig;
+pub use engine::{
+    Applied, Command, EngineLink, HistoryCommand, JoinAnswer, JoinCommand, PublishCommand, Reply,
+    Unavailable,
+};
 pub use hub::Hub;
 pub use now::Now;
-pub use room::{Page, Published};
+pub use room::{Page, Published, RoomRules, Sees};
 pub use rooms::{RoomInfo, RoomsFull};
 pub use send_queue::{CloseReason, Push, SendLimits, SendQueue};
 pub use session::{Session, Transport};

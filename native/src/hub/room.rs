@@ -30,13 +30,13 @@ pub(crate) struct Room {
 
 /// A room's own rules: the server's limits, or its namespace's (auth policy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RoomRules {
+pub struct RoomRules {
     /// Messages kept (0: none; history is off).
-    pub(crate) history_len: usize,
+    pub history_len: usize,
     /// How long messages are kept, in seconds.
-    pub(crate) history_age_secs: u64,
+    pub history_age_secs: u64,
     /// Whether members are announced and listed at all.
-    pub(crate) presence: bool,
+    pub presence: bool,
 }
 
 /// Who joins: the member others see, the queue it is sent to, and what it may see.
@@ -45,16 +45,18 @@ pub(crate) struct Joiner<'a> {
     pub(crate) member: &'a Member,
     pub(crate) queue: &'a SendQueue,
     pub(crate) sees: Sees,
+    /// The room's members on every node (a shared engine's answer); `None`: this node's.
+    pub(crate) listed: Option<&'a [Member]>,
 }
 
 /// What a joining member may see besides the messages (its rights in this room).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Sees {
+pub struct Sees {
     /// Other members (`joined.members`, `presence`).
-    pub(crate) presence: bool,
+    pub presence: bool,
     /// Stored messages: a `join` with `since` is replayed; without this right it is answered
     /// with `recovered: false` and nothing replayed.
-    pub(crate) history: bool,
+    pub history: bool,
 }
 
 #[derive(Debug, Default)]
@@ -215,7 +217,7 @@ impl Room {
         now: Now,
         overflowed: &mut Overflowed,
     ) -> Result<bool, Gone> {
-        let Joiner { member, queue, sees } = joiner;
+        let Joiner { member, queue, sees, listed } = joiner;
         let mut state = self.lock();
         if state.removed {
             return Err(Gone::Removed);
@@ -259,7 +261,10 @@ impl Room {
             });
         }
         let members = if sees.presence && self.rules.presence {
-            listed_members(&state.members, member, config.presence_limit)
+            match listed {
+                Some(everyone) => listed_elsewhere(everyone, member, config.presence_limit),
+                None => listed_members(&state.members, member, config.presence_limit),
+            }
         } else {
             Vec::new()
         };
@@ -393,13 +398,116 @@ impl Room {
 
     /// Expires old history; if the room is then empty and has no members, marks it removed and
     /// returns true (the caller, holding the rooms map, forgets it).
-    pub(crate) fn sweep(&self, now: Now) -> bool {
+    /// A shared engine's mirror is never forgotten here (`forget: false`): the engine's driver
+    /// releases it ([`super::Hub::release_rooms`]).
+    pub(crate) fn sweep(&self, now: Now, forget: bool) -> bool {
         let mut state = self.lock();
         state.history.expire(self.cutoff(now), &self.budget);
-        if state.members.is_empty() && state.history.is_empty() {
+        if forget && state.members.is_empty() && state.history.is_empty() {
             state.removed = true;
         }
         state.removed
+    }
+
+    /// This numbering of the room (`joined.epoch`).
+    pub(crate) fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// The latest seq.
+    pub(crate) fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// The members this node has.
+    pub(crate) fn members(&self) -> Vec<Member> {
+        self.lock().members.iter().map(|s| s.member.clone()).collect()
+    }
+
+    /// A shared engine's mirror: starts at `seq` with the stored messages `history` (the
+    /// oldest first; those older than the room's age limit are left out).
+    pub(crate) fn load(&self, seq: u64, history: &[Message], now: Now) {
+        let mut state = self.lock();
+        state.seq = seq;
+        if self.rules.history_len == 0 {
+            return;
+        }
+        let oldest = now.unix_ms.saturating_sub(self.rules.history_age_secs.saturating_mul(1000));
+        for message in history.iter().filter(|m| m.ts >= oldest && m.seq <= seq) {
+            // Stored as if at the time it was published, so it ages out when it would have.
+            let at = now.ms.saturating_sub(now.unix_ms.saturating_sub(message.ts));
+            let (seq, len) = (message.seq, self.rules.history_len);
+            let message = Outgoing::new(ServerFrame::Message(message.clone()));
+            state.history.push(seq, message, at, None, len, &self.budget);
+        }
+    }
+
+    /// A message a shared engine numbered: fanned out and stored if it is the next one.
+    pub(crate) fn apply(
+        &self,
+        message: Message,
+        now: Now,
+        overflowed: &mut Overflowed,
+    ) -> super::engine::Applied {
+        use super::engine::Applied;
+        let mut state = self.lock();
+        if state.removed {
+            return Applied::NotHeld;
+        }
+        let seq = message.seq;
+        if seq <= state.seq {
+            return Applied::Stale;
+        }
+        if seq > state.seq + 1 {
+            return Applied::Gap(state.seq);
+        }
+        state.seq = seq;
+        state.history.expire(self.cutoff(now), &self.budget);
+        let at = now.ms.saturating_sub(now.unix_ms.saturating_sub(message.ts));
+        let message = Outgoing::new(ServerFrame::Message(message));
+        for sub in state.members.iter().filter(|s| s.live) {
+            deliver(sub, &message, overflowed);
+        }
+        if self.rules.history_len > 0 {
+            let len = self.rules.history_len;
+            state.history.push(seq, message, at, None, len, &self.budget);
+        }
+        Applied::Delivered
+    }
+
+    /// Tells this node's members who may see presence another node's `presence` frame (in
+    /// rooms of up to the presence limit).
+    pub(crate) fn tell(
+        &self,
+        frame: &Arc<Outgoing>,
+        config: &HubConfig,
+        overflowed: &mut Overflowed,
+    ) {
+        let state = self.lock();
+        if !self.rules.presence || state.members.len() >= config.presence_limit {
+            return;
+        }
+        for sub in state.members.iter().filter(|s| s.presence) {
+            deliver(sub, frame, overflowed);
+        }
+    }
+
+    /// Marks a shared engine's mirror removed if it has no member here; returns whether it did
+    /// (the caller, holding the rooms map, forgets it). Its history stays in the store.
+    pub(crate) fn release(&self) -> bool {
+        let mut state = self.lock();
+        if state.members.is_empty() {
+            state.removed = true;
+            state.history.clear(&self.budget);
+        }
+        state.removed
+    }
+
+    /// Marks a shared engine's mirror removed whoever is still in it, and drops its history.
+    pub(crate) fn forget(&self) {
+        let mut state = self.lock();
+        state.removed = true;
+        state.history.clear(&self.budget);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -413,6 +521,13 @@ fn deliver(sub: &Subscriber, frame: &Arc<Outgoing>, overflowed: &mut Overflowed)
     if let Push::Overflow { dropped } = sub.queue.push(frame) {
         overflowed.push((sub.member.session.as_str().into(), dropped));
     }
+}
+
+/// `joined.members` from a shared engine's list of every node's members: the joining member
+/// first, then up to `limit - 1` others.
+fn listed_elsewhere(everyone: &[Member], joining: &Member, limit: usize) -> Vec<Member> {
+    let others = everyone.iter().filter(|m| m.session != joining.session);
+    std::iter::once(joining.clone()).chain(others.take(limit.saturating_sub(1)).cloned()).collect()
 }
 
 /// `joined.members`: everyone in a room of up to `limit` members; in a larger room the joining

@@ -17,7 +17,7 @@ use crate::{
 
 impl Hub {
     /// The rules a room called `name` gets: its namespace's (auth policy), else the server's.
-    fn rules(&self, name: &RoomName) -> RoomRules {
+    pub(super) fn rules(&self, name: &RoomName) -> RoomRules {
         let config = &self.0.config;
         let ns = self.0.auth.policy().namespace(name);
         let history = ns.is_none_or(|ns| ns.history);

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use enchufe_core::{
     Ack, ClientFrame, ErrorCode, Hello, History, HistoryRequest, Join, Leave, Left, Member,
-    PROTOCOL_VERSION, Pong, Publish, Refresh, Refreshed, RoomName, ServerFrame, Welcome,
+    Message, PROTOCOL_VERSION, Pong, Publish, Refresh, Refreshed, RoomName, ServerFrame, Welcome,
     codec::DecodeError,
 };
 
 use super::{
-    Hub, Now, Outgoing, Push, SendQueue,
+    Command, Hub, JoinCommand, Now, Outgoing, PublishCommand, Push, Reply, SendQueue,
     hub::SessionEntry,
     room::{Gone, Joiner, Sees},
 };
@@ -348,8 +348,15 @@ impl Session {
             presence: self.allowed(Action::Presence, &join.room).is_ok(),
             history: self.allowed(Action::History, &join.room).is_ok(),
         };
+        if self.hub.engine().is_some() {
+            let (rules, id) = (self.hub.rules(&join.room), join.id);
+            let session = self.shared.id.clone();
+            let command = JoinCommand { session, member, join, sees, rules };
+            self.command(Command::Join(command), id);
+            return;
+        }
         let joined = self.hub.join_room(&join.room, |room, overflowed| {
-            let joiner = Joiner { member: &member, queue: &queue, sees };
+            let joiner = Joiner { member: &member, queue: &queue, sees, listed: None };
             room.join(joiner, &join, &config, now, overflowed)
         });
         match joined {
@@ -374,7 +381,9 @@ impl Session {
             return;
         };
         let mut overflowed = Vec::new();
-        room.leave(&self.shared.id, self.hub.config().presence_limit, &mut overflowed);
+        if room.leave(&self.shared.id, self.hub.config().presence_limit, &mut overflowed) {
+            self.hub.engine_leave(&leave.room, &self.shared.id);
+        }
         self.hub.evict_slow(overflowed);
         self.reply(ServerFrame::Left(Left { room: leave.room, id: leave.id }));
     }
@@ -388,10 +397,23 @@ impl Session {
             return;
         }
         let key = publish.id.map(|id| (self.client_key.clone(), id));
+        if self.hub.engine().is_some() {
+            let message = Message {
+                room: publish.room.clone(),
+                seq: 0,
+                from: self.from.to_string(),
+                ts: now.unix_ms,
+                body: publish.body,
+            };
+            let reply = Reply::Session { session: self.shared.id.clone(), id: publish.id };
+            let rules = self.hub.rules(&publish.room);
+            let command = PublishCommand { message, key, rules, reply };
+            self.command(Command::Publish(command), publish.id);
+            return;
+        }
         match self.hub.publish(&publish.room, &self.from, publish.body, key, now) {
             Ok(published) if published.reused => {
-                let message = "this publish id was used before for a different body: use a new id";
-                self.error(ErrorCode::InvalidField, message, publish.id);
+                self.error(ErrorCode::InvalidField, REUSED_ID, publish.id);
             }
             Ok(published) => {
                 if let Some(id) = publish.id {
@@ -437,6 +459,13 @@ impl Session {
             return;
         }
         let limit = request.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        if self.hub.engine().is_some() {
+            let reply = Reply::Session { session: self.shared.id.clone(), id: request.id };
+            let (room, since) = (&request.room, request.since);
+            let command = self.hub.history_command(room, since, None, limit, now, reply);
+            self.command(Command::History(command), request.id);
+            return;
+        }
         let messages = self.hub.history(&request.room, request.since, limit, now);
         self.reply(ServerFrame::History(History { room: request.room, messages, id: request.id }));
     }
@@ -497,12 +526,22 @@ impl Session {
             let Err(why) = self.allowed(Action::Subscribe, &name) else { continue };
             lock(&self.shared.rooms).retain(|r| !Arc::ptr_eq(r, &room));
             let mut overflowed = Vec::new();
-            room.leave(&self.shared.id, self.hub.config().presence_limit, &mut overflowed);
+            if room.leave(&self.shared.id, self.hub.config().presence_limit, &mut overflowed) {
+                self.hub.engine_leave(&name, &self.shared.id);
+            }
             self.hub.evict_slow(overflowed);
             self.error(ErrorCode::Forbidden, format!("{why}: the room was left"), None);
             self.reply(ServerFrame::Left(Left { room: name, id: None }));
         }
         self.reply(ServerFrame::Refreshed(Refreshed { id: refresh.id, expires }));
+    }
+
+    /// Hands a frame's work to the shared engine, which answers it; refused at once (4023)
+    /// when the engine's queue is full.
+    fn command(&mut self, command: Command, id: Option<u64>) {
+        if self.hub.command(command).is_err() {
+            self.error(ErrorCode::Unavailable, super::engine::QUEUE_FULL, id);
+        }
     }
 
     fn error(&mut self, code: ErrorCode, message: impl Into<String>, id: Option<u64>) {
@@ -552,6 +591,10 @@ impl Drop for Session {
         self.hub.unregister(&self.shared, self.transport);
     }
 }
+
+/// The refusal of a publish id reused for another body (4008).
+pub(super) const REUSED_ID: &str =
+    "this publish id was used before for a different body: use a new id";
 
 /// The longest `hello.client`, in bytes.
 const MAX_CLIENT_KEY: usize = 128;

@@ -129,7 +129,8 @@ impl Hub {
     /// driver calls this every [`Hub::sweep_period`].
     pub fn sweep(&self, now: Now) {
         let rooms: Vec<Arc<Room>> = read(&self.0.rooms).values().cloned().collect();
-        let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(now)).collect();
+        let forget = self.0.engine.is_none();
+        let idle: Vec<&Arc<Room>> = rooms.iter().filter(|r| r.sweep(now, forget)).collect();
         Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
         if idle.is_empty() {
             return;
