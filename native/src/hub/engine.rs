@@ -276,7 +276,6 @@ impl Hub {
         let seq = message.seq;
         let applied = room.apply(message, now, &mut overflowed);
         if applied == Applied::Delivered {
-            Metrics::add(&self.0.metrics.messages, 1);
             if room.holds(seq) {
                 self.0.history.stored(&room, seq);
                 Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
@@ -348,6 +347,11 @@ impl Hub {
         reply: Reply<Published>,
         result: Result<Published, Unavailable>,
     ) {
+        if let Ok(published) = &result {
+            let metrics = &self.0.metrics;
+            let counter = if published.duplicate { &metrics.duplicates } else { &metrics.messages };
+            Metrics::add(counter, 1);
+        }
         match reply {
             Reply::Http(sender) => {
                 let _ = sender.send(result);

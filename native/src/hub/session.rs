@@ -75,7 +75,7 @@ pub struct Session {
     told: u64,
     /// The rate of rooms this connection creates: made on its first new room, and boxed so
     /// that the many connections that only join existing rooms do not carry it.
-    creations: Option<Box<TokenBucket>>,
+    creations: Option<Box<Creations>>,
     /// Who the connection is, from its token (`None`: anonymous). Boxed: most connections of a
     /// server without auth carry none.
     principal: Option<Box<Principal>>,
@@ -425,18 +425,27 @@ impl Session {
         }
     }
 
-    /// Whether this connection may touch `room`: yes if it exists; else creating it takes a
-    /// token of the connection's room-creation rate, and without one the frame is refused
-    /// (4020). (The hub's own cap on rooms is checked when the room is created.)
+    /// Whether this connection may touch `room`: yes if it exists here, or the connection
+    /// touched it lately (a shared engine's room this node does not hold); else creating it
+    /// takes a token of the connection's room-creation rate, and without one the frame is
+    /// refused (4020). (The hub's own cap on rooms is checked when the room is created.)
     fn may_create(&mut self, now: Now, room: &RoomName, id: Option<u64>) -> bool {
         let config = self.hub.config();
         if config.room_rate_per_sec == 0 || self.hub.has_room(room) {
             return true;
         }
         let burst = config.room_burst.max(1);
-        let bucket =
-            self.creations.get_or_insert_with(|| Box::new(TokenBucket::full(burst, now.ms)));
-        if bucket.take(now.ms, config.room_rate_per_sec, burst) {
+        let creations = self.creations.get_or_insert_with(|| {
+            Box::new(Creations { bucket: TokenBucket::full(burst, now.ms), lately: Vec::new() })
+        });
+        if creations.lately.contains(room) {
+            return true;
+        }
+        if creations.bucket.take(now.ms, config.room_rate_per_sec, burst) {
+            if creations.lately.len() == LATELY {
+                creations.lately.remove(0);
+            }
+            creations.lately.push(room.clone());
             return true;
         }
         Metrics::add(&self.hub.metrics().rooms_refused, 1);
@@ -595,6 +604,17 @@ impl Drop for Session {
 /// The refusal of a publish id reused for another body (4008).
 pub(super) const REUSED_ID: &str =
     "this publish id was used before for a different body: use a new id";
+
+/// A connection's creation of rooms: its rate, and the rooms it created lately (with a shared
+/// engine a node does not hold the rooms it only publishes to, so these are not new again).
+#[derive(Debug)]
+struct Creations {
+    bucket: TokenBucket,
+    lately: Vec<RoomName>,
+}
+
+/// The rooms [`Creations::lately`] remembers.
+const LATELY: usize = 16;
 
 /// The longest `hello.client`, in bytes.
 const MAX_CLIENT_KEY: usize = 128;

@@ -11,6 +11,25 @@ use enchufe::{
 };
 use tokio::task::JoinHandle;
 
+/// Set to a `redis://` URL to run a test process's servers on the Redis engine (`cargo xtask
+/// test` runs the transport suites so once, against a `redis-server` it starts).
+pub const REDIS_ENV: &str = "ENCHUFE_TEST_REDIS_URL";
+
+/// With [`REDIS_ENV`] set, puts a memory-engine `config` on Redis; returns whether it did.
+fn on_redis(config: &mut Config) -> bool {
+    static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(url) = std::env::var(REDIS_ENV).ok().filter(|u| !u.is_empty()) else { return false };
+    if config.engine.kind != enchufe::engine::EngineKind::Memory {
+        return false;
+    }
+    let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    config.engine = enchufe::engine::EngineConfig {
+        prefix: format!("test-{}-{n}", std::process::id()),
+        ..enchufe::engine::EngineConfig::redis(url)
+    };
+    true
+}
+
 /// A running server and the handles a test needs. Each `#[tokio::test]` has its own runtime,
 /// so a server a failing test leaves behind ends with it.
 pub struct TestServer {
@@ -29,9 +48,22 @@ impl TestServer {
         config
     }
 
-    /// Binds `config` and runs the server in the background.
-    pub async fn bind(config: Config) -> TestServer {
-        Self::spawn(Server::bind(config).await.expect("bind"))
+    /// Binds `config` and runs the server in the background. With [`REDIS_ENV`] set, a server
+    /// configured with the memory engine gets the Redis engine at that URL instead, under a key
+    /// prefix of its own (so that tests sharing the Redis never share a room), and this returns
+    /// once it has reached Redis.
+    pub async fn bind(mut config: Config) -> TestServer {
+        let redis = on_redis(&mut config);
+        let server = Self::spawn(Server::bind(config).await.expect("bind"));
+        if redis {
+            let ready = async {
+                while !server.hub.engine().is_some_and(|e| e.is_ready()) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(10), ready).await.expect("Redis reached");
+        }
+        server
     }
 
     /// Runs an already bound server in the background.
