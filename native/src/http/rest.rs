@@ -328,7 +328,12 @@ pub(crate) async fn rooms(
         return Err(ApiError::code(ErrorCode::InvalidField, message));
     }
     let after = query.after.as_deref().map(room_name).transpose()?;
-    let (mut rooms, more) = ctx.hub.rooms_page(after.as_ref(), limit);
+    let (mut rooms, more) = if ctx.hub.engine().is_some() {
+        let answer = ctx.hub.engine_rooms(after.clone(), limit).map_err(unavailable)?;
+        answer.await.map_err(|_| unavailable(Unavailable(GONE.into())))?.map_err(unavailable)?
+    } else {
+        ctx.hub.rooms_page(after.as_ref(), limit)
+    };
     let next = more.then(|| rooms.last().map(|r| r.room.clone())).flatten();
     let auth = ctx.hub.auth();
     rooms.retain(|r| auth.allow(principal.as_ref(), Action::Subscribe, &r.room).is_ok());

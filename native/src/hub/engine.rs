@@ -28,7 +28,7 @@ use enchufe_core::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Hub, Now, Outgoing, Page, Published,
+    Hub, Now, Outgoing, Page, Published, RoomInfo,
     history::DedupeKey,
     room::{Joiner, Overflowed, Room, RoomRules, Sees},
 };
@@ -53,6 +53,15 @@ pub enum Command {
     Publish(PublishCommand),
     /// Read stored messages.
     History(HistoryCommand),
+    /// A page of the room list (every node's rooms), sorted by name.
+    Rooms {
+        /// Rooms named after this one.
+        after: Option<RoomName>,
+        /// At most this many.
+        limit: usize,
+        /// The page, and whether more follow.
+        reply: oneshot::Sender<Result<(Vec<RoomInfo>, bool), Unavailable>>,
+    },
 }
 
 /// [`Command::Join`].
@@ -452,6 +461,18 @@ impl Hub {
         let epoch = epoch.map(str::to_owned);
         let command = self.history_command(room, since, epoch, limit, now, Reply::Http(sender));
         self.command(Command::History(command)).map_err(|_| Unavailable(QUEUE_FULL.into()))?;
+        Ok(receiver)
+    }
+
+    /// A REST page of the room list through the shared engine.
+    pub fn engine_rooms(
+        &self,
+        after: Option<RoomName>,
+        limit: usize,
+    ) -> Result<oneshot::Receiver<Result<(Vec<RoomInfo>, bool), Unavailable>>, Unavailable> {
+        let (reply, receiver) = oneshot::channel();
+        self.command(Command::Rooms { after, limit, reply })
+            .map_err(|_| Unavailable(QUEUE_FULL.into()))?;
         Ok(receiver)
     }
 

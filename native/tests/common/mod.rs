@@ -58,6 +58,11 @@ impl TestServer {
     }
 }
 
+/// Whether this process's test servers run on the Redis engine ([`server::REDIS_ENV`]).
+pub fn on_redis() -> bool {
+    std::env::var(server::REDIS_ENV).is_ok_and(|url| !url.is_empty())
+}
+
 /// Awaits `f` for at most [`WAIT`].
 pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
     tokio::time::timeout(WAIT, f).await.unwrap_or_else(|_| panic!("timed out: {what}"))

@@ -43,7 +43,7 @@ use crate::{
     clock,
     hub::{
         Applied, Command, HistoryCommand, Hub, JoinAnswer, JoinCommand, Page, PublishCommand,
-        Published, Unavailable,
+        Published, RoomInfo, Unavailable,
     },
     metrics::Metrics,
 };
@@ -139,6 +139,9 @@ fn refuse(hub: &Hub, command: Command, why: &str) {
         Command::Publish(p) => hub.engine_published(&p.message.room, p.reply, Err(why)),
         Command::Join(join) => hub.engine_join_failed(&join, &why),
         Command::History(h) => hub.engine_history(h.room, h.reply, Err(why)),
+        Command::Rooms { reply, .. } => {
+            let _ = reply.send(Err(why));
+        }
         Command::Leave { .. } => {}
     }
 }
@@ -148,6 +151,7 @@ enum Done {
     Published(PublishCommand, Result<Published, redis::RedisError>),
     Joined(JoinCommand, Result<JoinAnswer, redis::RedisError>),
     History(HistoryCommand, Result<Page, redis::RedisError>),
+    Rooms(RoomsReply, Result<(Vec<RoomInfo>, bool), redis::RedisError>),
     /// A leave or a presence refresh: nothing to tell the hub.
     Quiet(Result<(), redis::RedisError>),
 }
@@ -381,6 +385,13 @@ impl Driver {
                 }));
             }
             Command::Leave { room, session } => self.leave(conn, &room, &session, in_flight),
+            Command::Rooms { after, limit, reply } => {
+                let request = rooms(conn.clone(), self.config.prefix.clone(), after, limit);
+                let (metrics, timeout) = (self.hub.metrics().clone(), self.config.timeout());
+                in_flight.push_back(Box::pin(async move {
+                    Done::Rooms(reply, timed(&metrics, timeout, request).await)
+                }));
+            }
             Command::History(history) => {
                 let request = self.history(conn.clone(), &history);
                 in_flight.push_back(Box::pin(async move {
@@ -429,6 +440,9 @@ impl Driver {
                         self.apply(message, conn).await;
                     }
                 }
+            }
+            Done::Rooms(reply, result) => {
+                let _ = reply.send(result.map_err(|e| self.failed(&e)));
             }
             Done::History(history, result) => {
                 let result = result.map_err(|e| self.failed(&e));
@@ -544,6 +558,7 @@ impl Driver {
         let rules = publish.rules;
         let call = self.call(|s| &s.publish);
         let call = call.key(&keys.seq).key(&keys.epoch).key(&keys.history).key(&id_key);
+        let call = call.key(&keys.rooms);
         let call = call
             .arg(self.epoch_candidate())
             .arg(wire::message_json(&publish.message))
@@ -551,7 +566,8 @@ impl Driver {
             .arg(rules.history_len)
             .arg(rules.history_age_secs.max(1).saturating_mul(1000))
             .arg(self.meta_ttl_ms())
-            .arg(&keys.channel);
+            .arg(&keys.channel)
+            .arg(publish.message.room.as_str());
         async move {
             let (seq, duplicate, reused, epoch): (u64, u8, u8, String) =
                 call.run(&mut conn).await?;
@@ -572,7 +588,7 @@ impl Driver {
     ) -> impl Future<Output = redis::RedisResult<JoinAnswer>> + Send + 'static {
         let keys = self.keys(&join.join.room);
         let call = self.call(|s| &s.join).key(&keys.epoch).key(&keys.seq).key(&keys.history);
-        let call = call.key(&keys.members).key(&keys.expiry);
+        let call = call.key(&keys.members).key(&keys.expiry).key(&keys.rooms);
         let call = call
             .arg(self.epoch_candidate())
             .arg(&*join.session)
@@ -582,7 +598,8 @@ impl Driver {
             .arg(self.meta_ttl_ms())
             .arg(&keys.channel)
             .arg(&*self.node)
-            .arg(self.hub.config().presence_limit.max(1));
+            .arg(self.hub.config().presence_limit.max(1))
+            .arg(join.join.room.as_str());
         async move {
             let (epoch, seq, members, history): (String, u64, Vec<String>, Vec<String>) =
                 call.run(&mut conn).await?;
@@ -684,6 +701,63 @@ impl Call {
         }
         timed(&self.metrics, self.timeout, invocation.invoke_async(conn)).await
     }
+}
+
+/// Where a room list goes.
+type RoomsReply = tokio::sync::oneshot::Sender<Result<(Vec<RoomInfo>, bool), Unavailable>>;
+
+/// A page of every node's rooms: names from the deployment's sorted set (by name, after
+/// `after`), then each room's epoch, seq and member count in one pipeline. A name whose epoch
+/// expired is dropped from the set.
+async fn rooms(
+    mut conn: MultiplexedConnection,
+    prefix: String,
+    after: Option<RoomName>,
+    limit: usize,
+) -> redis::RedisResult<(Vec<RoomInfo>, bool)> {
+    let set = format!("{prefix}:rooms");
+    let min = after.map_or_else(|| "-".to_owned(), |after| format!("({after}"));
+    let mut names: Vec<String> = redis::cmd("ZRANGEBYLEX")
+        .arg(&set)
+        .arg(min)
+        .arg("+")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(limit + 1)
+        .query_async(&mut conn)
+        .await?;
+    let more = names.len() > limit;
+    names.truncate(limit);
+    let mut pipe = redis::pipe();
+    for name in &names {
+        let keys = Keys::new(&prefix, name);
+        pipe.cmd("GET").arg(&keys.epoch).cmd("GET").arg(&keys.seq).cmd("HLEN").arg(&keys.members);
+    }
+    let values: Vec<(Option<String>, Option<u64>, usize)> = if names.is_empty() {
+        Vec::new()
+    } else {
+        let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        flat.chunks(3)
+            .map(|c| {
+                let epoch = redis::from_redis_value(c[0].clone()).unwrap_or(None);
+                let seq = redis::from_redis_value(c[1].clone()).unwrap_or(None);
+                let members = redis::from_redis_value(c[2].clone()).unwrap_or(0);
+                (epoch, seq, members)
+            })
+            .collect()
+    };
+    let mut page = Vec::new();
+    for (name, (epoch, seq, members)) in names.into_iter().zip(values) {
+        let Ok(room) = RoomName::new(name.clone()) else { continue };
+        match epoch {
+            Some(epoch) => page.push(RoomInfo { room, seq: seq.unwrap_or(0), epoch, members }),
+            None => {
+                let _: redis::RedisResult<i64> =
+                    redis::cmd("ZREM").arg(&set).arg(name).query_async(&mut conn).await;
+            }
+        }
+    }
+    Ok((page, more))
 }
 
 /// A request with a deadline, its round trip counted.

@@ -10,6 +10,7 @@
 //! | `P:{room}:members` | hash | session → member JSON, every node's members |
 //! | `P:{room}:expiry` | sorted set | session → when its entry expires (ms, Redis's clock) |
 //! | `P:{room}:id:HASH:ID` | string | `seq:bodyhash` of a publish with an id (de-duplication) |
+//! | `P:rooms` | sorted set | every room's name (score 0: sorted by name), for the room list; a name whose epoch expired is dropped when listed |
 //! | `P:{room}` | channel | `m\n{seq}\n{json}` messages, `p\n{node}\n{join|leave}\n{member}` presence |
 //!
 //! epoch and seq expire together, `meta_ttl` after the last publish, join or refresh: then the
@@ -45,11 +46,12 @@ local function epoch_of(epoch_key, seq_key, history_key, candidate, meta_ttl)
 end
 ";
 
-/// PUBLISH. KEYS: seq, epoch, history, id. ARGV: epoch candidate, message JSON (seq 0), body
-/// hash ('' without an id), history length, history TTL ms, meta TTL ms, channel.
+/// PUBLISH. KEYS: seq, epoch, history, id, rooms. ARGV: epoch candidate, message JSON (seq 0), body
+/// hash ('' without an id), history length, history TTL ms, meta TTL ms, channel, room.
 /// Returns {seq, duplicate, reused, epoch}.
 const PUBLISH: &str = r"
 local epoch = epoch_of(KEYS[2], KEYS[1], KEYS[3], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[5], 0, ARGV[8])
 if ARGV[3] ~= '' then
   local seen = redis.call('GET', KEYS[4])
   if seen then
@@ -71,11 +73,13 @@ redis.call('PUBLISH', ARGV[7], 'm\n' .. seq .. '\n' .. ARGV[2])
 return {seq, 0, 0, epoch}
 ";
 
-/// JOIN. KEYS: epoch, seq, history, members, expiry. ARGV: epoch candidate, session, member
-/// JSON, presence TTL ms, load ('1': return the history), meta TTL ms, channel, node, list limit.
+/// JOIN. KEYS: epoch, seq, history, members, expiry, rooms. ARGV: epoch candidate, session,
+/// member JSON, presence TTL ms, load ('1': return the history), meta TTL ms, channel, node,
+/// list limit, room.
 /// Returns {epoch, seq, members (JSON), history ('seq\njson')}.
 const JOIN: &str = r"
 local epoch = epoch_of(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[6], 0, ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -195,6 +199,8 @@ pub(super) struct Keys {
     pub(super) members: String,
     pub(super) expiry: String,
     pub(super) channel: String,
+    /// Every room's name (not the room's own: one key for the deployment).
+    pub(super) rooms: String,
 }
 
 impl Keys {
@@ -207,6 +213,7 @@ impl Keys {
             members: format!("{base}:members"),
             expiry: format!("{base}:expiry"),
             channel: base,
+            rooms: format!("{prefix}:rooms"),
         }
     }
 
