@@ -210,10 +210,17 @@ async fn a_refresh_that_narrows_rights_leaves_the_rooms_no_longer_allowed() {
     let hello =
         json!({"type": "hello", "v": 1, "token": token("nora", json!({"rooms": ["ops:*"]}))});
     let narrow = json!({"type": "refresh", "token": token("nora", json!({"rooms": ["chat:*"]}))});
-    for frame in [hello, json!({"type": "join", "room": "ops:wire"}), narrow] {
+    for frame in [hello, json!({"type": "join", "room": "ops:wire"})] {
         write.write_all(format!("{frame}\n").as_bytes()).await.unwrap();
     }
     let mut seen = Vec::new();
+    // With the Redis engine a join is answered when Redis answers, so a refresh sent behind it
+    // may be answered first (and the join then refused: docs/PROTOCOL.md): wait for `joined`.
+    while client_support::on_redis() && !seen.iter().any(|f: &Value| f["type"] == "joined") {
+        let line = within("a line", lines.next_line()).await.unwrap().expect("not EOF");
+        seen.push(serde_json::from_str(&line).unwrap());
+    }
+    write.write_all(format!("{narrow}\n").as_bytes()).await.unwrap();
     while !seen.iter().any(|f: &Value| f["type"] == "refreshed") {
         let line = within("a line", lines.next_line()).await.unwrap().expect("not EOF");
         seen.push(serde_json::from_str(&line).unwrap());

@@ -48,6 +48,10 @@ pub enum Command {
         room: RoomName,
         /// The member's session.
         session: Arc<str>,
+        /// A client's `leave` (with its id): the session leaves the room here too when the
+        /// engine has done it — after any join of it that was under way — and is answered.
+        /// `None`: the session already left here (it closed, or its rights narrowed).
+        id: Option<Option<u64>>,
     },
     /// Number, store and fan out a message to every node.
     Publish(PublishCommand),
@@ -77,6 +81,9 @@ pub struct JoinCommand {
     pub sees: Sees,
     /// The room's rules (its history bounds).
     pub rules: RoomRules,
+    /// How many times the session's token had been replaced when it asked (a join under way
+    /// across a `refresh` was allowed by the old token, and is refused).
+    pub token: u32,
 }
 
 /// [`Command::Publish`].
@@ -207,7 +214,8 @@ impl Hub {
     /// if the queue is full the entry expires with its presence TTL, since no node refreshes it.
     pub(super) fn engine_leave(&self, room: &RoomName, session: &Arc<str>) {
         if self.0.engine.is_some() {
-            let _ = self.command(Command::Leave { room: room.clone(), session: session.clone() });
+            let (room, session) = (room.clone(), session.clone());
+            let _ = self.command(Command::Leave { room, session, id: None });
         }
     }
 
@@ -219,6 +227,13 @@ impl Hub {
         let Some(shared) = lock(&self.0.sessions).get(&command.session).cloned() else {
             return false;
         };
+        if shared.tokens.load(Ordering::Relaxed) != command.token {
+            let message = "the connection's token was replaced while this join was under way: \
+                           join again";
+            let refused = Outgoing::error(ErrorCode::Forbidden, message, command.join.id);
+            self.reply_to(&shared.id, &refused);
+            return false;
+        }
         let room = self.mirror(&command.join.room, command.rules, &answer, now);
         let mut overflowed = Overflowed::new();
         let joiner = Joiner {
@@ -474,6 +489,27 @@ impl Hub {
         self.command(Command::Rooms { after, limit, reply })
             .map_err(|_| Unavailable(QUEUE_FULL.into()))?;
         Ok(receiver)
+    }
+
+    /// A client's `leave`, done by the engine (after any join under way): the session leaves
+    /// the room here and is answered `left`, or 4007 if it was not in it.
+    pub fn engine_left(&self, room: &RoomName, session: &str, id: Option<u64>) {
+        let Some(shared) = lock(&self.0.sessions).get(session).cloned() else { return };
+        let held = {
+            let mut rooms = lock(&shared.rooms);
+            let index = rooms.iter().position(|r| r.name() == room);
+            index.map(|i| rooms.swap_remove(i))
+        };
+        let frame = match held {
+            Some(held) => {
+                let mut overflowed = Overflowed::new();
+                held.leave(&shared.id, self.0.config.presence_limit, &mut overflowed);
+                self.evict_slow(overflowed);
+                Outgoing::new(ServerFrame::Left(enchufe_core::Left { room: room.clone(), id }))
+            }
+            None => Outgoing::error(ErrorCode::NotJoined, format!("not joined to room {room}"), id),
+        };
+        self.reply_to(session, &frame);
     }
 
     /// The engine could not do a join: the session is told 4023.

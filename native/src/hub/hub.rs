@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, RwLock,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
 };
 
@@ -66,6 +66,9 @@ pub(crate) struct SessionEntry {
     pub(crate) expires: AtomicU64,
     /// Whether the client was told (4022) that its token expired.
     pub(crate) expiry_told: AtomicBool,
+    /// How many times the session's token was replaced (`refresh`): a shared engine's join
+    /// that was under way meanwhile was allowed by the old one, and is refused.
+    pub(crate) tokens: AtomicU32,
 }
 
 /// `SessionEntry::heard` of a session that is never closed for silence.
@@ -145,6 +148,7 @@ impl Hub {
             deadline: AtomicU64::new(now.after(config.frame_timeout_ms.max(1))),
             expires: AtomicU64::new(0),
             expiry_told: AtomicBool::new(false),
+            tokens: AtomicU32::new(0),
         });
         lock(&self.0.sessions).insert(id, shared.clone());
         self.0.metrics.connection_opened(transport);

@@ -351,7 +351,8 @@ impl Session {
         if self.hub.engine().is_some() {
             let (rules, id) = (self.hub.rules(&join.room), join.id);
             let session = self.shared.id.clone();
-            let command = JoinCommand { session, member, join, sees, rules };
+            let token = self.shared.tokens.load(std::sync::atomic::Ordering::Relaxed);
+            let command = JoinCommand { session, member, join, sees, rules, token };
             self.command(Command::Join(command), id);
             return;
         }
@@ -370,6 +371,12 @@ impl Session {
     }
 
     fn leave(&mut self, leave: Leave) {
+        if self.hub.engine().is_some() {
+            // After any join of this connection still under way, in the engine's order.
+            let (room, session) = (leave.room, self.shared.id.clone());
+            self.command(Command::Leave { room, session, id: Some(leave.id) }, leave.id);
+            return;
+        }
         let room = {
             let mut rooms = lock(&self.shared.rooms);
             let index = rooms.iter().position(|r| r.name() == &leave.room);
@@ -529,6 +536,7 @@ impl Session {
         self.expires_at(now, principal.expires);
         let expires = principal.expires;
         self.principal = Some(Box::new(principal));
+        self.shared.tokens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rooms: Vec<Arc<super::room::Room>> = lock(&self.shared.rooms).clone();
         for room in rooms {
             let name = room.name().clone();

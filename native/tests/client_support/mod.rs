@@ -33,7 +33,7 @@ pub const SCHEMES: [&str; 3] = ["ws", "tcp", "udp"];
 
 #[path = "../support/server.rs"]
 mod server;
-pub use server::TestServer;
+pub use server::{TestServer, on_redis};
 #[path = "../support/lines.rs"]
 mod lines;
 #[allow(unused_imports)] // not every test binary starts a child process

@@ -36,7 +36,7 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 #[path = "../support/server.rs"]
 mod server;
-pub use server::TestServer;
+pub use server::{TestServer, on_redis};
 #[path = "../support/lines.rs"]
 mod lines;
 pub use lines::lines_of;
@@ -56,11 +56,6 @@ impl TestServer {
     pub async fn stop(self) {
         self.stop_within(WAIT * 2).await;
     }
-}
-
-/// Whether this process's test servers run on the Redis engine ([`server::REDIS_ENV`]).
-pub fn on_redis() -> bool {
-    std::env::var(server::REDIS_ENV).is_ok_and(|url| !url.is_empty())
 }
 
 /// Awaits `f` for at most [`WAIT`].

@@ -15,10 +15,18 @@ use tokio::task::JoinHandle;
 /// test` runs the transport suites so once, against a `redis-server` it starts).
 pub const REDIS_ENV: &str = "ENCHUFE_TEST_REDIS_URL";
 
+/// Whether this process's test servers run on the Redis engine ([`REDIS_ENV`]).
+pub fn on_redis() -> bool {
+    std::env::var(REDIS_ENV).is_ok_and(|url| !url.is_empty())
+}
+
 /// With [`REDIS_ENV`] set, puts a memory-engine `config` on Redis; returns whether it did.
-fn on_redis(config: &mut Config) -> bool {
+fn put_on_redis(config: &mut Config) -> bool {
     static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let Some(url) = std::env::var(REDIS_ENV).ok().filter(|u| !u.is_empty()) else { return false };
+    if !on_redis() {
+        return false;
+    }
+    let url = std::env::var(REDIS_ENV).unwrap_or_default();
     if config.engine.kind != enchufe::engine::EngineKind::Memory {
         return false;
     }
@@ -53,7 +61,7 @@ impl TestServer {
     /// prefix of its own (so that tests sharing the Redis never share a room), and this returns
     /// once it has reached Redis.
     pub async fn bind(mut config: Config) -> TestServer {
-        let redis = on_redis(&mut config);
+        let redis = put_on_redis(&mut config);
         let server = Self::spawn(Server::bind(config).await.expect("bind"));
         if redis {
             let ready = async {

@@ -142,7 +142,11 @@ fn refuse(hub: &Hub, command: Command, why: &str) {
         Command::Rooms { reply, .. } => {
             let _ = reply.send(Err(why));
         }
-        Command::Leave { .. } => {}
+        Command::Leave { room, session, id } => {
+            if let Some(id) = id {
+                hub.engine_left(&room, &session, id);
+            }
+        }
     }
 }
 
@@ -152,6 +156,8 @@ enum Done {
     Joined(JoinCommand, Result<JoinAnswer, redis::RedisError>),
     History(HistoryCommand, Result<Page, redis::RedisError>),
     Rooms(RoomsReply, Result<(Vec<RoomInfo>, bool), redis::RedisError>),
+    /// A client's leave: the session leaves the room here now.
+    Left(RoomName, Arc<str>, Option<u64>, Result<(), redis::RedisError>),
     /// A leave or a presence refresh: nothing to tell the hub.
     Quiet(Result<(), redis::RedisError>),
 }
@@ -384,7 +390,9 @@ impl Driver {
                     Done::Joined(join, result)
                 }));
             }
-            Command::Leave { room, session } => self.leave(conn, &room, &session, in_flight),
+            Command::Leave { room, session, id } => {
+                self.leave(conn, &room, &session, id, in_flight);
+            }
             Command::Rooms { after, limit, reply } => {
                 let request = rooms(conn.clone(), self.config.prefix.clone(), after, limit);
                 let (metrics, timeout) = (self.hub.metrics().clone(), self.config.timeout());
@@ -422,7 +430,7 @@ impl Driver {
                         let session = join.session.clone();
                         if !self.hub.engine_joined(join, answer, clock::now()) {
                             // The session went (or did not join) meanwhile: its entry goes.
-                            self.leave(conn, &room, &session, in_flight);
+                            self.leave(conn, &room, &session, None, in_flight);
                         }
                     }
                     Err(error) => {
@@ -448,6 +456,13 @@ impl Driver {
                 let result = result.map_err(|e| self.failed(&e));
                 self.hub.engine_history(history.room, history.reply, result);
             }
+            Done::Left(room, session, id, result) => {
+                // Done here whatever Redis said: an entry it kept expires with its TTL.
+                if let Err(error) = result {
+                    self.failed(&error);
+                }
+                self.hub.engine_left(&room, &session, id);
+            }
             Done::Quiet(result) => {
                 if let Err(error) = result {
                     self.failed(&error);
@@ -462,14 +477,20 @@ impl Driver {
         conn: &MultiplexedConnection,
         room: &RoomName,
         session: &str,
+        id: Option<Option<u64>>,
         in_flight: &mut FuturesOrdered<Pending>,
     ) {
         let keys = self.keys(room);
         let call = self.call(|s| &s.leave).key(&keys.members).key(&keys.expiry);
         let call = call.arg(session).arg(&keys.channel).arg(&*self.node);
         let mut conn = conn.clone();
+        let (room, session) = (room.clone(), Arc::<str>::from(session));
         in_flight.push_back(Box::pin(async move {
-            Done::Quiet(call.run::<i64>(&mut conn).await.map(drop))
+            let result = call.run::<i64>(&mut conn).await.map(drop);
+            match id {
+                Some(id) => Done::Left(room, session, id, result),
+                None => Done::Quiet(result),
+            }
         }));
     }
 
