@@ -4,6 +4,8 @@
 //! between nodes, a node killed with SIGKILL, a node restarted, Redis killed and restarted
 //! under load.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::{

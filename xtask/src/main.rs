@@ -14,6 +14,7 @@ mod control;
 mod e2e;
 mod live_server;
 mod pack;
+mod redis;
 mod serve;
 mod setup;
 mod sh;

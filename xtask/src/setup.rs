@@ -18,7 +18,8 @@ pub(crate) fn run() -> Result {
     wasm_target()?;
     wasm_pack()?;
     wasm_bindgen_cli()?;
-    chromium()
+    chromium()?;
+    redis_server()
 }
 
 /// The wasm32 target, for building `core` (and the browser client) for the browser.
@@ -58,6 +59,18 @@ fn chromium() -> Result {
     }
     step(cmd("apt-get", &["update"]))?;
     let mut install = cmd("apt-get", &["install", "-y", "chromium", "chromium-driver"]);
+    install.env("DEBIAN_FRONTEND", "noninteractive");
+    step(install)
+}
+
+/// Debian's redis-server, for the Redis engine's tests. The package also starts a system
+/// instance on port 6379; the tests never use it (they start their own on free ports).
+fn redis_server() -> Result {
+    if has("redis-server") {
+        return Ok(());
+    }
+    step(cmd("apt-get", &["update"]))?;
+    let mut install = cmd("apt-get", &["install", "-y", "redis-server"]);
     install.env("DEBIAN_FRONTEND", "noninteractive");
     step(install)
 }

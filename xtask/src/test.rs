@@ -42,6 +42,14 @@ pub(crate) fn run(args: &[String]) -> Result {
     over_tls.args(TLS_SUITES.iter().flat_map(|suite| ["--test", suite]));
     over_tls.env("ENCHUFE_TEST_TLS", "1");
     step(over_tls)?;
+    // And once on the Redis engine, against a redis-server of this run's own: their test
+    // servers (native/tests/support/server.rs) take it from ENCHUFE_TEST_REDIS_URL.
+    let redis = crate::redis::Redis::start()?;
+    let mut on_redis = cmd("cargo", &["test", "--package", "enchufe", "--locked"]);
+    on_redis.args(REDIS_SUITES.iter().flat_map(|suite| ["--test", suite]));
+    on_redis.env("ENCHUFE_TEST_REDIS_URL", redis.url());
+    step(on_redis)?;
+    drop(redis);
     crate::browser::run()?;
     crate::e2e::run()?;
     // The load tool against the release server and a real nats-server, briefly.
@@ -74,6 +82,20 @@ fn client_alone() -> Result {
 
 /// The test binaries (native/tests/*.rs) run a second time over TLS.
 const TLS_SUITES: &[&str] = &["tcp", "ws", "sse", "http"];
+
+/// The test binaries run a third time on the Redis engine: the transport suites, identity, and
+/// the native client's.
+const REDIS_SUITES: &[&str] = &[
+    "tcp",
+    "ws",
+    "sse",
+    "http",
+    "udp",
+    "auth",
+    "auth_http",
+    "client_transports",
+    "client_recovery",
+];
 
 /// Crates only the server or the CLI may pull in.
 const SERVER_ONLY: &[&str] = &[

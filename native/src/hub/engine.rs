@@ -64,7 +64,7 @@ pub enum Command {
         /// At most this many.
         limit: usize,
         /// The page, and whether more follow.
-        reply: oneshot::Sender<Result<(Vec<RoomInfo>, bool), Unavailable>>,
+        reply: oneshot::Sender<Result<RoomsPage, Unavailable>>,
     },
 }
 
@@ -132,6 +132,12 @@ pub enum Reply<T> {
     /// An HTTP request.
     Http(oneshot::Sender<Result<T, Unavailable>>),
 }
+
+/// A page of the room list, and whether more follow.
+pub type RoomsPage = (Vec<RoomInfo>, bool);
+
+/// Where an HTTP request waits for the engine's answer.
+pub type Answer<T> = oneshot::Receiver<Result<T, Unavailable>>;
 
 /// The engine could not do it (4023 `unavailable`), with why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -202,12 +208,10 @@ impl Hub {
         self.0.engine.as_ref()
     }
 
-    /// Hands `command` to the engine. `Err` gives it back when the engine's queue is full.
-    pub(super) fn command(&self, command: Command) -> Result<(), Command> {
-        let Some(engine) = &self.0.engine else { return Err(command) };
-        engine.commands.try_send(command).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c,
-        })
+    /// Hands `command` to the engine; refused when the engine's queue is full.
+    pub(super) fn command(&self, command: Command) -> Result<(), Unavailable> {
+        let queued = self.0.engine.as_ref().is_some_and(|e| e.commands.try_send(command).is_ok());
+        if queued { Ok(()) } else { Err(Unavailable(QUEUE_FULL.into())) }
     }
 
     /// Tells a member's departure to the engine (its node's presence entry goes). Best effort:
@@ -299,11 +303,9 @@ impl Hub {
         let mut overflowed = Overflowed::new();
         let seq = message.seq;
         let applied = room.apply(message, now, &mut overflowed);
-        if applied == Applied::Delivered {
-            if room.holds(seq) {
-                self.0.history.stored(&room, seq);
-                Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
-            }
+        if applied == Applied::Delivered && room.holds(seq) {
+            self.0.history.stored(&room, seq);
+            Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
         }
         self.evict_slow(overflowed);
         applied
@@ -454,12 +456,11 @@ impl Hub {
         &self,
         message: Message,
         key: Option<DedupeKey>,
-    ) -> Result<oneshot::Receiver<Result<Published, Unavailable>>, Unavailable> {
+    ) -> Result<Answer<Published>, Unavailable> {
         let (sender, receiver) = oneshot::channel();
         let rules = self.rules(&message.room);
         let reply = Reply::Http(sender);
-        self.command(Command::Publish(PublishCommand { message, key, rules, reply }))
-            .map_err(|_| Unavailable(QUEUE_FULL.into()))?;
+        self.command(Command::Publish(PublishCommand { message, key, rules, reply }))?;
         Ok(receiver)
     }
 
@@ -471,11 +472,11 @@ impl Hub {
         epoch: Option<&str>,
         limit: Option<usize>,
         now: Now,
-    ) -> Result<oneshot::Receiver<Result<Page, Unavailable>>, Unavailable> {
+    ) -> Result<Answer<Page>, Unavailable> {
         let (sender, receiver) = oneshot::channel();
         let epoch = epoch.map(str::to_owned);
         let command = self.history_command(room, since, epoch, limit, now, Reply::Http(sender));
-        self.command(Command::History(command)).map_err(|_| Unavailable(QUEUE_FULL.into()))?;
+        self.command(Command::History(command))?;
         Ok(receiver)
     }
 
@@ -484,10 +485,9 @@ impl Hub {
         &self,
         after: Option<RoomName>,
         limit: usize,
-    ) -> Result<oneshot::Receiver<Result<(Vec<RoomInfo>, bool), Unavailable>>, Unavailable> {
+    ) -> Result<Answer<RoomsPage>, Unavailable> {
         let (reply, receiver) = oneshot::channel();
-        self.command(Command::Rooms { after, limit, reply })
-            .map_err(|_| Unavailable(QUEUE_FULL.into()))?;
+        self.command(Command::Rooms { after, limit, reply })?;
         Ok(receiver)
     }
 

@@ -105,8 +105,8 @@ use crate::egress::Outgoing;
 
 pub use config::HubConfig;
 pub use engine::{
-    Applied, Command, EngineLink, HistoryCommand, JoinAnswer, JoinCommand, PublishCommand, Reply,
-    Unavailable,
+    Answer, Applied, Command, EngineLink, HistoryCommand, JoinAnswer, JoinCommand, PublishCommand,
+    Reply, RoomsPage, Unavailable,
 };
 pub use hub::Hub;
 pub use now::Now;

@@ -556,8 +556,8 @@ impl Session {
     /// Hands a frame's work to the shared engine, which answers it; refused at once (4023)
     /// when the engine's queue is full.
     fn command(&mut self, command: Command, id: Option<u64>) {
-        if self.hub.command(command).is_err() {
-            self.error(ErrorCode::Unavailable, super::engine::QUEUE_FULL, id);
+        if let Err(refused) = self.hub.command(command) {
+            self.error(ErrorCode::Unavailable, refused.0, id);
         }
     }
 

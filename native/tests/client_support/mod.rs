@@ -33,6 +33,7 @@ pub const SCHEMES: [&str; 3] = ["ws", "tcp", "udp"];
 
 #[path = "../support/server.rs"]
 mod server;
+#[allow(unused_imports)] // not every test binary asks
 pub use server::{TestServer, on_redis};
 #[path = "../support/lines.rs"]
 mod lines;

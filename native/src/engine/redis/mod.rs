@@ -43,7 +43,7 @@ use crate::{
     clock,
     hub::{
         Applied, Command, HistoryCommand, Hub, JoinAnswer, JoinCommand, Page, PublishCommand,
-        Published, RoomInfo, Unavailable,
+        Published, RoomInfo, RoomsPage, Unavailable,
     },
     metrics::Metrics,
 };
@@ -155,7 +155,7 @@ enum Done {
     Published(PublishCommand, Result<Published, redis::RedisError>),
     Joined(JoinCommand, Result<JoinAnswer, redis::RedisError>),
     History(HistoryCommand, Result<Page, redis::RedisError>),
-    Rooms(RoomsReply, Result<(Vec<RoomInfo>, bool), redis::RedisError>),
+    Rooms(RoomsReply, Result<RoomsPage, redis::RedisError>),
     /// A client's leave: the session leaves the room here now.
     Left(RoomName, Arc<str>, Option<u64>, Result<(), redis::RedisError>),
     /// A leave or a presence refresh: nothing to tell the hub.
@@ -725,7 +725,7 @@ impl Call {
 }
 
 /// Where a room list goes.
-type RoomsReply = tokio::sync::oneshot::Sender<Result<(Vec<RoomInfo>, bool), Unavailable>>;
+type RoomsReply = tokio::sync::oneshot::Sender<Result<RoomsPage, Unavailable>>;
 
 /// A page of every node's rooms: names from the deployment's sorted set (by name, after
 /// `after`), then each room's epoch, seq and member count in one pipeline. A name whose epoch
@@ -735,7 +735,7 @@ async fn rooms(
     prefix: String,
     after: Option<RoomName>,
     limit: usize,
-) -> redis::RedisResult<(Vec<RoomInfo>, bool)> {
+) -> redis::RedisResult<RoomsPage> {
     let set = format!("{prefix}:rooms");
     let min = after.map_or_else(|| "-".to_owned(), |after| format!("({after}"));
     let mut names: Vec<String> = redis::cmd("ZRANGEBYLEX")
