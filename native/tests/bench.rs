@@ -40,6 +40,7 @@ async fn fanout_delivers_every_message_to_every_subscriber() {
             duration: Duration::from_secs(20),
             drain: Duration::from_secs(5),
             room: RoomName::new(format!("bench-{}", target.link)).unwrap(),
+            publish_to: None,
         };
         let report = bench::fanout::run(&target, &options).await.unwrap();
         assert_eq!((report.published, report.expected), (400, 2000), "{url}");

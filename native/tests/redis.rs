@@ -318,6 +318,31 @@ async fn a_restarted_node_keeps_each_rooms_epoch_and_seq() {
     second.stop().await;
 }
 
+/// The load tool's two-node fan-out (`cargo xtask bench`'s engine table): publisher on one
+/// node, subscribers on the other, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_tool_fans_out_from_one_node_to_the_other_without_loss() {
+    use enchufe::bench::{self, FanoutOptions, Target};
+    let redis = Redis::start(false);
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let target: Target = format!("tcp://{}", b.tcp()).parse().unwrap();
+    let options = FanoutOptions {
+        subs: 20,
+        size: 64,
+        rate: None,
+        window: None,
+        messages: 2_000,
+        duration: Duration::from_secs(20),
+        drain: Duration::from_secs(5),
+        room: enchufe_core::RoomName::new("bench-2").unwrap(),
+        publish_to: Some(format!("tcp://{}", a.tcp()).parse().unwrap()),
+    };
+    let report = bench::fanout::run(&target, &options).await.unwrap();
+    assert_eq!((report.published, report.expected, report.lost), (2_000, 40_000, 0));
+    a.stop().await;
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_crashing_under_load_loses_no_acked_message_and_the_nodes_recover() {
     let mut redis = Redis::start(true);

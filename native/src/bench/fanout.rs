@@ -51,6 +51,9 @@ pub struct FanoutOptions {
     pub drain: Duration,
     /// The room (NATS subject).
     pub room: RoomName,
+    /// Where the publisher connects, if not to the subscribers' server: another node of the
+    /// same deployment (two enchufe nodes on one Redis), so what is measured crosses nodes.
+    pub publish_to: Option<Target>,
 }
 
 /// What the subscribers share with the publisher.
@@ -138,7 +141,7 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
         .await?
     };
 
-    let mut publisher = wire::connect(target).await?;
+    let mut publisher = wire::connect(o.publish_to.as_ref().unwrap_or(target)).await?;
     publisher.sync().await?;
     publisher.tx.prepare(&o.room, size);
     let subs = o.subs as u64;

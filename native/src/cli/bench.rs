@@ -74,6 +74,10 @@ pub struct FanoutArgs {
     /// The room (NATS subject).
     #[arg(long, default_value = "bench")]
     pub room: String,
+    /// The publisher connects here instead of `--url`: another node of the same deployment
+    /// (enchufe nodes on one Redis), so that every message crosses from one node to the other.
+    #[arg(long, value_name = "URL")]
+    pub publish_url: Option<String>,
 }
 
 /// Flags of `enchufe bench rtt`.
@@ -149,6 +153,7 @@ async fn fanout(a: FanoutArgs) -> Output {
         duration: seconds(a.duration),
         drain: seconds(a.drain),
         room: room(a.room)?,
+        publish_to: a.publish_url.as_deref().map(str::parse).transpose()?,
     };
     let report = bench::fanout::run(&target, &options).await?;
     Ok((to_text(&report), report.text()))
