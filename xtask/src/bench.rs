@@ -20,6 +20,7 @@
 //! The full comparison never starts the hog.
 
 mod cpu;
+mod engines;
 pub(crate) mod hog;
 mod load;
 mod nats;
@@ -134,6 +135,7 @@ impl Plan {
 pub(crate) fn run(args: &[String]) -> Result {
     let plan = Plan::from_args(args)?;
     nats::install()?;
+    crate::setup::redis_server()?;
     step(cmd("cargo", &["build", "--release", "--locked", "--package", "enchufe"]))?;
     let dir = out_dir();
     fs::create_dir_all(&dir)
@@ -147,11 +149,14 @@ pub(crate) fn run(args: &[String]) -> Result {
     for transport in TRANSPORTS {
         bench.transport(transport)?;
     }
+    bench.engines()?;
     drop(hog);
     let elapsed = started.elapsed();
     eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
 
-    let generated = report::render(&meta, &plan, &bench.samples, &bench.failures, elapsed);
+    let mut generated = report::render(&meta, &plan, &bench.samples, &bench.failures, elapsed);
+    generated.push_str(&engines::render(&plan, &bench.engine_samples));
+    bench.failures.extend(engines::lossy(&bench.engine_samples));
     if plan.quick {
         // A smoke check (part of `cargo xtask test`): the whole pipeline must work, against a
         // real nats-server too, and lose nothing; its numbers are not worth a document.
@@ -207,6 +212,8 @@ struct Bench<'p> {
     plan: &'p Plan,
     binary: PathBuf,
     samples: Vec<Sample>,
+    /// The engines' runs (`engines.rs`).
+    engine_samples: Vec<engines::EngineSample>,
     failures: Vec<String>,
     jsonl: File,
     jsonl_path: PathBuf,
@@ -222,6 +229,7 @@ impl<'p> Bench<'p> {
             plan,
             binary: root().join("target/release/enchufe"),
             samples: Vec::new(),
+            engine_samples: Vec::new(),
             failures: Vec::new(),
             jsonl,
             jsonl_path,

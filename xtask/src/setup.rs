@@ -65,7 +65,7 @@ fn chromium() -> Result {
 
 /// Debian's redis-server, for the Redis engine's tests. The package also starts a system
 /// instance on port 6379; the tests never use it (they start their own on free ports).
-fn redis_server() -> Result {
+pub(crate) fn redis_server() -> Result {
     if has("redis-server") {
         return Ok(());
     }

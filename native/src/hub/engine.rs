@@ -228,7 +228,7 @@ impl Hub {
     /// every node. Returns false when the session is gone or did not join (the engine then
     /// removes the presence entry it added).
     pub fn engine_joined(&self, command: JoinCommand, answer: JoinAnswer, now: Now) -> bool {
-        let Some(shared) = lock(&self.0.sessions).get(&command.session).cloned() else {
+        let Some(shared) = self.settled(&command.session) else {
             return false;
         };
         if shared.tokens.load(Ordering::Relaxed) != command.token {
@@ -383,6 +383,7 @@ impl Hub {
                 let _ = sender.send(result);
             }
             Reply::Session { session, id } => {
+                self.settled(&session);
                 let frame = match result {
                     Ok(published) if published.reused => {
                         Outgoing::error(ErrorCode::InvalidField, super::session::REUSED_ID, id)
@@ -414,6 +415,7 @@ impl Hub {
                 let _ = sender.send(result);
             }
             Reply::Session { session, id } => {
+                self.settled(&session);
                 let frame = match result {
                     Ok(page) => Outgoing::new(ServerFrame::History(HistoryFrame {
                         room,
@@ -494,7 +496,7 @@ impl Hub {
     /// A client's `leave`, done by the engine (after any join under way): the session leaves
     /// the room here and is answered `left`, or 4007 if it was not in it.
     pub fn engine_left(&self, room: &RoomName, session: &str, id: Option<u64>) {
-        let Some(shared) = lock(&self.0.sessions).get(session).cloned() else { return };
+        let Some(shared) = self.settled(session) else { return };
         let held = {
             let mut rooms = lock(&shared.rooms);
             let index = rooms.iter().position(|r| r.name() == room);
@@ -514,8 +516,17 @@ impl Hub {
 
     /// The engine could not do a join: the session is told 4023.
     pub fn engine_join_failed(&self, command: &JoinCommand, why: &Unavailable) {
+        self.settled(&command.session);
         let frame = Outgoing::error(ErrorCode::Unavailable, why.0.clone(), command.join.id);
         self.reply_to(&command.session, &frame);
+    }
+
+    /// A session's command was answered: its in-flight charge goes. Returns the session, if it
+    /// is still connected.
+    fn settled(&self, session: &str) -> Option<Arc<super::hub::SessionEntry>> {
+        let shared = lock(&self.0.sessions).get(session).cloned()?;
+        shared.queue.release(IN_FLIGHT_COST);
+        Some(shared)
     }
 
     /// Queues `frame` for `session`, if it is still connected.
@@ -526,6 +537,11 @@ impl Hub {
         }
     }
 }
+
+/// What a session's command waiting for the engine counts against its queue's high-water mark
+/// ([`SendQueue::reserve`](super::SendQueue)): with the default 1 MiB mark, a connection has
+/// up to 256 commands in flight before its input is paused until answers come.
+pub(super) const IN_FLIGHT_COST: usize = 4096;
 
 /// Why a command is refused at once (4023, HTTP 503).
 pub(super) const QUEUE_FULL: &str =

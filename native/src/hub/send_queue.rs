@@ -487,6 +487,24 @@ impl SendQueue {
         batch.append(&mut pulled);
     }
 
+    /// Charges `bytes` for work the connection asked for whose answer is still to come (a
+    /// shared engine's round trip): counted against the high-water mark like queued frames, so
+    /// a client that sends faster than the engine answers is paused, not refused.
+    pub(crate) fn reserve(&self, bytes: usize) {
+        self.lock().bytes += bytes;
+    }
+
+    /// The answer to [`SendQueue::reserve`]d work came: its charge goes, and a paused reader
+    /// wakes once the queue is back under its mark.
+    pub(crate) fn release(&self, bytes: usize) {
+        let mut state = self.lock();
+        state.bytes = state.bytes.saturating_sub(bytes);
+        if state.paused && state.bytes <= self.0.limits.high_water {
+            state.paused = false;
+            self.0.wake.notify_waiters();
+        }
+    }
+
     /// The writer took `bytes`: it is making progress. Wakes a paused reader once the queue is
     /// back under its high-water mark.
     fn taken(&self, state: &mut State, bytes: usize) {

@@ -556,7 +556,9 @@ impl Session {
     /// Hands a frame's work to the shared engine, which answers it; refused at once (4023)
     /// when the engine's queue is full.
     fn command(&mut self, command: Command, id: Option<u64>) {
+        self.shared.queue.reserve(super::engine::IN_FLIGHT_COST);
         if let Err(refused) = self.hub.command(command) {
+            self.shared.queue.release(super::engine::IN_FLIGHT_COST);
             self.error(ErrorCode::Unavailable, refused.0, id);
         }
     }

@@ -57,6 +57,17 @@ impl Snapshot {
     }
 }
 
+/// Ticks (utime + stime) process `pid` used so far.
+pub(super) fn process_ticks(pid: u32) -> Option<u64> {
+    process(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?, 11)
+}
+
+/// Ticks the servers' core counted so far (busy or not): the denominator of a server
+/// process's share of its core.
+pub(super) fn server_core_ticks() -> Option<u64> {
+    core(&std::fs::read_to_string("/proc/stat").ok()?, SERVER_CPU).map(|(_, total)| total)
+}
+
 /// (busy, total) ticks of `cpuN` in /proc/stat.
 fn core(stat: &str, n: &str) -> Option<(u64, u64)> {
     let name = format!("cpu{n}");

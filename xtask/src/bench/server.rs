@@ -56,9 +56,14 @@ impl Running {
     /// Starts `server` (enchufe from `binary`) and waits until it accepts connections.
     pub(super) fn start(server: Server, binary: &Path) -> Result<Running> {
         match server {
-            Server::Enchufe => start_enchufe(binary),
+            Server::Enchufe => start_enchufe(binary, &[]),
             Server::Nats => start_nats(),
         }
+    }
+
+    /// enchufe with `extra` arguments after [`ENCHUFE_ARGS`] (the Redis engine's).
+    pub(super) fn enchufe_with(binary: &Path, extra: &[&str]) -> Result<Running> {
+        start_enchufe(binary, extra)
     }
 
     /// The URL the load tool connects to for `transport`.
@@ -90,7 +95,7 @@ impl Drop for Running {
 }
 
 /// `taskset -c 0 PROGRAM ARGS…` in the workspace root, stderr appended to target/bench/LOG.
-fn pinned(program: &Path, args: &[&str], log: &str) -> Result<Command> {
+pub(super) fn pinned(program: &Path, args: &[&str], log: &str) -> Result<Command> {
     let path = out_dir().join(log);
     let log = File::options()
         .create(true)
@@ -109,8 +114,9 @@ fn pinned(program: &Path, args: &[&str], log: &str) -> Result<Command> {
 }
 
 /// enchufe on port 0: the addresses come from its `enchufe: … listening on …` lines.
-fn start_enchufe(binary: &Path) -> Result<Running> {
+fn start_enchufe(binary: &Path, extra: &[&str]) -> Result<Running> {
     let mut command = pinned(binary, ENCHUFE_ARGS, "enchufe.log")?;
+    command.args(extra);
     command.stdout(Stdio::piped());
     let mut child = command
         .spawn()
