@@ -81,14 +81,8 @@ impl Client {
         let options = options::client_options(&options, client_id).map_err(bad_option)?;
         let constructor = web_socket_constructor(options.web_socket)?;
         let seed = u64::from_le_bytes(random_bytes());
-        let driver = Driver::start(
-            url.to_owned(),
-            constructor,
-            options.encoding,
-            options.config,
-            options.get_token,
-            seed,
-        )?;
+        let driver =
+            Driver::start(url.to_owned(), constructor, options.config, options.get_token, seed)?;
         Ok(Client { driver })
     }
 
