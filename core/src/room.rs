@@ -28,7 +28,9 @@ pub enum RoomNameError {
         max: usize,
     },
     /// The name holds a character outside `A-Z a-z 0-9 _ - . :`.
-    #[error("room name has the character {ch:?} at byte {index}; allowed are A-Z a-z 0-9 _ - . :")]
+    // '{ch}', not {ch:?}: the same text for the characters worth showing, without the escaping
+    // code and Unicode tables in the browser package.
+    #[error("room name has the character '{ch}' at byte {index}; allowed are A-Z a-z 0-9 _ - . :")]
     InvalidChar {
         /// The first rejected character.
         ch: char,

@@ -378,10 +378,12 @@ impl SocketEvents for Driver {
                 (_, false) => reason,
                 // A browser tells a page nothing more about a refused connection, a server
                 // that is down or a path that is not a WebSocket endpoint (all are 1006).
-                (false, true) => format!(
-                    "could not connect to {} (refused, unreachable, or not a WebSocket endpoint)",
-                    self.url
-                ),
+                (false, true) => [
+                    "could not connect to ",
+                    &self.url,
+                    " (refused, unreachable, or not a WebSocket endpoint)",
+                ]
+                .concat(),
                 (true, true) => "the connection was lost".into(),
             };
             self.failure.replace(Some((code, reason)));
@@ -404,6 +406,8 @@ impl Drop for Driver {
 
 /// Whether `room` is a valid room name, as the error a promise rejects with when not.
 pub(crate) fn room_name(room: &str) -> Result<RoomName, JsValue> {
-    RoomName::new(room)
-        .map_err(|e| enchufe_error(ErrorCode::InvalidRoom.code(), &format!("{room:?}: {e}"), None))
+    RoomName::new(room).map_err(|e| {
+        let message = ["\"", room, "\": ", &e.to_string()].concat();
+        enchufe_error(ErrorCode::InvalidRoom.code(), &message, None)
+    })
 }

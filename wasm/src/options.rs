@@ -84,7 +84,7 @@ fn function(
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.dyn_into().map(Some).map_err(|_| BadOption(format!("`{key}` must be {what}")))
+    value.dyn_into().map(Some).map_err(|_| BadOption(["`", key, "` must be ", what].concat()))
 }
 
 /// An optional string field.
@@ -93,7 +93,7 @@ fn string(options: &JsValue, key: &str) -> Result<Option<String>, BadOption> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.as_string().map(Some).ok_or_else(|| BadOption(format!("`{key}` must be a string")))
+    value.as_string().map(Some).ok_or_else(|| BadOption(["`", key, "` must be a string"].concat()))
 }
 
 /// An optional field that must be a whole number ≥ 0 (a seq, a count or milliseconds).
@@ -106,6 +106,6 @@ pub(crate) fn whole(options: &JsValue, key: &str, shown: &str) -> Result<Option<
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
             Ok(Some(n as u64))
         }
-        _ => Err(BadOption(format!("`{shown}` must be a whole number ≥ 0"))),
+        _ => Err(BadOption(["`", shown, "` must be a whole number ≥ 0"].concat())),
     }
 }
