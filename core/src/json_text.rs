@@ -232,7 +232,8 @@ impl Parser<'_> {
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
     fn number(&mut self) -> bool {
         self.eat(b'-');
-        if !self.eat(b'0') && !(matches!(self.peek(), Some(b'1'..=b'9')) && self.digits()) {
+        let integer = self.eat(b'0') || matches!(self.peek(), Some(b'1'..=b'9')) && self.digits();
+        if !integer {
             return false;
         }
         if self.eat(b'.') && !self.digits() {
