@@ -12,7 +12,8 @@
 use enchufe_core::codec::{Frame, batch};
 use enchufe_core::{ClientFrame, Encoding, ServerFrame};
 
-/// The largest frame split out of a batch (the server's are far smaller).
+/// The largest frame split out of a batch (the server's are far smaller). Below 2^24, so a
+/// batch's first byte (the high byte of its first length prefix) is always 0.
 const MAX_FRAME: usize = 16 << 20;
 
 /// Encodes `frame` as the binary message to send.
@@ -24,7 +25,14 @@ pub fn encode(frame: &ClientFrame) -> Vec<u8> {
 
 /// Decodes a binary message from the server: every frame of its batch, in order, each decoded
 /// or the name of the error code that says why not (a `&'static str`: no formatting code).
+///
+/// A message before the server took the `hello` (which asks for batches) is one bare frame,
+/// as the refusal of a `hello` without the token a server requires: it starts with the version
+/// byte (1), where a batch starts with 0 (see [`MAX_FRAME`]).
 pub fn decode(message: &[u8]) -> Vec<Result<ServerFrame, &'static str>> {
+    if message.first() == Some(&enchufe_core::codec::binary::VERSION) {
+        return vec![ServerFrame::decode_binary(message).map_err(|e| e.code().name())];
+    }
     batch::decode(message, Encoding::Binary, MAX_FRAME)
         .map(|frame| {
             frame.map_err(|e| match e {
@@ -61,7 +69,10 @@ mod tests {
         let mut bytes = Vec::new();
         enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
         enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
-        assert_eq!(decode(&bytes), vec![Ok(ack.clone()), Ok(ack)]);
+        assert_eq!(decode(&bytes), vec![Ok(ack.clone()), Ok(ack.clone())]);
+        let mut bare = Vec::new();
+        ack.encode_binary(&mut bare);
+        assert_eq!(decode(&bare), vec![Ok(ack.clone())], "a frame before batching began");
         assert_eq!(decode(&[0, 0, 0, 3, 9, 9, 9]), vec![Err("unsupported_version")]);
         assert_eq!(decode(&[0, 0, 0, 9, 1]), vec![Err("malformed")], "cut short");
     }
