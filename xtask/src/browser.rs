@@ -58,7 +58,7 @@ pub(crate) fn run() -> Result {
 
 /// Gzipped bytes of JavaScript and wasm that a connect-and-subscribe app built with Vite or
 /// webpack may ship (tests/bundlers fails above it). Issue 13 asks for 30 KB; the package
-/// weighs about 53 KB (webpack 53.3 KB, Vite 8 52.6 KB: the wasm 47.6 KB, the JavaScript
+/// weighs about 53 KB (webpack 53.2 KB, Vite 8 52.5 KB: the wasm 47.5 KB, the JavaScript
 /// 5–6 KB), down from 125 KB once the browser client spoke binary only (no serde_json) and
 /// lost its BTreeMaps. What is left is the client itself — the state machine, the binary
 /// decoder, the JavaScript API's glue, the allocator, std's panic formatting (wasm/README.md,
