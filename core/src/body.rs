@@ -1,34 +1,41 @@
 //! Message bodies: any JSON value, or raw bytes.
 
+#[cfg(feature = "json")]
 use base64::Engine as _;
+#[cfg(feature = "json")]
 use serde_json::value::RawValue;
+
+use crate::JsonText;
 
 /// The payload of a `publish` or `message` frame.
 ///
-/// A JSON body is kept as the exact JSON text the publisher sent ([`RawValue`]): the server
+/// A JSON body is kept as the exact JSON text the publisher sent ([`JsonText`]): the server
 /// validates it once and forwards it without rebuilding a tree. A bytes body travels as raw bytes
 /// in the binary encoding and as base64 in the JSON encoding (the `bytes` field instead of `body`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     /// Any JSON value, as validated JSON text.
-    Json(Box<RawValue>),
+    Json(JsonText),
     /// Opaque bytes.
     Bytes(Vec<u8>),
 }
 
 impl Body {
     /// A JSON body from a value.
+    #[cfg(feature = "json")]
     pub fn json(value: &impl serde::Serialize) -> Result<Self, serde_json::Error> {
-        Ok(Body::Json(serde_json::value::to_raw_value(value)?))
+        Ok(Body::Json(serde_json::value::to_raw_value(value)?.into()))
     }
 
-    /// A JSON body from JSON text, validated.
+    /// A JSON body from JSON text, validated (serde_json's error says where it is not JSON;
+    /// [`JsonText::new`] builds one in any build).
+    #[cfg(feature = "json")]
     pub fn from_json_text(text: impl Into<String>) -> Result<Self, serde_json::Error> {
         let json = RawValue::from_string(text.into())?;
         if nests_deeper_than(json.get().as_bytes(), MAX_BODY_DEPTH) {
             return Err(serde::de::Error::custom(BodyFieldsError::TooDeep));
         }
-        Ok(Body::Json(json))
+        Ok(Body::Json(json.into()))
     }
 
     /// The body's size on the wire in the binary encoding, in bytes (JSON text or raw bytes).
@@ -53,20 +60,8 @@ impl Body {
     }
 }
 
-/// Bodies are equal when their JSON text or bytes are equal.
-impl PartialEq for Body {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Body::Json(a), Body::Json(b)) => a.get() == b.get(),
-            (Body::Bytes(a), Body::Bytes(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-impl Eq for Body {}
-
 /// The JSON-encoding shape of a body: exactly one of `body` (JSON) and `bytes` (base64).
+#[cfg(feature = "json")]
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 pub(crate) struct BodyFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +72,7 @@ pub(crate) struct BodyFields {
 
 /// Reads a `body` field that is there, `null` included: `"body":null` is a body holding the
 /// JSON value null, while serde would read `null` in an `Option` field as an absent body.
+#[cfg(feature = "json")]
 pub(crate) fn present<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Box<RawValue>>, D::Error> {
@@ -97,6 +93,7 @@ pub(crate) fn is_line_break(byte: u8) -> bool {
 }
 
 /// A JSON body's text on one line, when it is not already (see [`has_line_break`]).
+#[cfg(feature = "json")]
 pub(crate) fn on_one_line(json: &RawValue) -> Option<Box<RawValue>> {
     let text = json.get();
     if !has_line_break(text.as_bytes()) {
@@ -106,6 +103,7 @@ pub(crate) fn on_one_line(json: &RawValue) -> Option<Box<RawValue>> {
 }
 
 /// Why the body fields of a JSON frame are not valid.
+#[cfg(feature = "json")]
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BodyFieldsError {
     #[error("a frame with a body needs exactly one of `body` and `bytes`")]
@@ -149,6 +147,7 @@ pub(crate) fn nests_deeper_than(text: &[u8], max: usize) -> bool {
     false
 }
 
+#[cfg(feature = "json")]
 impl TryFrom<BodyFields> for Body {
     type Error = BodyFieldsError;
 
@@ -157,7 +156,7 @@ impl TryFrom<BodyFields> for Body {
             (Some(json), None) if nests_deeper_than(json.get().as_bytes(), MAX_BODY_DEPTH) => {
                 Err(BodyFieldsError::TooDeep)
             }
-            (Some(json), None) => Ok(Body::Json(json)),
+            (Some(json), None) => Ok(Body::Json(json.into())),
             (None, Some(b64)) => {
                 Ok(Body::Bytes(base64::engine::general_purpose::STANDARD.decode(b64)?))
             }
@@ -167,11 +166,12 @@ impl TryFrom<BodyFields> for Body {
 }
 
 /// The JSON encoding of a bytes body: standard base64 with padding.
+#[cfg(feature = "json")]
 pub(crate) fn to_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "json"))]
 mod depth_tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]

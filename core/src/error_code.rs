@@ -5,8 +5,6 @@
 //! RFC 6455 §7.4.2). New codes may be added; a client treats an unknown code as fatal only if
 //! the connection closes.
 
-use serde::{Deserialize, Serialize};
-
 macro_rules! error_codes {
     ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $name:literal, $fatal:literal; )*) => {
         /// A wire error code: what went wrong, as a number in 4000–4999 and a short name.
@@ -109,15 +107,17 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-impl Serialize for ErrorCode {
+#[cfg(feature = "json")]
+impl serde::Serialize for ErrorCode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_u16(self.code())
     }
 }
 
-impl<'de> Deserialize<'de> for ErrorCode {
+#[cfg(feature = "json")]
+impl<'de> serde::Deserialize<'de> for ErrorCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let code = u16::deserialize(deserializer)?;
+        let code = <u16 as serde::Deserialize>::deserialize(deserializer)?;
         ErrorCode::from_code(code)
             .ok_or_else(|| serde::de::Error::custom(format_args!("unknown error code {code}")))
     }
@@ -141,6 +141,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn serializes_as_the_number() {
         assert_eq!(serde_json::to_string(&ErrorCode::SlowConsumer).unwrap(), "4011");

@@ -4,17 +4,18 @@
 //! (`{"type":"join","room":"lobby"}`); the same types have a binary encoding
 //! ([`crate::codec::binary`]). docs/PROTOCOL.md shows each frame with an example.
 
-use serde::{Deserialize, Serialize, ser::SerializeStruct};
-use serde_json::value::RawValue;
+#[cfg(feature = "json")]
+use serde::{Deserialize, Serialize};
 
-use crate::{Body, ErrorCode, RoomName, body::BodyFields};
+use crate::{Body, ErrorCode, RoomName};
 
 /// The protocol version this crate speaks, sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// A frame a client sends to the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+#[cfg_attr(feature = "json", serde(tag = "type", rename_all = "snake_case"))]
 pub enum ClientFrame {
     /// Opens a session; must be the first frame on a connection.
     Hello(Hello),
@@ -33,8 +34,9 @@ pub enum ClientFrame {
 }
 
 /// A frame the server sends to a client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+#[cfg_attr(feature = "json", serde(tag = "type", rename_all = "snake_case"))]
 pub enum ServerFrame {
     /// Accepts a `hello`.
     Welcome(Welcome),
@@ -61,8 +63,9 @@ pub enum ServerFrame {
 }
 
 /// The encoding a stream transport uses after `hello` (TCP only; WebSocket tells by message type).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json", serde(rename_all = "snake_case"))]
 pub enum Encoding {
     /// Newline-delimited JSON frames.
     #[default]
@@ -72,65 +75,69 @@ pub enum Encoding {
 }
 
 /// `hello`: opens a session.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Hello {
     /// The protocol version the client speaks ([`PROTOCOL_VERSION`]).
     pub v: u32,
     /// A display name shown to others as the sender and in presence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub name: Option<String>,
     /// An auth token, checked by servers that require one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub token: Option<String>,
     /// A stable id of this client instance, the same across its reconnects; publishes are
     /// de-duplicated per (client, publish id). Without it they are de-duplicated per session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub client: Option<String>,
     /// UDP only: the cookie from the server's `challenge`, proving the client receives at its
     /// address. A `hello` without a valid cookie is answered by `challenge`, not `welcome`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub cookie: Option<String>,
     /// The encoding for the rest of a TCP connection; JSON when absent.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "is_default"))]
     pub encoding: Encoding,
     /// WebSocket only: the client reads batches, so the server may send several frames in one
     /// message (docs/PROTOCOL.md, "Batches"); [`codec::batch`](crate::codec::batch) splits them.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "is_default"))]
     pub batch: bool,
 }
 
 /// `join`: subscribes to a room.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Join {
     /// The room; it is created on first use.
     pub room: RoomName,
     /// The last seq the client has seen; the server replays every later message it still holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub since: Option<u64>,
     /// A request id echoed in `joined` or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
     /// The room's epoch (from an earlier `joined`) that `since` counts in. When it is not the
     /// room's current epoch, the server numbered the room anew since then (it restarted, or
     /// forgot the idle room): `since` means nothing in the new numbering, so the server answers
     /// `recovered: false` and replays every stored message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub epoch: Option<String>,
 }
 
 /// `leave`: unsubscribes from a room.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Leave {
     /// The room.
     pub room: RoomName,
     /// A request id echoed in `left` or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `publish`: sends a message into a room (joining it is not needed).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "PublishWire")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Deserialize))]
+#[cfg_attr(feature = "json", serde(try_from = "json::PublishWire"))]
 pub struct Publish {
     /// The room.
     pub room: RoomName,
@@ -142,42 +149,46 @@ pub struct Publish {
 }
 
 /// `history`: asks for stored messages of a room.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct HistoryRequest {
     /// The room.
     pub room: RoomName,
     /// Only messages with a seq greater than this; the oldest stored when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub since: Option<u64>,
     /// At most this many messages (the server caps it); the oldest first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub limit: Option<u32>,
     /// A request id echoed in the `history` answer or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `ping` from the client, answered by `pong`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Ping {
     /// A request id echoed in `pong`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `refresh` from the client: a new token for this connection, answered by `refreshed` (or
 /// `error` 4009 if the server refuses it, which closes the connection).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Refresh {
     /// The new token.
     pub token: String,
     /// A request id echoed in `refreshed` or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `welcome`: the server accepted `hello`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Welcome {
     /// The protocol version the server speaks on this connection.
     pub v: u32,
@@ -190,19 +201,21 @@ pub struct Welcome {
     pub limits: Limits,
     /// When the connection's token expires, in seconds since the Unix epoch (its `exp`): send
     /// `refresh` before then. Absent without a token, or for a token that never expires.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub expires: Option<u64>,
 }
 
 /// `challenge`: the UDP address-validation step (see docs/PROTOCOL.md, "UDP").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Challenge {
     /// An opaque token bound to the client's address; echo it in `hello.cookie`.
     pub cookie: String,
 }
 
 /// Limits a server announces in `welcome`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Limits {
     /// The largest frame the server accepts, in bytes of its encoding.
     pub max_frame: u32,
@@ -213,17 +226,19 @@ pub struct Limits {
 }
 
 /// A member of a room, as shown in `joined` and `presence`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Member {
     /// The member's session id.
     pub session: String,
     /// The member's display name, if it gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub name: Option<String>,
 }
 
 /// `joined`: the client is subscribed; missed messages (seq > `since`), then live ones, follow.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Joined {
     /// The room.
     pub room: RoomName,
@@ -235,7 +250,7 @@ pub struct Joined {
     /// between `since` and the first replayed one are lost to this client.
     pub recovered: bool,
     /// The `join`'s request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
     /// An opaque id of the room's numbering, chosen by the server when it created the room and
     /// different for every creation (a restarted server, or a forgotten idle room, numbers the
@@ -245,18 +260,20 @@ pub struct Joined {
 }
 
 /// `left`: the client is no longer subscribed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Left {
     /// The room.
     pub room: RoomName,
     /// The `leave`'s request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `message`: one message of a room.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "MessageWire")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Deserialize))]
+#[cfg_attr(feature = "json", serde(try_from = "json::MessageWire"))]
 pub struct Message {
     /// The room.
     pub room: RoomName,
@@ -271,8 +288,9 @@ pub struct Message {
 }
 
 /// Whether a member came or went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "json", serde(rename_all = "snake_case"))]
 pub enum PresenceAction {
     /// The member joined the room.
     Join,
@@ -281,7 +299,8 @@ pub enum PresenceAction {
 }
 
 /// `presence`: someone joined or left a room the client is in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Presence {
     /// The room.
     pub room: RoomName,
@@ -292,7 +311,8 @@ pub struct Presence {
 }
 
 /// `ack`: a publish with an id was stored under `seq`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Ack {
     /// The publish's id.
     pub id: u64,
@@ -303,38 +323,42 @@ pub struct Ack {
 }
 
 /// `history`: stored messages, the oldest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct History {
     /// The room.
     pub room: RoomName,
     /// The messages.
     pub messages: Vec<Message>,
     /// The request's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `refreshed`: the server took the token of a `refresh`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Refreshed {
     /// The `refresh`'s request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
     /// When the new token expires (seconds since the Unix epoch), as in `welcome.expires`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub expires: Option<u64>,
 }
 
 /// `pong`: answers a `ping`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct Pong {
     /// The `ping`'s request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
 /// `error`: a frame was refused, or the connection is about to close.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize, Deserialize))]
 pub struct ErrorFrame {
     /// The numeric code from the table in [`ErrorCode`]; kept as a number so that a client
     /// still decodes codes newer than itself.
@@ -342,7 +366,7 @@ pub struct ErrorFrame {
     /// A human-readable explanation.
     pub message: String,
     /// The id of the frame this answers, when it had one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(default, skip_serializing_if = "Option::is_none"))]
     pub id: Option<u64>,
 }
 
@@ -405,94 +429,11 @@ impl ErrorFrame {
     }
 }
 
-impl Serialize for Publish {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Publish", 3)?;
-        s.serialize_field("room", &self.room)?;
-        serialize_body(&mut s, &self.body)?;
-        if let Some(id) = self.id {
-            s.serialize_field("id", &id)?;
-        }
-        s.end()
-    }
-}
+/// The JSON shapes of `publish` and `message`, whose bodies serde cannot derive.
+#[cfg(feature = "json")]
+mod json;
 
-impl Serialize for Message {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Message", 5)?;
-        s.serialize_field("room", &self.room)?;
-        s.serialize_field("seq", &self.seq)?;
-        s.serialize_field("from", &self.from)?;
-        s.serialize_field("ts", &self.ts)?;
-        serialize_body(&mut s, &self.body)?;
-        s.end()
-    }
-}
-
-fn serialize_body<S: SerializeStruct>(s: &mut S, body: &Body) -> Result<(), S::Error> {
-    // Straight from the body, without an intermediate copy: a message is encoded once per
-    // encoding, but that once is on every publish's path.
-    match body {
-        Body::Json(json) => match crate::body::on_one_line(json) {
-            Some(one_line) => s.serialize_field("body", &one_line),
-            None => s.serialize_field("body", json),
-        },
-        Body::Bytes(bytes) => s.serialize_field("bytes", &crate::body::to_base64(bytes)),
-    }
-}
-
-/// `publish` as it appears in JSON, before the body fields are checked. (Not `#[serde(flatten)]`:
-/// flattening buffers the input, and a buffered [`RawValue`] cannot be read.)
-#[derive(Deserialize)]
-struct PublishWire {
-    room: RoomName,
-    #[serde(default, deserialize_with = "crate::body::present")]
-    body: Option<Box<RawValue>>,
-    #[serde(default)]
-    bytes: Option<String>,
-    #[serde(default)]
-    id: Option<u64>,
-}
-
-impl TryFrom<PublishWire> for Publish {
-    type Error = crate::body::BodyFieldsError;
-
-    fn try_from(wire: PublishWire) -> Result<Self, Self::Error> {
-        Ok(Publish {
-            room: wire.room,
-            body: BodyFields { body: wire.body, bytes: wire.bytes }.try_into()?,
-            id: wire.id,
-        })
-    }
-}
-
-/// `message` as it appears in JSON, before the body fields are checked.
-#[derive(Deserialize)]
-struct MessageWire {
-    room: RoomName,
-    seq: u64,
-    from: String,
-    ts: u64,
-    #[serde(default, deserialize_with = "crate::body::present")]
-    body: Option<Box<RawValue>>,
-    #[serde(default)]
-    bytes: Option<String>,
-}
-
-impl TryFrom<MessageWire> for Message {
-    type Error = crate::body::BodyFieldsError;
-
-    fn try_from(wire: MessageWire) -> Result<Self, Self::Error> {
-        Ok(Message {
-            room: wire.room,
-            seq: wire.seq,
-            from: wire.from,
-            ts: wire.ts,
-            body: BodyFields { body: wire.body, bytes: wire.bytes }.try_into()?,
-        })
-    }
-}
-
+#[cfg(feature = "json")]
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }

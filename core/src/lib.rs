@@ -5,6 +5,9 @@
 //!
 //! - [`frame`]: every frame as a Rust type ([`ClientFrame`], [`ServerFrame`]).
 //! - [`codec`]: the JSON and binary encodings, and the framing of stream transports.
+//!
+//! The `json` feature (on by default) adds the JSON encoding; without it the crate speaks the
+//! binary encoding only and needs no serde (the browser client's build).
 //! - [`client`]: the sans-IO client state machine that the native and browser clients drive.
 //! - [`RoomName`], [`ErrorCode`], [`Body`]: validated room names, the one table of wire error
 //!   codes, message payloads.
@@ -29,9 +32,11 @@ pub mod client;
 pub mod codec;
 mod error_code;
 pub mod frame;
+mod json_text;
 mod room;
 
 pub use body::{Body, MAX_BODY_DEPTH};
 pub use error_code::{ErrorCode, SERVER_BUSY_RETRY_MS};
 pub use frame::*;
+pub use json_text::{InvalidJson, JsonText};
 pub use room::{RoomName, RoomNameError};

@@ -84,5 +84,5 @@ client.on("mesage", () => {});
 client.on("message", (m: { from: number }) => void m);
 // @ts-expect-error: outboxCapacity is a number
 new Client("ws://x/ws", { outboxCapacity: "5" });
-// @ts-expect-error: the encodings are "json" and "binary"
+// @ts-expect-error: the only encoding is "binary"
 new Client("ws://x/ws", { encoding: "xml" });

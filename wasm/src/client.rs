@@ -77,18 +77,12 @@ impl Client {
     #[wasm_bindgen(constructor)]
     pub fn new(url: &str, options: Option<ClientOptionsArg>) -> Result<Client, JsValue> {
         let options = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
-        let client_id = format!("w-{}", hex(&random_bytes::<12>()));
+        let client_id = hex("w-", &random_bytes::<12>());
         let options = options::client_options(&options, client_id).map_err(bad_option)?;
         let constructor = web_socket_constructor(options.web_socket)?;
         let seed = u64::from_le_bytes(random_bytes());
-        let driver = Driver::start(
-            url.to_owned(),
-            constructor,
-            options.encoding,
-            options.config,
-            options.get_token,
-            seed,
-        )?;
+        let driver =
+            Driver::start(url.to_owned(), constructor, options.config, options.get_token, seed)?;
         Ok(Client { driver })
     }
 
@@ -170,7 +164,7 @@ impl Client {
             Ok(id) | Err(ClientError::OutboxFull { id, .. }) => {
                 self.driver.pending.borrow_mut().add(id, settle);
             }
-            Err(other) => settle.reject(&local_error(ErrorCode::Internal, &other.to_string())),
+            Err(_) => settle.reject(&local_error(ErrorCode::Internal, "the publish was refused")),
         }
         self.driver.drive();
         promise.unchecked_into()
@@ -303,7 +297,7 @@ fn web_socket_constructor(option: Option<Function>) -> Result<Function, JsValue>
 
 fn event_kind(name: &str) -> Result<EventKind, JsValue> {
     EventKind::from_name(name).ok_or_else(|| {
-        type_error(&format!("unknown event {name:?}; the events are {}", EventKind::names()))
+        type_error(&["unknown event \"", name, "\"; the events are ", &EventKind::names()].concat())
     })
 }
 
@@ -319,6 +313,13 @@ fn invalid_field(bad: BadOption) -> JsValue {
     local_error(ErrorCode::InvalidField, &bad.0)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// `prefix` then `bytes` in lowercase hex (by hand: `format!` would bring formatting code).
+fn hex(prefix: &str, bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::from(prefix);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }

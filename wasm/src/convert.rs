@@ -6,7 +6,7 @@
 //! exact up to 2^53.
 
 use enchufe_core::client::ConnState;
-use enchufe_core::{Body, Member, Message, Presence, PresenceAction, RoomName};
+use enchufe_core::{Body, JsonText, Member, Message, Presence, PresenceAction, RoomName};
 use js_sys::{Array, ArrayBuffer, JSON, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -25,12 +25,14 @@ pub(crate) fn body_from_js(value: &JsValue) -> Result<Body, NotABody> {
         return Ok(Body::Bytes(Uint8Array::new(buffer).to_vec()));
     }
     let text = JSON::stringify(value).map_err(|e| {
-        NotABody(format!("the body cannot be serialized as JSON: {}", describe(&e)))
+        NotABody(["the body cannot be serialized as JSON: ", &describe(&e)].concat())
     })?;
     let text = text
         .as_string()
         .ok_or_else(|| NotABody("the body must be a JSON value or a Uint8Array".into()))?;
-    Body::from_json_text(text).map_err(|e| NotABody(format!("the body is not JSON: {e}")))
+    JsonText::new(text)
+        .map(Body::Json)
+        .map_err(|_| NotABody("the body is not JSON, or nests deeper than 64".into()))
 }
 
 /// A body for JavaScript: the parsed JSON value, or a `Uint8Array`.
@@ -152,5 +154,5 @@ pub(crate) fn describe(error: &JsValue) -> String {
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
+        .unwrap_or_else(|| "a thrown value that is neither an Error nor a string".into())
 }

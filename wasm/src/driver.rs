@@ -25,14 +25,13 @@ use crate::pending::Pending;
 use crate::platform::{Timer, now_ms, off_global, on_global, soon};
 use crate::socket::{Handlers, Socket, SocketEvents};
 use crate::tokens::{Then, Tokens};
-use crate::wire::{self, Encoding, Wire};
+use crate::wire;
 
 /// One client: the state machine and everything that drives it.
 pub(crate) struct Driver {
     url: String,
     /// The `WebSocket` constructor: the application's, else the global one.
     constructor: Function,
-    encoding: Encoding,
     machine: RefCell<Machine>,
     socket: RefCell<Option<Socket>>,
     handlers: Handlers,
@@ -64,7 +63,6 @@ impl Driver {
     pub(crate) fn start(
         url: String,
         constructor: Function,
-        encoding: Encoding,
         config: ClientConfig,
         get_token: Option<Function>,
         seed: u64,
@@ -72,7 +70,6 @@ impl Driver {
         let driver = Rc::new_cyclic(|weak: &Weak<Driver>| Driver {
             url,
             constructor,
-            encoding,
             machine: RefCell::new(Machine::new(config, seed)),
             socket: RefCell::new(None),
             handlers: Handlers::new(weak),
@@ -168,7 +165,7 @@ impl Driver {
                 Output::Connect => self.open(now),
                 Output::Transmit(frame) => {
                     if let Some(socket) = self.socket.borrow().as_ref() {
-                        socket.send(&wire::encode(&frame, self.encoding));
+                        socket.send(&wire::encode(&frame));
                     }
                 }
                 Output::Disconnect => {
@@ -346,14 +343,17 @@ impl SocketEvents for Driver {
     }
 
     /// Every frame of the message's batch goes to the state machine in one command. A frame
-    /// that does not decode is reported as an `error` event (code 4000 `malformed`) and
-    /// otherwise ignored, as the core's drive loop says.
-    fn received(&self, target: Option<EventTarget>, wire: Wire) {
+    /// that does not decode, or a text message, is reported as an `error` event (code 4000
+    /// `malformed`) and otherwise ignored, as the core's drive loop says.
+    fn received(&self, target: Option<EventTarget>, message: Option<Vec<u8>>) {
         if !self.is_current(target.as_ref()) {
             return;
         }
-        let (frames, errors): (Vec<_>, Vec<_>) =
-            wire::decode(&wire).into_iter().partition(Result::is_ok);
+        let decoded = match message {
+            Some(bytes) => wire::decode(&bytes),
+            None => vec![Err("a text (JSON) message; this client reads binary ones")],
+        };
+        let (frames, errors): (Vec<_>, Vec<_>) = decoded.into_iter().partition(Result::is_ok);
         if !frames.is_empty() {
             self.command(|machine, now| {
                 for frame in frames.into_iter().flatten() {
@@ -363,7 +363,7 @@ impl SocketEvents for Driver {
         }
         if !errors.is_empty() {
             for error in errors.into_iter().filter_map(Result::err) {
-                let message = format!("a frame from the server could not be decoded: {error}");
+                let message = ["a frame from the server could not be decoded: ", error].concat();
                 let error = enchufe_error(ErrorCode::Malformed.code(), &message, None);
                 self.listeners.push(EventKind::Error, error);
             }
@@ -378,10 +378,12 @@ impl SocketEvents for Driver {
                 (_, false) => reason,
                 // A browser tells a page nothing more about a refused connection, a server
                 // that is down or a path that is not a WebSocket endpoint (all are 1006).
-                (false, true) => format!(
-                    "could not connect to {} (refused, unreachable, or not a WebSocket endpoint)",
-                    self.url
-                ),
+                (false, true) => [
+                    "could not connect to ",
+                    &self.url,
+                    " (refused, unreachable, or not a WebSocket endpoint)",
+                ]
+                .concat(),
                 (true, true) => "the connection was lost".into(),
             };
             self.failure.replace(Some((code, reason)));
@@ -404,6 +406,8 @@ impl Drop for Driver {
 
 /// Whether `room` is a valid room name, as the error a promise rejects with when not.
 pub(crate) fn room_name(room: &str) -> Result<RoomName, JsValue> {
-    RoomName::new(room)
-        .map_err(|e| enchufe_error(ErrorCode::InvalidRoom.code(), &format!("{room:?}: {e}"), None))
+    RoomName::new(room).map_err(|e| {
+        let message = ["\"", room, "\": ", &e.to_string()].concat();
+        enchufe_error(ErrorCode::InvalidRoom.code(), &message, None)
+    })
 }

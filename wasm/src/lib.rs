@@ -10,7 +10,7 @@
 //! - `client.rs`: the exported JavaScript class `Client` (promises, listeners, argument checks).
 //! - `driver.rs`: the drive loop — inputs with `now`, outputs carried out.
 //! - `socket.rs`, `platform.rs`: the WebSocket; clock, timer, randomness.
-//! - `wire.rs`: frames ↔ WebSocket text/binary messages (pure; tested natively).
+//! - `wire.rs`: frames ↔ binary WebSocket messages (pure; tested natively).
 //! - `convert.rs`, `options.rs`, `error.rs`: JavaScript values in and out.
 //! - `pending.rs`, `listeners.rs`: promises by request id; ordered event delivery.
 //! - `typescript.rs`: the `.d.ts` declarations of the options, results and events.

@@ -6,12 +6,9 @@
 use enchufe_core::client::ClientConfig;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::wire::Encoding;
-
 /// What the constructor's options say.
 pub(crate) struct ClientOptions {
     pub(crate) config: ClientConfig,
-    pub(crate) encoding: Encoding,
     /// The `WebSocket` constructor to use instead of the global one.
     pub(crate) web_socket: Option<js_sys::Function>,
     /// `getToken`: a function giving (a promise of) a fresh token.
@@ -52,18 +49,21 @@ pub(crate) fn client_options(
     if let Some(timeout) = whole(options, "connectTimeoutMs", "connectTimeoutMs")? {
         config.connect_timeout_ms = timeout.max(1);
     }
-    let encoding = match string(options, "encoding")? {
-        None => Encoding::default(),
-        Some(name) => Encoding::from_name(&name).ok_or_else(|| {
-            BadOption(format!("`encoding` must be \"json\" or \"binary\", not {name:?}"))
-        })?,
-    };
+    // The client speaks the binary encoding only (wire.rs); "binary" stays accepted.
+    match string(options, "encoding")?.as_deref() {
+        None | Some("binary") => {}
+        Some(_) => return Err(BadOption(ENCODING.into())),
+    }
     let web_socket =
         function(options, "WebSocket", "a WebSocket constructor (such as the ws package's)")?;
     let get_token =
         function(options, "getToken", "a function returning a token (or a promise of one)")?;
-    Ok(ClientOptions { config, encoding, web_socket, get_token })
+    Ok(ClientOptions { config, web_socket, get_token })
 }
+
+/// Why an `encoding` other than `"binary"` is refused.
+const ENCODING: &str = "`encoding` can only be \"binary\": the browser client speaks the binary \
+                        encoding (JSON bodies stay JSON)";
 
 /// `options[key]`, `undefined` when `options` is not an object.
 pub(crate) fn field(options: &JsValue, key: &str) -> JsValue {
@@ -84,7 +84,7 @@ fn function(
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.dyn_into().map(Some).map_err(|_| BadOption(format!("`{key}` must be {what}")))
+    value.dyn_into().map(Some).map_err(|_| BadOption(["`", key, "` must be ", what].concat()))
 }
 
 /// An optional string field.
@@ -93,7 +93,7 @@ fn string(options: &JsValue, key: &str) -> Result<Option<String>, BadOption> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.as_string().map(Some).ok_or_else(|| BadOption(format!("`{key}` must be a string")))
+    value.as_string().map(Some).ok_or_else(|| BadOption(["`", key, "` must be a string"].concat()))
 }
 
 /// An optional field that must be a whole number ≥ 0 (a seq, a count or milliseconds).
@@ -106,6 +106,6 @@ pub(crate) fn whole(options: &JsValue, key: &str, shown: &str) -> Result<Option<
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
             Ok(Some(n as u64))
         }
-        _ => Err(BadOption(format!("`{shown}` must be a whole number ≥ 0"))),
+        _ => Err(BadOption(["`", shown, "` must be a whole number ≥ 0"].concat())),
     }
 }

@@ -7,8 +7,6 @@
 //! (two joins of one room in flight each get their `Joined`: core's `Rooms` keeps them), so the
 //! table needs no knowledge of rooms.
 
-use std::collections::BTreeMap;
-
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 
@@ -38,18 +36,21 @@ impl Settle {
     }
 }
 
-/// Promises waiting for the state machine, by the id of their command.
+/// Promises waiting for the state machine, by the id of their command. A few wait at a time,
+/// so a list searched from the end (the newest) does; a `BTreeMap` costs kilobytes of code in
+/// the package (docs/DECISIONS.md, "The browser package's size").
 #[derive(Default)]
-pub(crate) struct Pending(BTreeMap<u64, Settle>);
+pub(crate) struct Pending(Vec<(u64, Settle)>);
 
 impl Pending {
-    /// Stores the promise of command `id`.
+    /// Stores the promise of command `id` (ids are never reused).
     pub(crate) fn add(&mut self, id: u64, settle: Settle) {
-        self.0.insert(id, settle);
+        self.0.push((id, settle));
     }
 
     /// The promise of command `id`, if it still waits (each is answered once).
     pub(crate) fn take(&mut self, id: u64) -> Option<Settle> {
-        self.0.remove(&id)
+        let i = self.0.iter().rposition(|(pending, _)| *pending == id)?;
+        Some(self.0.swap_remove(i).1)
     }
 }

@@ -11,8 +11,6 @@ use js_sys::{Array, ArrayBuffer, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, Event, EventTarget, MessageEvent, WebSocket};
 
-use crate::wire::Wire;
-
 /// One WebSocket connection attempt.
 pub(crate) struct Socket {
     ws: WebSocket,
@@ -30,8 +28,9 @@ pub(crate) struct Handlers {
 pub(crate) trait SocketEvents: 'static {
     /// The socket that sent `target`'s event is open.
     fn opened(&self, target: Option<EventTarget>);
-    /// A message arrived.
-    fn received(&self, target: Option<EventTarget>, wire: Wire);
+    /// A binary message arrived, or (`None`) a text one: JSON, which this client does not read
+    /// (it speaks binary, so the server answers in binary; see `wire.rs`).
+    fn received(&self, target: Option<EventTarget>, message: Option<Vec<u8>>);
     /// The socket closed, or failed to open (`opened` says which), with the close code and
     /// reason.
     fn closed(&self, target: Option<EventTarget>, code: u16, reason: String);
@@ -49,14 +48,14 @@ impl Handlers {
             message: Closure::new(move |event: MessageEvent| {
                 let Some(owner) = m.upgrade() else { return };
                 let data = event.data();
-                let wire = if let Some(text) = data.as_string() {
-                    Wire::Text(text)
-                } else if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-                    Wire::Binary(Uint8Array::new(buffer).to_vec())
+                let message = if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+                    Some(Uint8Array::new(buffer).to_vec())
+                } else if data.is_string() {
+                    None
                 } else {
                     return; // binaryType is "arraybuffer": nothing else arrives
                 };
-                owner.received(event.target(), wire);
+                owner.received(event.target(), message);
             }),
             close: Closure::new(move |event: CloseEvent| {
                 if let Some(owner) = c.upgrade() {
@@ -93,13 +92,10 @@ impl Socket {
         })
     }
 
-    /// Sends one message. A socket that is closing refuses it; its `close` event follows and
-    /// the state machine re-sends what matters on the next connection.
-    pub(crate) fn send(&self, wire: &Wire) {
-        let _ = match wire {
-            Wire::Text(text) => self.ws.send_with_str(text),
-            Wire::Binary(bytes) => self.ws.send_with_u8_array(bytes),
-        };
+    /// Sends one binary message. A socket that is closing refuses it; its `close` event
+    /// follows and the state machine re-sends what matters on the next connection.
+    pub(crate) fn send(&self, message: &[u8]) {
+        let _ = self.ws.send_with_u8_array(message);
     }
 
     /// Closes the socket (normal closure) and stops listening to it.

@@ -42,10 +42,11 @@ export interface ClientOptions {
   /** How long one connection attempt may take, in ms (default 10000). */
   connectTimeoutMs?: number;
   /**
-   * The WebSocket message encoding: `"json"` (default; readable in the network panel) or
-   * `"binary"` (smaller). Publishes of `Uint8Array` bodies always travel binary.
+   * The WebSocket message encoding: always `"binary"`, the only one the client speaks (JSON
+   * bodies travel as JSON text inside binary frames; `JSON.parse` and `JSON.stringify` convert
+   * them). Kept so that older code passing `"binary"` still works.
    */
-  encoding?: "json" | "binary";
+  encoding?: "binary";
   /**
    * The WebSocket constructor to connect with, where the runtime has no global `WebSocket`
    * (Node before 22: `import WebSocket from "ws"`). Default: the global one.

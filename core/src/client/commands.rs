@@ -201,10 +201,13 @@ impl Client {
                 message: message.clone(),
             });
         }
-        let mut ids: Vec<u64> = self.requests.drain_history().into_keys().collect();
+        let mut ids: Vec<u64> =
+            self.requests.drain_history().into_iter().map(|(id, _)| id).collect();
         ids.extend(self.rooms.clear());
-        ids.sort_unstable();
-        for id in ids {
+        // In id order, the order they were asked in. The lowest first, n times over: a handful
+        // of ids, and no sort routine in the browser package (a few KB).
+        while let Some(lowest) = (0..ids.len()).min_by_key(|&i| ids[i]) {
+            let id = ids.swap_remove(lowest);
             self.emit(Event::RequestFailed { id, code, message: message.clone() });
         }
         for (id, room) in self.requests.drain_leaves() {

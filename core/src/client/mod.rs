@@ -21,6 +21,7 @@ mod outbox;
 mod requests;
 mod rng;
 mod rooms;
+mod sorted_map;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -104,7 +104,7 @@ mod tests {
         PendingPublish {
             id,
             room: RoomName::new("r").unwrap(),
-            body: Body::from_json_text(id.to_string()).unwrap(),
+            body: Body::Json(crate::JsonText::new(id.to_string()).unwrap()),
         }
     }
 

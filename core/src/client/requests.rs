@@ -1,7 +1,6 @@
 //! Requests waiting for their answer: `history` (re-sent after a reconnect) and `leave`.
 
-use std::collections::BTreeMap;
-
+use super::sorted_map::SortedMap;
 use crate::{ClientFrame, HistoryRequest, RoomName};
 
 /// Pending requests by id. Joins are not here: a join is a wanted room ([`super::rooms`]).
@@ -10,10 +9,10 @@ pub(crate) struct Requests {
     /// `history` requests not answered yet. They are re-sent on every new connection: reading
     /// history is idempotent, and a request the application made should not vanish because the
     /// network blinked.
-    history: BTreeMap<u64, HistoryRequest>,
+    history: SortedMap<u64, HistoryRequest>,
     /// `leave` requests sent on the current connection and not answered yet. A lost connection
     /// answers them (the session that was in the room is gone).
-    leaves: BTreeMap<u64, RoomName>,
+    leaves: SortedMap<u64, RoomName>,
 }
 
 impl Requests {
@@ -42,12 +41,12 @@ impl Requests {
     }
 
     /// Every pending leave, emptied.
-    pub(crate) fn drain_leaves(&mut self) -> BTreeMap<u64, RoomName> {
-        std::mem::take(&mut self.leaves)
+    pub(crate) fn drain_leaves(&mut self) -> Vec<(u64, RoomName)> {
+        self.leaves.drain()
     }
 
     /// Every pending history request, emptied.
-    pub(crate) fn drain_history(&mut self) -> BTreeMap<u64, HistoryRequest> {
-        std::mem::take(&mut self.history)
+    pub(crate) fn drain_history(&mut self) -> Vec<(u64, HistoryRequest)> {
+        self.history.drain()
     }
 }

@@ -28,7 +28,7 @@
 //!   seen on this connection, which would make it a reordered frame) is the only sign of a new
 //!   numbering, and is treated the same way.
 
-use std::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 
 use crate::{ClientFrame, Join, Joined, Message, RoomName};
 
@@ -90,14 +90,14 @@ pub(crate) enum Delivery {
 /// The wanted rooms, by name.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Rooms {
-    rooms: BTreeMap<RoomName, Room>,
+    rooms: SortedMap<RoomName, Room>,
 }
 
 impl Rooms {
     /// The application wants `room` (again): remember the join id, and take `since` as the
     /// baseline unless the client has seen more.
     pub(crate) fn want(&mut self, room: RoomName, join_id: u64, since: Option<u64>) {
-        let entry = self.rooms.entry(room).or_insert(Room {
+        let entry = self.rooms.get_or_insert_with(room, || Room {
             join_id,
             pending: Vec::new(),
             last_seq: None,
@@ -242,7 +242,7 @@ impl Rooms {
     /// A `pong` with `id` arrived: the gaps whose replay it proves empty.
     pub(crate) fn on_pong(&mut self, id: u64) -> Vec<Gap> {
         let mut gaps = Vec::new();
-        for (room, r) in &mut self.rooms {
+        for (room, r) in self.rooms.iter_mut() {
             if let Some(gap) = r.pending_gap.filter(|g| g.barrier == id) {
                 r.pending_gap = None;
                 r.last_seq = r.last_seq.max(Some(gap.to));

@@ -70,7 +70,7 @@ fn message(name: &str, seq: u64) -> ServerFrame {
         seq,
         from: "s-x".into(),
         ts: 0,
-        body: Body::from_json_text(seq.to_string()).unwrap(),
+        body: Body::Json(crate::JsonText::new(seq.to_string()).unwrap()),
     })
 }
 
@@ -79,7 +79,7 @@ fn error(code: ErrorCode, id: Option<u64>) -> ServerFrame {
 }
 
 fn body(text: &str) -> Body {
-    Body::from_json_text(text).unwrap()
+    Body::Json(crate::JsonText::new(text).unwrap())
 }
 
 /// Connects `c` at `now` and takes it online; returns what went out after `welcome`.

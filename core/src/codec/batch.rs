@@ -97,6 +97,7 @@ mod tests {
         ServerFrame::Pong(Pong { id: Some(id) })
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn a_text_batch_is_one_frame_per_line_and_the_last_needs_no_newline() {
         let message = b"{\"type\":\"pong\",\"id\":1}\n{\"type\":\"pong\",\"id\":2}\n\n{\"type\":\"pong\",\"id\":3}";

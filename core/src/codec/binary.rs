@@ -69,7 +69,7 @@ mod tests {
     fn publish_layout_is_as_documented() {
         let frame = ClientFrame::Publish(Publish {
             room: room("lobby"),
-            body: Body::from_json_text(r#"{"text":"hi"}"#).unwrap(),
+            body: Body::Json(crate::JsonText::new(r#"{"text":"hi"}"#).unwrap()),
             id: Some(7),
         });
         let expected = [

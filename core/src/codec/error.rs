@@ -7,10 +7,12 @@ use crate::{ErrorCode, RoomNameError};
 #[non_exhaustive]
 pub enum DecodeError {
     /// Not a JSON object of the expected shape.
+    #[cfg(feature = "json")]
     #[error("malformed JSON frame: {0}")]
     Json(#[source] serde_json::Error),
     /// A JSON frame of a known type whose fields are wrong (missing, of the wrong type, or
     /// invalid), answered with its request id when that could be read.
+    #[cfg(feature = "json")]
     #[error("malformed JSON frame: {error}")]
     Fields {
         /// What is wrong.
@@ -19,6 +21,10 @@ pub enum DecodeError {
         /// The frame's request id, when it could be read.
         id: Option<u64>,
     },
+    /// A JSON frame, to a build without the `json` feature (the browser client's).
+    #[cfg(not(feature = "json"))]
+    #[error("JSON frames are not read by this build (binary only)")]
+    JsonUnsupported,
     /// A JSON object without a string `type` field.
     #[error("the frame has no \"type\" field")]
     MissingType,
@@ -121,19 +127,16 @@ impl DecodeError {
             DecodeError::Binary(BinaryError::UnsupportedVersion(_)) => {
                 ErrorCode::UnsupportedVersion
             }
-            DecodeError::Json(_)
-            | DecodeError::Fields { .. }
-            | DecodeError::MissingType
-            | DecodeError::Binary(_) => ErrorCode::Malformed,
+            _ => ErrorCode::Malformed,
         }
     }
 
     /// The request id of the frame, when it could be read.
     pub fn id(&self) -> Option<u64> {
         match self {
-            DecodeError::UnknownType { id, .. }
-            | DecodeError::InvalidRoom { id, .. }
-            | DecodeError::Fields { id, .. } => *id,
+            DecodeError::UnknownType { id, .. } | DecodeError::InvalidRoom { id, .. } => *id,
+            #[cfg(feature = "json")]
+            DecodeError::Fields { id, .. } => *id,
             _ => None,
         }
     }

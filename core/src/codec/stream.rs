@@ -130,7 +130,7 @@ impl StreamDecoder {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "json"))]
 mod tests {
     use super::*;
     use crate::codec::{Frame, json};

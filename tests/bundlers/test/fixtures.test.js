@@ -1,13 +1,15 @@
 // The packed `enchufe` tarball (installed into node_modules by `cargo xtask browser`) in the
 // bundlers and runtimes its users have, each with no configuration: Vite 7 and Vite 8, both
-// their dev server and their production build, in headless Chromium; and Node through the
-// package's `exports` (with the `ws` package's WebSocket on a Node without a global one).
-// Each runs app/flow.js against the live server at ENCHUFE_TEST_URL. The production builds'
-// JavaScript and wasm are also weighed, gzipped, against ENCHUFE_SIZE_BUDGET.
+// their dev server and their production build, and a webpack 5 production build, in headless
+// Chromium; and Node through the package's `exports` (with the `ws` package's WebSocket on a
+// Node without a global one). Each runs app/flow.js against the live server at
+// ENCHUFE_TEST_URL. The production builds' JavaScript and wasm are also weighed, gzipped,
+// against ENCHUFE_SIZE_BUDGET.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { once } from "node:events";
@@ -100,6 +102,25 @@ async function freePort() {
   return port;
 }
 
+/**
+ * Weighs the production build in `outDir` (printing the figure), runs it in Chromium, and
+ * holds it to the budget.
+ */
+async function weighAndRun(bundler, outDir) {
+  const size = weigh(outDir);
+  console.log(
+    `size: ${bundler} build of a connect-and-subscribe app: ${size.total} bytes gzipped ` +
+      `(wasm ${size.wasm}, JavaScript ${size.js}; gzip -9), budget ${BUDGET}`,
+  );
+  const pages = await serveDir(outDir);
+  try {
+    await runPage(pages.url);
+  } finally {
+    pages.close();
+  }
+  assert.ok(size.total <= BUDGET, `${size.total} bytes gzipped is over the budget of ${BUDGET}`);
+}
+
 for (const version of VITES) {
   describe(version, () => {
     test(`${version} build (no configuration) runs in Chromium`, async () => {
@@ -107,18 +128,7 @@ for (const version of VITES) {
       const [node, args] = vite(version, ["build", "app", "--outDir", outDir, "--emptyOutDir"]);
       const built = spawnSync(node, args, { cwd: here, encoding: "utf8" });
       assert.equal(built.status, 0, `vite build failed:\n${built.stdout}${built.stderr}`);
-      const size = weigh(outDir);
-      console.log(
-        `size: ${version} build of a connect-and-subscribe app: ${size.total} bytes gzipped ` +
-          `(wasm ${size.wasm}, JavaScript ${size.js}; gzip -9), budget ${BUDGET}`,
-      );
-      const pages = await serveDir(outDir);
-      try {
-        await runPage(pages.url);
-      } finally {
-        pages.close();
-      }
-      assert.ok(size.total <= BUDGET, `${size.total} bytes gzipped is over the budget of ${BUDGET}`);
+      await weighAndRun(version, outDir);
     });
 
     test(`${version} dev server (no configuration) runs in Chromium`, async () => {
@@ -146,6 +156,19 @@ for (const version of VITES) {
     });
   });
 }
+
+test("webpack 5 build (no configuration for enchufe) runs in Chromium", async () => {
+  const outDir = path.join(here, "dist-webpack");
+  const cli = path.join(here, "node_modules/webpack-cli/bin/cli.js");
+  const built = spawnSync(process.execPath, [cli, "--config", "webpack.config.js"], {
+    cwd: here,
+    encoding: "utf8",
+  });
+  assert.equal(built.status, 0, `webpack failed:\n${built.stdout}${built.stderr}`);
+  // The same page as Vite's (webpack emits no HTML without a plugin).
+  copyFileSync(path.join(here, "app/index.html"), path.join(outDir, "index.html"));
+  await weighAndRun("webpack", outDir);
+});
 
 test("Node imports the package through its exports and runs the flow", () => {
   const room = `fixture-${randomUUID().slice(0, 8)}`;

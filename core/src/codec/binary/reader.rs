@@ -3,11 +3,9 @@
 //! Every length and count is checked against the bytes that are left before anything is
 //! allocated, so a frame cannot make the decoder allocate more than its own size justifies.
 
-use serde_json::value::RawValue;
-
 use super::{BinaryError, VERSION};
-use crate::Body;
 use crate::body::has_line_break;
+use crate::{Body, JsonText};
 
 /// A cursor over the bytes of one frame that are not read yet.
 pub(super) struct Reader<'a> {
@@ -139,7 +137,7 @@ impl<'a> Reader<'a> {
     /// A body kind byte (0 JSON text, 1 bytes), then a varint length and the bytes.
     ///
     /// JSON text is validated, and must hold no line break and no whitespace around the value:
-    /// a body then has exactly one encoding, the one [`RawValue`] keeps (it trims surrounding
+    /// a body then has exactly one encoding, the one [`JsonText`] keeps (it trims surrounding
     /// whitespace), and forwarding it in a JSON frame cannot break newline-delimited framing.
     /// (Inside valid JSON a line break can only be insignificant whitespace.)
     pub(super) fn body(&mut self) -> Result<Body, BinaryError> {
@@ -159,14 +157,11 @@ impl<'a> Reader<'a> {
         if bytes.first().is_none_or(is_space)
             || bytes.last().is_none_or(is_space)
             || has_line_break(bytes)
-            || crate::body::nests_deeper_than(bytes, crate::body::MAX_BODY_DEPTH)
         {
             return Err(BinaryError::InvalidJsonBody);
         }
-        // `to_owned` allocates exactly the text's length, so `from_string` keeps the buffer.
-        RawValue::from_string(text.to_owned())
-            .map(Body::Json)
-            .map_err(|_| BinaryError::InvalidJsonBody)
+        // `to_owned` allocates exactly the text's length, so the text keeps the buffer.
+        JsonText::new(text.to_owned()).map(Body::Json).map_err(|_| BinaryError::InvalidJsonBody)
     }
 }
 
@@ -250,7 +245,10 @@ mod tests {
             frame.extend_from_slice(bytes);
             Reader { rest: &frame }.body()
         };
-        assert_eq!(body(br#"{"a":[1, 2]}"#), Ok(Body::from_json_text(r#"{"a":[1, 2]}"#).unwrap()));
+        assert_eq!(
+            body(br#"{"a":[1, 2]}"#),
+            Ok(Body::Json(JsonText::new(r#"{"a":[1, 2]}"#).unwrap()))
+        );
         for bad in [&b""[..], b"{", b"nul", b" 1", b"1\n", b"1 2", b"[1,\n2]", b"{\r}"] {
             assert_eq!(body(bad), Err(BinaryError::InvalidJsonBody), "{bad:?}");
         }
