@@ -31,7 +31,7 @@ impl Client {
                     let hello = self.hello(Some(challenge.cookie));
                     self.transmit(now, hello);
                 }
-                ServerFrame::Error(error) => self.on_error(error),
+                ServerFrame::Error(error) => self.on_error(now, error),
                 _ => {}
             },
             ConnState::Online { .. } => {
@@ -52,7 +52,7 @@ impl Client {
                         self.token_expires = refreshed.expires;
                         self.emit(Event::Refreshed { expires: refreshed.expires });
                     }
-                    ServerFrame::Error(error) => self.on_error(error),
+                    ServerFrame::Error(error) => self.on_error(now, error),
                     ServerFrame::Welcome(_) | ServerFrame::Challenge(_) => {}
                 }
             }
@@ -87,6 +87,26 @@ impl Client {
             }
             _ => {}
         }
+        if matches!(self.state, ConnState::Online { .. }) && self.retry.due(now) {
+            self.retry_now(now);
+        }
+    }
+
+    /// Sends again what the server could not do for now (4023): the publishes still waiting
+    /// for their ack (same ids, so a retry of one that was done is acknowledged once), and the
+    /// joins of rooms still wanted.
+    fn retry_now(&mut self, now: u64) {
+        let (publishes, rooms) = self.retry.take();
+        for id in publishes {
+            if let Some(frame) = self.outbox.get(id).map(|p| p.frame()) {
+                self.transmit(now, frame);
+            }
+        }
+        for room in rooms {
+            if let Some(frame) = self.rooms.join_frame(&room) {
+                self.transmit(now, frame);
+            }
+        }
     }
 }
 
@@ -95,6 +115,8 @@ impl Client {
     /// The transport is gone (closed, failed, timed out or dead): wait, then retry.
     fn connection_lost(&mut self, now: u64) {
         self.transport_open = false;
+        // A new connection sends the outbox and every join again anyway.
+        self.retry.take();
         self.rooms.connection_lost();
         for (id, room) in self.requests.drain_leaves() {
             self.emit(Event::Left { id, room });
@@ -216,8 +238,20 @@ impl Client {
     ///   [`Event::RequestFailed`]; a refused join also un-wants the room.
     /// - Anything else (no id, an unknown id, fatal codes): [`Event::Error`]. After a fatal code
     ///   the server closes the connection, and the driver's `handle_disconnected` reconnects.
-    fn on_error(&mut self, error: ErrorFrame) {
+    fn on_error(&mut self, now: u64, error: ErrorFrame) {
         let code = error.error_code();
+        // The server could not do it for now (its shared store is out of reach): a publish
+        // stays in the outbox and a join keeps its room wanted; both are sent again later.
+        if let (Some(ErrorCode::Unavailable), Some(id)) = (code, error.id) {
+            if self.outbox.contains(id) {
+                self.retry.publish(id, now);
+                return;
+            }
+            if let Some(room) = self.rooms.joining(id).cloned() {
+                self.retry.join(room, now);
+                return;
+            }
+        }
         if matches!(code, Some(ErrorCode::Unauthorized | ErrorCode::UnsupportedVersion)) {
             self.emit(Event::Error { code: error.code, message: error.message.clone() });
             self.shut_down(error.code, error.message);

@@ -19,6 +19,7 @@ mod heartbeat;
 mod input;
 mod outbox;
 mod requests;
+mod retry;
 mod rng;
 mod rooms;
 mod sorted_map;
@@ -37,6 +38,8 @@ use backoff::Backoff;
 use heartbeat::Heartbeat;
 use outbox::Outbox;
 use requests::Requests;
+use retry::Retry;
+pub use retry::UNAVAILABLE_RETRY_MS;
 use rng::SplitMix64;
 use rooms::Rooms;
 
@@ -186,6 +189,8 @@ pub struct Client {
     backoff: Backoff,
     /// The least wait before the next attempt, set by a `server_busy` refusal.
     retry_not_before: u64,
+    /// What the server could not do for now (4023) and is sent again later.
+    retry: Retry,
     heartbeat: Heartbeat,
     rooms: Rooms,
     outbox: Outbox,
@@ -211,6 +216,7 @@ impl Client {
             token_expires: None,
             backoff: Backoff::new(config.backoff_base_ms, config.backoff_cap_ms),
             retry_not_before: 0,
+            retry: Retry::default(),
             heartbeat: Heartbeat::new(config.heartbeat_ms),
             rooms: Rooms::default(),
             outbox: Outbox::new(config.outbox_capacity),
@@ -293,7 +299,11 @@ impl Client {
     fn deadline(&self) -> Option<u64> {
         match &self.state {
             ConnState::Connecting { .. } => Some(self.attempt_deadline),
-            ConnState::Online { .. } => Some(self.heartbeat.deadline()),
+            ConnState::Online { .. } => Some(
+                self.retry
+                    .at
+                    .map_or(self.heartbeat.deadline(), |at| at.min(self.heartbeat.deadline())),
+            ),
             ConnState::Waiting { until, .. } => Some(*until),
             ConnState::Idle | ConnState::Closed => None,
         }

@@ -56,6 +56,11 @@ impl Outbox {
         Ok(())
     }
 
+    /// The publish with `id`, if it still waits for its ack.
+    pub(crate) fn get(&self, id: u64) -> Option<&PendingPublish> {
+        self.iter().find(|p| p.id == id)
+    }
+
     pub(crate) fn contains(&self, id: u64) -> bool {
         self.entries.iter().any(|p| p.id == id)
     }

@@ -127,6 +127,11 @@ impl Rooms {
         Some(r.pending.into_iter().filter(|&other| other != id).collect())
     }
 
+    /// The wanted room whose latest join has id `id`.
+    pub(crate) fn joining(&self, id: u64) -> Option<&RoomName> {
+        self.rooms.iter().find(|(_, r)| r.join_id == id).map(|(room, _)| room)
+    }
+
     /// The wanted rooms, by name.
     pub(crate) fn names(&self) -> impl Iterator<Item = &RoomName> {
         self.rooms.keys()

@@ -295,6 +295,33 @@ fn publish_errors_fail_the_publish_unless_the_connection_is_going_away() {
 }
 
 #[test]
+fn work_the_server_cannot_do_for_now_is_sent_again_not_dropped() {
+    let mut c = client();
+    online(&mut c, 0, "s-1");
+    let p = c.publish(0, room("a"), body("1")).unwrap();
+    let j = c.join(0, room("b"), None);
+    drain(&mut c);
+    c.handle_frame(10, error(ErrorCode::Unavailable, Some(p)));
+    c.handle_frame(10, error(ErrorCode::Unavailable, Some(j)));
+    let (out, deadline) = drain(&mut c);
+    assert!(events(&out).is_empty(), "nothing failed: {out:?}");
+    assert!(deadline <= Some(10 + crate::client::UNAVAILABLE_RETRY_MS), "{deadline:?}");
+    assert!(c.is_joined(&room("b")));
+    c.handle_timeout(10 + crate::client::UNAVAILABLE_RETRY_MS);
+    let sent: Vec<ClientFrame> = frames(&drain(&mut c).0)
+        .into_iter()
+        .filter(|f| !matches!(f, ClientFrame::Ping(_)))
+        .collect();
+    assert!(
+        matches!(&sent[..], [ClientFrame::Publish(pb), ClientFrame::Join(jn)]
+            if pb.id == Some(p) && jn.id == Some(j) && jn.room == room("b")),
+        "{sent:?}"
+    );
+    c.handle_frame(1100, ServerFrame::Ack(crate::Ack { id: p, room: room("a"), seq: 1 }));
+    assert_eq!(c.outbox_len(), 0);
+}
+
+#[test]
 fn unauthorized_closes_and_fails_what_is_pending() {
     let mut c = client();
     let p = c.publish(0, room("a"), body("1")).unwrap();
