@@ -318,6 +318,43 @@ async fn a_restarted_node_keeps_each_rooms_epoch_and_seq() {
     second.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_publishes_are_refused_at_once_and_healthz_says_not_ready() {
+    let mut redis = Redis::start(false);
+    let node = node(&redis).await;
+    let mut publisher = client(node.tcp(), "pub").await;
+    assert_eq!(publish(&mut publisher, "down", 1, json!(1)).await, Ok(1));
+    assert_eq!(common::get(node.http(), "/healthz").await.status, 200);
+
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    // The node notices within its timeout (1 s here) and answers 503 until Redis is back.
+    tokio::time::timeout(SLOW, async {
+        while common::get(node.http(), "/healthz").await.status != 503 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("healthz says not ready");
+    let refused =
+        tokio::time::timeout(Duration::from_secs(3), publish(&mut publisher, "down", 2, json!(2)))
+            .await
+            .expect("answered, not left hanging");
+    assert_eq!(refused, Err(4023));
+
+    redis.child = spawn_redis(redis.port, &redis.dir, false);
+    tokio::time::timeout(SLOW, async {
+        while common::get(node.http(), "/healthz").await.status != 200 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("ready again by itself");
+    // Without persistence Redis forgot the room: it starts over under a new epoch.
+    assert_eq!(publish(&mut publisher, "down", 3, json!(3)).await, Ok(1));
+    node.stop().await;
+}
+
 /// The load tool's two-node fan-out (`cargo xtask bench`'s engine table): publisher on one
 /// node, subscribers on the other, nothing lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
