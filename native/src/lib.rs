@@ -20,7 +20,7 @@
 //! | `clock.rs` | the one clock the drivers read and hand the hub as [`hub::Now`] |
 //! | `flow.rs` | flow control, the driver's half: stop reading a connection while its queue is over its mark |
 //! | `egress/` | [`egress::Outgoing`]: a frame laid out once per wire form (JSON line, length prefix, WebSocket frame), bytes shared; `write.rs` writes batches of them |
-//! | `hub/engine.rs` | the engine seam: the commands a shared engine (Redis) does for the hub, and what it tells back |
+//! | `hub/engine/` | the engine seam: the commands a shared engine (Redis) does for the hub, and what it tells back |
 //! | `engine/` | the engines' configuration and the Redis engine's driver (`engine/redis/`: connections, Lua scripts, pub/sub, presence refresh, resynchronisation) |
 //! | `server.rs` | binding listeners, running them, graceful shutdown ([`server::Server`]) |
 //! | `admission.rs` | the connection budgets: in all, per address, new ones per second |
