@@ -5,7 +5,7 @@
 //! - **redis**: one Redis shared by any number of enchufe nodes ([`redis`]). Order (seq),
 //!   history, epochs, presence and de-duplication keys live in Redis, so any node can serve any
 //!   client and a node's restart loses nothing Redis kept. The hub is unchanged but for its seam
-//!   (`hub/engine.rs`); this module is the driver that talks to Redis.
+//!   (`hub/engine/`); this module is the driver that talks to Redis.
 
 pub mod redis;
 
