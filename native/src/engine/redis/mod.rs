@@ -18,7 +18,14 @@
 //!   Redis kept.
 //! - **Presence.** Members are entries with an expiry in Redis; each node writes its own again
 //!   every third of the presence TTL, so a node that dies leaves the lists within one TTL.
+//!
+//! Files: this one the driver's loop (connect, dispatch, complete); `mirrors.rs` the rooms this
+//! node mirrors (messages in, gaps filled, resynchronising, presence upkeep); `requests.rs` each
+//! request to Redis; `scripts.rs` the Lua scripts and keys; `wire.rs` what is stored and
+//! published.
 
+mod mirrors;
+mod requests;
 mod scripts;
 mod wire;
 
@@ -26,24 +33,25 @@ use std::{
     collections::{HashMap, HashSet},
     pin::Pin,
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use enchufe_core::{Body, Member, Message, RoomName};
+use enchufe_core::{Message, RoomName};
 use futures_util::{StreamExt, stream::FuturesOrdered};
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use redis::Script;
-
-use self::scripts::{Keys, Scripts};
+use self::{
+    requests::{RoomsReply, io_error, rooms, timed},
+    scripts::Scripts,
+};
 use super::EngineConfig;
 use crate::{
     clock,
     hub::{
-        Applied, Command, HistoryCommand, Hub, JoinAnswer, JoinCommand, Page, PublishCommand,
-        Published, RoomInfo, RoomsPage, Unavailable,
+        Command, HistoryCommand, Hub, JoinAnswer, JoinCommand, Page, PublishCommand, Published,
+        RoomsPage, Unavailable,
     },
     metrics::Metrics,
 };
@@ -259,101 +267,6 @@ impl Driver {
         false
     }
 
-    /// After (re)connecting: listens again to every room this node holds, and fetches what
-    /// each missed from its stream. A room Redis numbered again, or whose missed messages are
-    /// gone from the stream, is lost here: its members reconnect and recover.
-    async fn resynchronise(
-        &mut self,
-        conn: &mut MultiplexedConnection,
-        sink: &mut PubSubSink,
-    ) -> redis::RedisResult<()> {
-        self.subscribed.clear();
-        for (room, epoch, seq) in self.hub.held_rooms() {
-            let keys = self.keys(&room);
-            self.deadline(sink.subscribe(&keys.channel)).await?;
-            self.subscribed.insert(room.clone());
-            let (current, _, reset, messages) = self.read_history(conn, &keys, seq, &epoch).await?;
-            if current != epoch || reset {
-                self.hub.engine_lost_room(&room);
-                continue;
-            }
-            self.fill(&room, seq, messages);
-        }
-        Ok(())
-    }
-
-    /// Applies messages fetched from a room's stream after `seq`; if the first is not the next,
-    /// the stream no longer has what this node missed, and the room is lost here.
-    fn fill(&mut self, room: &RoomName, seq: u64, messages: Vec<Message>) {
-        if messages.first().is_some_and(|m| m.seq > seq + 1) {
-            self.hub.engine_lost_room(room);
-            return;
-        }
-        for message in messages {
-            Metrics::add(&self.hub.metrics().engine_resynced, 1);
-            if let Applied::Gap(_) = self.hub.engine_message(message, clock::now()) {
-                self.hub.engine_lost_room(room);
-                return;
-            }
-        }
-    }
-
-    /// A message on a room's channel.
-    async fn received(&mut self, message: &redis::Msg, conn: &mut MultiplexedConnection) {
-        let Some(room) = wire::room_of(&self.config.prefix, message.get_channel_name()) else {
-            return;
-        };
-        let payload = String::from_utf8_lossy(message.get_payload_bytes());
-        match wire::event(&room, &payload) {
-            Ok(wire::Event::Message(message)) => {
-                let metrics = self.hub.metrics();
-                Metrics::add(&metrics.engine_messages, 1);
-                let lag = clock::now().unix_ms.saturating_sub(message.ts);
-                Metrics::add(&metrics.engine_lag_ms, usize::try_from(lag).unwrap_or(usize::MAX));
-                self.apply(message, conn).await;
-            }
-            Ok(wire::Event::Presence { node, presence }) => {
-                if *node != *self.node {
-                    self.hub.engine_presence(presence);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, room = %room, "a payload from Redis does not decode")
-            }
-        }
-    }
-
-    /// Hands a numbered message to the hub, filling a gap before it from the stream.
-    async fn apply(&mut self, message: Message, conn: &mut MultiplexedConnection) {
-        let room = message.room.clone();
-        match self.hub.engine_message(message.clone(), clock::now()) {
-            Applied::Delivered | Applied::Stale => {}
-            Applied::NotHeld => {
-                if self.loading.contains_key(&room) {
-                    let waiting = self.waiting.entry(room).or_default();
-                    if waiting.len() < WAITING {
-                        waiting.push(message);
-                    }
-                }
-            }
-            Applied::Gap(after) => {
-                let keys = self.keys(&room);
-                let epoch = self.hub.held_rooms().into_iter().find(|(r, ..)| *r == room);
-                let Some((_, epoch, _)) = epoch else { return };
-                match self.read_history(conn, &keys, after, &epoch).await {
-                    Ok((current, _, reset, messages)) if current == epoch && !reset => {
-                        self.fill(&room, after, messages);
-                    }
-                    Ok(_) => self.hub.engine_lost_room(&room),
-                    Err(error) => {
-                        tracing::warn!(%error, "filling a gap from Redis failed");
-                        self.failed(&error);
-                    }
-                }
-            }
-        }
-    }
-
     /// Sends a command's request; a join to a room this node does not listen to yet subscribes
     /// first, so nothing published after the join's snapshot is missed.
     async fn dispatch(
@@ -471,29 +384,6 @@ impl Driver {
         }
     }
 
-    /// Sends a leave: the member's presence entry goes, and the others are told.
-    fn leave(
-        &self,
-        conn: &MultiplexedConnection,
-        room: &RoomName,
-        session: &str,
-        id: Option<Option<u64>>,
-        in_flight: &mut FuturesOrdered<Pending>,
-    ) {
-        let keys = self.keys(room);
-        let call = self.call(|s| &s.leave).key(&keys.members).key(&keys.expiry);
-        let call = call.arg(session).arg(&keys.channel).arg(&*self.node);
-        let mut conn = conn.clone();
-        let (room, session) = (room.clone(), Arc::<str>::from(session));
-        in_flight.push_back(Box::pin(async move {
-            let result = call.run::<i64>(&mut conn).await.map(drop);
-            match id {
-                Some(id) => Done::Left(room, session, id, result),
-                None => Done::Quiet(result),
-            }
-        }));
-    }
-
     /// Counts a failed request, notes whether the connection is to blame, and says why.
     fn failed(&mut self, error: &redis::RedisError) -> Unavailable {
         Metrics::add(&self.hub.metrics().engine_errors, 1);
@@ -502,319 +392,4 @@ impl Driver {
         }
         Unavailable(format!("the shared store (Redis) did not answer: {error}"))
     }
-
-    /// Writes this node's members of every room it holds again (their presence entries), and
-    /// the rooms' numbering TTL.
-    fn refresh(&self, conn: &MultiplexedConnection, in_flight: &mut FuturesOrdered<Pending>) {
-        let ttl = ms(self.config.presence_ttl());
-        for (room, members) in self.hub.local_members() {
-            let keys = self.keys(&room);
-            let call = self.call(|s| &s.refresh);
-            let call = call.key(&keys.members).key(&keys.expiry).key(&keys.epoch).key(&keys.seq);
-            let mut call = call.arg(ttl).arg(self.meta_ttl_ms()).arg(&keys.channel);
-            for member in &members {
-                call = call.arg(&member.session).arg(wire::member_json(member));
-            }
-            let mut conn = conn.clone();
-            in_flight.push_back(Box::pin(async move {
-                Done::Quiet(call.run::<i64>(&mut conn).await.map(drop))
-            }));
-        }
-    }
-
-    /// Stops listening to rooms that have no member here any more (none joining).
-    async fn release(&mut self, sink: &mut PubSubSink) -> redis::RedisResult<()> {
-        let loading = &self.loading;
-        let released = self.hub.release_rooms(|room| loading.contains_key(room));
-        for room in released {
-            self.subscribed.remove(&room);
-            let keys = self.keys(&room);
-            self.deadline(sink.unsubscribe(&keys.channel)).await?;
-        }
-        Ok(())
-    }
-
-    /// A call of one of the scripts, with the engine's deadline, counted in the metrics.
-    fn call(&self, script: fn(&Scripts) -> &Script) -> Call {
-        Call {
-            scripts: self.scripts.clone(),
-            script,
-            keys: Vec::new(),
-            args: Vec::new(),
-            metrics: self.hub.metrics().clone(),
-            timeout: self.config.timeout(),
-        }
-    }
-
-    fn keys(&self, room: &RoomName) -> Keys {
-        Keys::new(&self.config.prefix, room.as_str())
-    }
-
-    /// The numbering's TTL: the configured one, and never shorter than the history's age.
-    fn meta_ttl_ms(&self) -> u64 {
-        let age = self.hub.config().history_age_secs;
-        self.config.meta_ttl_secs.max(age).max(1).saturating_mul(1000)
-    }
-
-    /// A new room's epoch candidate: unique per node and moment (the script keeps the first).
-    fn epoch_candidate(&self) -> String {
-        let now = clock::now();
-        let tag = crate::mac::Key::random().mac(&now.unix_ms.to_be_bytes());
-        tag[..8].iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    fn publish(
-        &self,
-        mut conn: MultiplexedConnection,
-        publish: &PublishCommand,
-    ) -> impl Future<Output = redis::RedisResult<Published>> + Send + 'static {
-        let keys = self.keys(&publish.message.room);
-        let (id_key, hash) = match &publish.key {
-            Some((client, id)) => {
-                let client = hex(&crate::mac::Key::from_bytes([0; 16]).mac(client.as_bytes())[..8]);
-                (keys.id(&client, *id), body_hash(&publish.message.body))
-            }
-            None => (keys.seq.clone(), String::new()),
-        };
-        let rules = publish.rules;
-        let call = self.call(|s| &s.publish);
-        let call = call.key(&keys.seq).key(&keys.epoch).key(&keys.history).key(&id_key);
-        let call = call.key(&keys.rooms);
-        let call = call
-            .arg(self.epoch_candidate())
-            .arg(wire::message_json(&publish.message))
-            .arg(hash)
-            .arg(rules.history_len)
-            .arg(rules.history_age_secs.max(1).saturating_mul(1000))
-            .arg(self.meta_ttl_ms())
-            .arg(&keys.channel)
-            .arg(publish.message.room.as_str());
-        async move {
-            let (seq, duplicate, reused, epoch): (u64, u8, u8, String) =
-                call.run(&mut conn).await?;
-            Ok(Published {
-                seq,
-                duplicate: duplicate == 1,
-                reused: reused == 1,
-                epoch: epoch.into(),
-            })
-        }
-    }
-
-    fn join(
-        &self,
-        mut conn: MultiplexedConnection,
-        join: &JoinCommand,
-        load: bool,
-    ) -> impl Future<Output = redis::RedisResult<JoinAnswer>> + Send + 'static {
-        let keys = self.keys(&join.join.room);
-        let call = self.call(|s| &s.join).key(&keys.epoch).key(&keys.seq).key(&keys.history);
-        let call = call.key(&keys.members).key(&keys.expiry).key(&keys.rooms);
-        let call = call
-            .arg(self.epoch_candidate())
-            .arg(&*join.session)
-            .arg(wire::member_json(&join.member))
-            .arg(ms(self.config.presence_ttl()))
-            .arg(if load { "1" } else { "0" })
-            .arg(self.meta_ttl_ms())
-            .arg(&keys.channel)
-            .arg(&*self.node)
-            .arg(self.hub.config().presence_limit.max(1))
-            .arg(join.join.room.as_str());
-        async move {
-            let (epoch, seq, members, history): (String, u64, Vec<String>, Vec<String>) =
-                call.run(&mut conn).await?;
-            let members: Vec<Member> = members.iter().filter_map(|m| wire::member(m)).collect();
-            let history = history.iter().filter_map(|m| wire::numbered(m).ok()).collect();
-            Ok(JoinAnswer { epoch, seq, members, history })
-        }
-    }
-
-    fn history(
-        &self,
-        mut conn: MultiplexedConnection,
-        command: &HistoryCommand,
-    ) -> impl Future<Output = redis::RedisResult<Page>> + Send + 'static {
-        let keys = self.keys(&command.room);
-        let call = self.call(|s| &s.history).key(&keys.epoch).key(&keys.seq).key(&keys.history);
-        let call = call.arg(command.since.unwrap_or(0)).arg(command.limit.max(1));
-        let call = call.arg(command.epoch.as_deref().unwrap_or(""));
-        let (limit, max_bytes, oldest) = (command.limit, command.max_bytes, command.oldest_ms);
-        async move {
-            let (epoch, _seq, reset, messages): (String, u64, u8, Vec<String>) =
-                call.run(&mut conn).await?;
-            let mut bytes = 0usize;
-            let mut page = Vec::new();
-            for message in messages.iter().filter_map(|m| wire::numbered(m).ok()) {
-                if message.ts < oldest {
-                    continue;
-                }
-                bytes = bytes.saturating_add(message.body.len());
-                if page.len() >= limit || (bytes > max_bytes && !page.is_empty()) {
-                    break;
-                }
-                page.push(message);
-            }
-            let epoch = (!epoch.is_empty()).then(|| Arc::from(epoch));
-            Ok(Page { epoch, reset: reset == 1, messages: page })
-        }
-    }
-
-    /// Reads a room's stream after `since` as seen in `epoch`: (the room's epoch, seq, whether
-    /// `since` counts elsewhere, the messages).
-    async fn read_history(
-        &self,
-        conn: &mut MultiplexedConnection,
-        keys: &Keys,
-        since: u64,
-        epoch: &str,
-    ) -> redis::RedisResult<(String, u64, bool, Vec<Message>)> {
-        let call = self.call(|s| &s.history).key(&keys.epoch).key(&keys.seq).key(&keys.history);
-        let call = call.arg(since).arg(WAITING).arg(epoch);
-        let (current, seq, reset, messages): (String, u64, u8, Vec<String>) =
-            call.run(conn).await?;
-        let messages = messages.iter().filter_map(|m| wire::numbered(m).ok()).collect();
-        Ok((current, seq, reset == 1, messages))
-    }
-
-    /// A pub/sub request with the engine's deadline.
-    async fn deadline(
-        &self,
-        request: impl Future<Output = redis::RedisResult<()>>,
-    ) -> redis::RedisResult<()> {
-        tokio::time::timeout(self.config.timeout(), request)
-            .await
-            .map_err(|_| io_error("Redis did not answer a subscription in time"))?
-    }
-}
-
-/// One script call, owned, so that it can run after the driver moved on.
-struct Call {
-    scripts: Arc<Scripts>,
-    script: fn(&Scripts) -> &Script,
-    keys: Vec<String>,
-    args: Vec<String>,
-    metrics: Arc<Metrics>,
-    timeout: Duration,
-}
-
-impl Call {
-    fn key(mut self, key: &str) -> Self {
-        self.keys.push(key.to_owned());
-        self
-    }
-
-    fn arg(mut self, arg: impl ToString) -> Self {
-        self.args.push(arg.to_string());
-        self
-    }
-
-    async fn run<T: redis::FromRedisValue>(
-        self,
-        conn: &mut MultiplexedConnection,
-    ) -> redis::RedisResult<T> {
-        let mut invocation = (self.script)(&self.scripts).prepare_invoke();
-        for key in &self.keys {
-            invocation.key(key);
-        }
-        for arg in &self.args {
-            invocation.arg(arg);
-        }
-        timed(&self.metrics, self.timeout, invocation.invoke_async(conn)).await
-    }
-}
-
-/// Where a room list goes.
-type RoomsReply = tokio::sync::oneshot::Sender<Result<RoomsPage, Unavailable>>;
-
-/// A page of every node's rooms: names from the deployment's sorted set (by name, after
-/// `after`), then each room's epoch, seq and member count in one pipeline. A name whose epoch
-/// expired is dropped from the set.
-async fn rooms(
-    mut conn: MultiplexedConnection,
-    prefix: String,
-    after: Option<RoomName>,
-    limit: usize,
-) -> redis::RedisResult<RoomsPage> {
-    let set = format!("{prefix}:rooms");
-    let min = after.map_or_else(|| "-".to_owned(), |after| format!("({after}"));
-    let mut names: Vec<String> = redis::cmd("ZRANGEBYLEX")
-        .arg(&set)
-        .arg(min)
-        .arg("+")
-        .arg("LIMIT")
-        .arg(0)
-        .arg(limit + 1)
-        .query_async(&mut conn)
-        .await?;
-    let more = names.len() > limit;
-    names.truncate(limit);
-    let mut pipe = redis::pipe();
-    for name in &names {
-        let keys = Keys::new(&prefix, name);
-        pipe.cmd("GET").arg(&keys.epoch).cmd("GET").arg(&keys.seq).cmd("HLEN").arg(&keys.members);
-    }
-    let values: Vec<(Option<String>, Option<u64>, usize)> = if names.is_empty() {
-        Vec::new()
-    } else {
-        let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
-        flat.chunks(3)
-            .map(|c| {
-                let epoch = redis::from_redis_value(c[0].clone()).unwrap_or(None);
-                let seq = redis::from_redis_value(c[1].clone()).unwrap_or(None);
-                let members = redis::from_redis_value(c[2].clone()).unwrap_or(0);
-                (epoch, seq, members)
-            })
-            .collect()
-    };
-    let mut page = Vec::new();
-    for (name, (epoch, seq, members)) in names.into_iter().zip(values) {
-        let Ok(room) = RoomName::new(name.clone()) else { continue };
-        match epoch {
-            Some(epoch) => page.push(RoomInfo { room, seq: seq.unwrap_or(0), epoch, members }),
-            None => {
-                let _: redis::RedisResult<i64> =
-                    redis::cmd("ZREM").arg(&set).arg(name).query_async(&mut conn).await;
-            }
-        }
-    }
-    Ok((page, more))
-}
-
-/// A request with a deadline, its round trip counted.
-async fn timed<T>(
-    metrics: &Metrics,
-    timeout: Duration,
-    request: impl Future<Output = redis::RedisResult<T>>,
-) -> redis::RedisResult<T> {
-    let started = Instant::now();
-    let result = tokio::time::timeout(timeout, request)
-        .await
-        .map_err(|_| io_error("Redis did not answer in time"))?;
-    Metrics::add(&metrics.engine_requests, 1);
-    let rtt = usize::try_from(started.elapsed().as_micros()).unwrap_or(usize::MAX);
-    Metrics::add(&metrics.engine_rtt_us, rtt);
-    result
-}
-
-fn io_error(why: &'static str) -> redis::RedisError {
-    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
-}
-
-fn ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A publish's body, hashed: a retry with the same id must carry the same body.
-fn body_hash(body: &Body) -> String {
-    let key = crate::mac::Key::from_bytes([0; 16]);
-    let tag = match body {
-        Body::Json(raw) => key.mac(&[b"j".as_slice(), raw.get().as_bytes()].concat()),
-        Body::Bytes(bytes) => key.mac(&[b"b".as_slice(), bytes].concat()),
-    };
-    hex(&tag)
 }
