@@ -79,8 +79,14 @@ pub fn init_logging(flag: Option<&str>, fallback: &str) {
         .or_else(|| std::env::var("RUST_LOG").ok().map(EnvFilter::try_new))
         .and_then(Result::ok)
         .unwrap_or_else(|| EnvFilter::new(fallback));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // A log line that cannot be written (stderr is a pipe whose reader went away) is dropped:
+    // reporting that failure to the same stderr would panic the task that logged, and a task
+    // that panics while handling SIGTERM leaves the server running.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false)
+        .try_init();
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM: how every long-running subcommand is
