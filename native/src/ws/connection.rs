@@ -24,10 +24,11 @@ use async_tungstenite::{
 use bytes::Bytes;
 use enchufe_core::{ClientFrame, Encoding, ErrorCode, codec::Frame};
 use futures_util::StreamExt;
-use hyper::upgrade::Upgraded;
+use hyper::upgrade::{OnUpgrade, Parts};
 use hyper_util::rt::TokioIo;
 use tokio::{
-    io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf, ReadHalf, WriteHalf},
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf},
+    net::TcpStream,
     sync::Notify,
 };
 
@@ -37,7 +38,8 @@ use crate::{
     connection::{Batch, Ended, discard, linger, serve},
     egress::{Form, write_batch, write_ws_batches, ws_frame},
     flow,
-    hub::{CloseReason, SendQueue, Session, Transport},
+    http::Held,
+    hub::{CloseReason, HubConfig, SendQueue, Session, Transport},
     metrics::Metrics,
     server::Context,
 };
@@ -45,22 +47,68 @@ use crate::{
 /// A ping with no payload: the server's heartbeat.
 const PING: [u8; 2] = [0x89, 0x00];
 
-/// The upgraded HTTP connection (hyper keeps any bytes it read past the request in front).
-pub(crate) type Stream = TokioIo<Upgraded>;
 /// The messages of one connection, as tungstenite reads them.
-type Reader = WebSocketStream<TokioAdapter<ReadSide>>;
+type Reader<R> = WebSocketStream<TokioAdapter<ReadSide<R>>>;
 
-/// Serves one WebSocket until the client leaves, the hub ends the session, or shutdown aborts.
-/// `principal`: who the upgrade's token said the client is (the session starts as theirs).
+/// Serves one WebSocket, once hyper hands over the upgraded connection, until the client
+/// leaves, the hub ends the session, or shutdown aborts. `held`: the connection's place in the
+/// connection budget, given back when this ends. `principal`: who the upgrade's token said the
+/// client is (the session starts as theirs).
+///
+/// What an idle connection costs is mostly this task (docs/PERFORMANCE.md, "Memory per idle
+/// connection"), so it takes only what it must keep (an async fn's arguments stay in its
+/// future for its whole life) and builds the rest — the stream, tungstenite's configuration —
+/// inside. A plain connection is hyper's own TCP stream taken back out of its upgrade
+/// (`downcast`), read and written through borrowed halves: no boxed stream, no shared split
+/// state. A TLS one stays hyper's `Upgraded`, split by tokio.
 pub(crate) async fn run(
-    stream: Stream,
-    config: WebSocketConfig,
+    on_upgrade: OnUpgrade,
+    held: Option<Held>,
     ctx: Context,
     principal: Option<Box<Principal>>,
 ) {
-    let (rd, mut wr) = tokio::io::split(stream);
-    let mut rx = WebSocketStream::from_raw_socket(
+    let _held = held;
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            tracing::debug!(%error, "websocket upgrade failed");
+            return;
+        }
+    };
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            // Copied out, and hyper's read buffer (8 KiB) dropped before the connection is
+            // served: converted, or merely kept alive in this arm, it would stay for the life
+            // of the connection.
+            let Parts { io, read_buf, .. } = parts;
+            let read = read_buf.to_vec();
+            drop(read_buf);
+            let mut tcp = io.into_inner();
+            let (rd, mut wr) = tcp.split();
+            halves(rd, &mut wr, read, &ctx, principal).await;
+        }
+        Err(upgraded) => {
+            let (rd, mut wr) = tokio::io::split(TokioIo::new(upgraded));
+            halves(rd, &mut wr, Vec::new(), &ctx, principal).await;
+        }
+    }
+}
+
+/// Serves the connection's two halves; `read` is what hyper had read past the upgrade request.
+async fn halves<R, W>(
+    rd: R,
+    wr: &mut W,
+    read: Vec<u8>,
+    ctx: &Context,
+    principal: Option<Box<Principal>>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let config = ws_config(&ctx.config.hub);
+    let mut rx = WebSocketStream::from_partially_read(
         TokioAdapter::new(ReadSide(rd)),
+        read,
         Role::Server,
         Some(config),
     )
@@ -76,7 +124,7 @@ pub(crate) async fn run(
     let end = serve!(ctx, session, queue,
         reader: read_loop(&mut rx, &mut session, &pongs, &violation),
         writer: write_loop(
-            &mut wr,
+            wr,
             queue.clone(),
             ctx.hub.metrics(),
             ctx.config.hub.heartbeat(),
@@ -99,10 +147,28 @@ pub(crate) async fn run(
     .await;
 }
 
+/// tungstenite's read buffer, allocated up front per connection (its 128 KiB default would cost
+/// that much per idle client). Client messages are small; a larger one takes a few reads.
+const READ_BUFFER: usize = 1024;
+
+/// A small read buffer, and the hub's frame limit as tungstenite's message and frame limit.
+/// (tungstenite only reads: the connection writes its frames itself.)
+fn ws_config(hub: &HubConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(hub.max_frame))
+        .max_frame_size(Some(hub.max_frame))
+}
+
 /// Decodes messages into the session until the client closes, an error, or the session closing
 /// (the hub closes it when the client falls silent). A client's ping is handed to the writer,
 /// which answers it.
-async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violation: &Violation) {
+async fn read_loop<R: AsyncRead + Unpin>(
+    rx: &mut Reader<R>,
+    session: &mut Session,
+    pongs: &Pongs,
+    violation: &Violation,
+) {
     loop {
         let Some(message) = rx.next().await else { return };
         // Silence is the hub's to judge (`Hub::handle_timeout`): no timer per connection.
@@ -157,7 +223,7 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
 /// WebSocket bytes. Pings the client every heartbeat and answers its pings. Ends with a close
 /// frame carrying the reason's code. Returns `None` if the connection broke.
 async fn write_loop(
-    wr: &mut WriteHalf<Stream>,
+    wr: &mut (impl AsyncWrite + Unpin),
     queue: SendQueue,
     metrics: &Metrics,
     heartbeat: Duration,
@@ -247,9 +313,9 @@ impl Pongs {
 /// The socket's read half, as tungstenite's stream. tungstenite wants to write too — its
 /// automatic pong and close replies — but this connection's writer sends those itself, so what
 /// tungstenite writes is dropped here.
-struct ReadSide(ReadHalf<Stream>);
+struct ReadSide<R>(R);
 
-impl AsyncRead for ReadSide {
+impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
@@ -259,7 +325,7 @@ impl AsyncRead for ReadSide {
     }
 }
 
-impl AsyncWrite for ReadSide {
+impl<R: Unpin> AsyncWrite for ReadSide<R> {
     fn poll_write(
         self: Pin<&mut Self>,
         _: &mut TaskContext<'_>,
