@@ -19,6 +19,7 @@
 //! CPU hog (bench/hog.rs) that keeps every core busy: CI must not depend on a quiet machine.
 //! The full comparison never starts the hog.
 
+mod browser;
 mod cpu;
 pub(crate) mod hog;
 mod load;
@@ -147,11 +148,13 @@ pub(crate) fn run(args: &[String]) -> Result {
     for transport in TRANSPORTS {
         bench.transport(transport)?;
     }
+    bench.browser();
     drop(hog);
     let elapsed = started.elapsed();
     eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
 
-    let generated = report::render(&meta, &plan, &bench.samples, &bench.failures, elapsed);
+    let generated =
+        report::render(&meta, &plan, &bench.samples, &bench.browser, &bench.failures, elapsed);
     if plan.quick {
         // A smoke check (part of `cargo xtask test`): the whole pipeline must work, against a
         // real nats-server too, and lose nothing; its numbers are not worth a document.
@@ -207,6 +210,8 @@ struct Bench<'p> {
     plan: &'p Plan,
     binary: PathBuf,
     samples: Vec<Sample>,
+    /// The browser benchmark's runs (bench/browser.rs).
+    browser: Vec<browser::Run>,
     failures: Vec<String>,
     jsonl: File,
     jsonl_path: PathBuf,
@@ -222,6 +227,7 @@ impl<'p> Bench<'p> {
             plan,
             binary: root().join("target/release/enchufe"),
             samples: Vec::new(),
+            browser: Vec::new(),
             failures: Vec::new(),
             jsonl,
             jsonl_path,
@@ -272,6 +278,21 @@ impl<'p> Bench<'p> {
             }
         }
         Ok(())
+    }
+
+    /// The browser benchmark; a run that failed, or the whole of it, is a failure of the run.
+    fn browser(&mut self) {
+        match browser::run(self.plan, &self.binary) {
+            Ok(runs) => {
+                for run in &runs {
+                    if let Some(error) = &run.error {
+                        self.failures.push(format!("browser {}: {error}", run.client));
+                    }
+                }
+                self.browser = runs;
+            }
+            Err(Failed(error)) => self.fail(format!("browser benchmark: {error}")),
+        }
     }
 
     /// The repetitions of one load against both servers: enchufe, NATS, enchufe, NATS, …
