@@ -4,10 +4,10 @@
 //! awaited for the same moment as a TCP connection lingers.
 
 use std::{
+    future::Future,
     pin::Pin,
     sync::Mutex,
-    task::{Context as TaskContext, Poll},
-    time::Duration,
+    task::{Context as TaskContext, Poll, Waker},
 };
 
 use async_tungstenite::{
@@ -24,12 +24,12 @@ use async_tungstenite::{
 use bytes::Bytes;
 use enchufe_core::{ClientFrame, Encoding, ErrorCode, codec::Frame};
 use futures_util::StreamExt;
-use hyper::upgrade::{OnUpgrade, Parts};
+use futures_util::future::Either;
+use hyper::upgrade::{OnUpgrade, Parts, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::{
     io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf},
     net::TcpStream,
-    sync::Notify,
 };
 
 use crate::{
@@ -40,7 +40,6 @@ use crate::{
     flow,
     http::Held,
     hub::{CloseReason, HubConfig, SendQueue, Session, Transport},
-    metrics::Metrics,
     server::Context,
 };
 
@@ -75,22 +74,31 @@ pub(crate) async fn run(
             return;
         }
     };
+    served(upgraded, &ctx, principal).await;
+}
+
+/// The connection served over the stream inside `upgraded`. Not an `async fn`: the downcast's
+/// result and hyper's read buffer stay out of the task (an async fn would keep their space in
+/// it for the connection's life).
+fn served<'a>(
+    upgraded: Upgraded,
+    ctx: &'a Context,
+    principal: Option<Box<Principal>>,
+) -> Either<impl Future<Output = ()> + 'a, impl Future<Output = ()> + 'a> {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => {
-            // Copied out, and hyper's read buffer (8 KiB) dropped before the connection is
-            // served: converted, or merely kept alive in this arm, it would stay for the life
-            // of the connection.
-            let Parts { io, read_buf, .. } = parts;
+        Ok(Parts { io, read_buf, .. }) => {
+            // Copied: converted, hyper's whole read buffer (8 KiB) would become tungstenite's.
             let read = read_buf.to_vec();
-            drop(read_buf);
             let mut tcp = io.into_inner();
-            let (rd, mut wr) = tcp.split();
-            halves(rd, &mut wr, read, &ctx, principal).await;
+            Either::Left(async move {
+                let (rd, mut wr) = tcp.split();
+                halves(rd, &mut wr, read, ctx, principal).await;
+            })
         }
-        Err(upgraded) => {
+        Err(upgraded) => Either::Right(async move {
             let (rd, mut wr) = tokio::io::split(TokioIo::new(upgraded));
-            halves(rd, &mut wr, Vec::new(), &ctx, principal).await;
-        }
+            halves(rd, &mut wr, Vec::new(), ctx, principal).await;
+        }),
     }
 }
 
@@ -123,14 +131,7 @@ async fn halves<R, W>(
     let violation = Violation::default();
     let end = serve!(ctx, session, queue,
         reader: read_loop(&mut rx, &mut session, &pongs, &violation),
-        writer: write_loop(
-            wr,
-            queue.clone(),
-            ctx.hub.metrics(),
-            ctx.config.hub.heartbeat(),
-            &pongs,
-            &violation,
-        ),
+        writer: write_loop(wr, queue.clone(), ctx, &pongs, &violation),
     );
     let Ended::Flushed(end) = end else { return };
     tracing::debug!(?end, "ws closed");
@@ -147,9 +148,14 @@ async fn halves<R, W>(
     .await;
 }
 
-/// tungstenite's read buffer, allocated up front per connection (its 128 KiB default would cost
-/// that much per idle client). Client messages are small; a larger one takes a few reads.
-const READ_BUFFER: usize = 1024;
+/// tungstenite's read buffer, allocated up front per connection and kept for its life (its
+/// 128 KiB default would cost that much per idle client), and the most one read takes. 512
+/// bytes hold five 64-byte publishes; a larger frame is read in 512-byte pieces. At 1 KiB it
+/// was a quarter of an idle connection's memory, and the difference kept idle WebSockets above
+/// issue 15's 4 KiB; a client that publishes flat out costs the server twice the reads, each a
+/// fraction of the `writev` its deliveries cost (docs/PERFORMANCE.md, "Memory per idle
+/// connection").
+const READ_BUFFER: usize = 512;
 
 /// A small read buffer, and the hub's frame limit as tungstenite's message and frame limit.
 /// (tungstenite only reads: the connection writes its frames itself.)
@@ -225,11 +231,12 @@ async fn read_loop<R: AsyncRead + Unpin>(
 async fn write_loop(
     wr: &mut (impl AsyncWrite + Unpin),
     queue: SendQueue,
-    metrics: &Metrics,
-    heartbeat: Duration,
+    ctx: &Context,
     pongs: &Pongs,
     violation: &Violation,
 ) -> Option<CloseReason> {
+    let metrics = ctx.hub.metrics();
+    let heartbeat = ctx.config.hub.heartbeat();
     let mut batch = Batch::default();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -287,26 +294,41 @@ impl Violation {
 
 /// The payload of the client's latest ping, waiting for the writer to answer it (RFC 6455 lets
 /// an endpoint answer only the most recent of several pings, so one slot bounds a ping flood).
+///
+/// The writer waits with its waker in the slot rather than on a `Notify`: waiting then holds
+/// no waiter node in the writer's future, which every idle connection's task carries.
 #[derive(Default)]
-struct Pongs {
-    latest: Mutex<Option<Bytes>>,
-    ready: Notify,
+struct Pongs(Mutex<PongSlot>);
+
+#[derive(Default)]
+struct PongSlot {
+    latest: Option<Bytes>,
+    writer: Option<Waker>,
 }
 
 impl Pongs {
     fn answer(&self, payload: Bytes) {
-        *crate::sync::lock(&self.latest) = Some(payload);
-        self.ready.notify_one();
+        let mut slot = crate::sync::lock(&self.0);
+        slot.latest = Some(payload);
+        if let Some(writer) = slot.writer.take() {
+            writer.wake();
+        }
     }
 
-    async fn next(&self) -> Bytes {
-        loop {
-            if let Some(payload) = crate::sync::lock(&self.latest).take() {
-                return payload;
+    /// The next ping to answer (cancel-safe: a payload is taken only when returned).
+    fn next(&self) -> impl Future<Output = Bytes> + '_ {
+        std::future::poll_fn(|cx| {
+            let mut slot = crate::sync::lock(&self.0);
+            match slot.latest.take() {
+                Some(payload) => Poll::Ready(payload),
+                None => {
+                    if !slot.writer.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        slot.writer = Some(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
             }
-            // notify_one leaves a permit when nobody waits: an answer() in between is not lost.
-            self.ready.notified().await;
-        }
+        })
     }
 }
 
@@ -340,5 +362,26 @@ impl<R: Unpin> AsyncWrite for ReadSide<R> {
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle WebSocket is one of these tasks, waiting: with tungstenite's read buffer, its
+    /// size is most of what an idle connection costs (docs/PERFORMANCE.md, "Memory per idle
+    /// connection"). A change that grows it past the bound (an argument kept for the task's
+    /// life, a value held across an await) fails here.
+    #[test]
+    fn an_idle_websocket_task_stays_small() {
+        // 1488 in a debug build (rustc 1.95); 1616 before the ping slot lost its `Notify` and
+        // the downcast's parts left the task, 1720 (release) before the stream was taken out of
+        // hyper's upgrade.
+        const BOUND: usize = 1500;
+        let on_upgrade = hyper::upgrade::on(&mut axum::http::Request::new(()));
+        let task = run(on_upgrade, None, Context::for_tests(), None);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= BOUND, "the WebSocket connection task is {size} bytes (bound {BOUND})");
     }
 }
