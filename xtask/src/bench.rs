@@ -3,9 +3,10 @@
 //! Installs nats-server (Debian's) if missing, builds the release server, then for each server
 //! (enchufe, NATS) and transport (TCP, WebSocket) runs `enchufe bench` (docs/PERFORMANCE.md, "The load tool") —
 //! saturation fan-out, fan-out paced at half of that saturation, round trips, idle memory —
-//! with the server pinned to CPU 0 and the load to CPU 1. Every run's JSON line goes to
-//! target/bench/results.jsonl; the tables go between the `bench` markers of
-//! docs/PERFORMANCE.md.
+//! with the server pinned to CPU 0 and the load to CPU 1; then the browser benchmark
+//! (bench/browser.rs: one Chromium tab receiving through the npm package, and through nats.ws).
+//! Every run's JSON line goes to target/bench/results.jsonl; the tables go between the `bench`
+//! markers of docs/PERFORMANCE.md.
 //!
 //! Servers: per transport, both servers are started once and serve its fan-out and round-trip
 //! runs, which leave nothing behind but the room; the repetitions alternate (enchufe, NATS,
