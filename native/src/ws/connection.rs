@@ -379,7 +379,7 @@ mod tests {
         // the downcast's parts left the task, 1720 (release) before the stream was taken out of
         // hyper's upgrade.
         const BOUND: usize = 1500;
-        let on_upgrade = hyper::upgrade::on(&mut axum::http::Request::new(()));
+        let on_upgrade = hyper::upgrade::on(axum::http::Request::new(()));
         let task = run(on_upgrade, None, Context::for_tests(), None);
         let size = std::mem::size_of_val(&task);
         assert!(size <= BOUND, "the WebSocket connection task is {size} bytes (bound {BOUND})");
