@@ -58,8 +58,13 @@ async function measure(cell) {
     });
     await page.goto(`${site.url}/?${query}`);
     const deadline = Date.now() + plan.timeoutMs;
-    const late = (what) => new Error(`${what} took over ${plan.timeoutMs} ms; page errors: ${errors}`);
-    await Promise.race([page.evaluate(() => window.ready), sleep(plan.timeoutMs).then(() => Promise.reject(late("subscribing")))]);
+    const late = (what) =>
+      new Error(`${what} took over ${plan.timeoutMs} ms; page errors: ${errors}`);
+    // Unreferenced: the timer must not keep the driver alive once every run is done.
+    const timeout = sleep(plan.timeoutMs, null, { ref: false }).then(() => {
+      throw late("subscribing");
+    });
+    await Promise.race([page.evaluate(() => window.ready), timeout]);
 
     let result;
     page.evaluate(() => window.result).then(
