@@ -3,9 +3,10 @@
 //! Installs nats-server (Debian's) if missing, builds the release server, then for each server
 //! (enchufe, NATS) and transport (TCP, WebSocket) runs `enchufe bench` (docs/PERFORMANCE.md, "The load tool") —
 //! saturation fan-out, fan-out paced at half of that saturation, round trips, idle memory —
-//! with the server pinned to CPU 0 and the load to CPU 1. Every run's JSON line goes to
-//! target/bench/results.jsonl; the tables go between the `bench` markers of
-//! docs/PERFORMANCE.md.
+//! with the server pinned to CPU 0 and the load to CPU 1; then the browser benchmark
+//! (bench/browser.rs: one Chromium tab receiving through the npm package, and through nats.ws).
+//! Every run's JSON line goes to target/bench/results.jsonl; the tables go between the `bench`
+//! markers of docs/PERFORMANCE.md.
 //!
 //! Servers: per transport, both servers are started once and serve its fan-out and round-trip
 //! runs, which leave nothing behind but the room; the repetitions alternate (enchufe, NATS,
@@ -19,6 +20,7 @@
 //! CPU hog (bench/hog.rs) that keeps every core busy: CI must not depend on a quiet machine.
 //! The full comparison never starts the hog.
 
+mod browser;
 mod cpu;
 mod engines;
 pub(crate) mod hog;
@@ -150,11 +152,13 @@ pub(crate) fn run(args: &[String]) -> Result {
         bench.transport(transport)?;
     }
     bench.engines()?;
+    bench.browser();
     drop(hog);
     let elapsed = started.elapsed();
     eprintln!("\nbench: {} runs in {:.0}s", bench.done, elapsed.as_secs_f64());
 
-    let mut generated = report::render(&meta, &plan, &bench.samples, &bench.failures, elapsed);
+    let mut generated =
+        report::render(&meta, &plan, &bench.samples, &bench.browser, &bench.failures, elapsed);
     generated.push_str(&engines::render(&plan, &bench.engine_samples));
     bench.failures.extend(engines::lossy(&bench.engine_samples));
     if plan.quick {
@@ -212,8 +216,10 @@ struct Bench<'p> {
     plan: &'p Plan,
     binary: PathBuf,
     samples: Vec<Sample>,
-    /// The engines' runs (`engines.rs`).
+    /// The engines' runs (`bench/engines.rs`).
     engine_samples: Vec<engines::EngineSample>,
+    /// The browser benchmark's runs (bench/browser.rs).
+    browser: Vec<browser::Run>,
     failures: Vec<String>,
     jsonl: File,
     jsonl_path: PathBuf,
@@ -230,6 +236,7 @@ impl<'p> Bench<'p> {
             binary: root().join("target/release/enchufe"),
             samples: Vec::new(),
             engine_samples: Vec::new(),
+            browser: Vec::new(),
             failures: Vec::new(),
             jsonl,
             jsonl_path,
@@ -280,6 +287,21 @@ impl<'p> Bench<'p> {
             }
         }
         Ok(())
+    }
+
+    /// The browser benchmark; a run that failed, or the whole of it, is a failure of the run.
+    fn browser(&mut self) {
+        match browser::run(self.plan, &self.binary) {
+            Ok(runs) => {
+                for run in &runs {
+                    if let Some(error) = &run.error {
+                        self.failures.push(format!("browser {}: {error}", run.client));
+                    }
+                }
+                self.browser = runs;
+            }
+            Err(Failed(error)) => self.fail(format!("browser benchmark: {error}")),
+        }
     }
 
     /// The repetitions of one load against both servers: enchufe, NATS, enchufe, NATS, …

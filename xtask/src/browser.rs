@@ -78,7 +78,10 @@ fn bundlers(tarball: &Path, ws_url: &str) -> Result {
 
 /// Prepares the npm app in `dir` (relative to the repository) as a user's would be: its locked
 /// dependencies, then the packed `tarball`. Returns a maker of `npm` commands run in it.
-fn installed(dir: &str, tarball: &Path) -> Result<impl Fn(&[&str]) -> std::process::Command> {
+pub(crate) fn installed(
+    dir: &str,
+    tarball: &Path,
+) -> Result<impl Fn(&[&str]) -> std::process::Command> {
     let app = root().join(dir);
     let npm = move |args: &[&str]| {
         let mut npm = cmd("npm", args);

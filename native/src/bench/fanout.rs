@@ -191,6 +191,10 @@ pub async fn run(target: &Target, o: &FanoutOptions) -> Result<FanoutReport, Ben
         }
         publisher.tx.flush().await?;
     }
+    // Every publish handled before the count is final (and before the tool may exit: without
+    // subscribers to wait for, as when it feeds the browser benchmark, its exit would reset the
+    // connection and lose what the server had not read yet).
+    publisher.sync().await?;
 
     let expected = published * subs;
     // Unpaced, a publisher outruns any server's fan-out and the backlog drains after it stops:

@@ -4,10 +4,10 @@
 //! awaited for the same moment as a TCP connection lingers.
 
 use std::{
+    future::Future,
     pin::Pin,
     sync::Mutex,
-    task::{Context as TaskContext, Poll},
-    time::Duration,
+    task::{Context as TaskContext, Poll, Waker},
 };
 
 use async_tungstenite::{
@@ -24,11 +24,12 @@ use async_tungstenite::{
 use bytes::Bytes;
 use enchufe_core::{ClientFrame, Encoding, ErrorCode, codec::Frame};
 use futures_util::StreamExt;
-use hyper::upgrade::Upgraded;
+use futures_util::future::Either;
+use hyper::upgrade::{OnUpgrade, Parts, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::{
-    io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf, ReadHalf, WriteHalf},
-    sync::Notify,
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf},
+    net::TcpStream,
 };
 
 use crate::{
@@ -37,30 +38,85 @@ use crate::{
     connection::{Batch, Ended, discard, linger, serve},
     egress::{Form, write_batch, write_ws_batches, ws_frame},
     flow,
-    hub::{CloseReason, SendQueue, Session, Transport},
-    metrics::Metrics,
+    http::Held,
+    hub::{CloseReason, HubConfig, SendQueue, Session, Transport},
     server::Context,
 };
 
 /// A ping with no payload: the server's heartbeat.
 const PING: [u8; 2] = [0x89, 0x00];
 
-/// The upgraded HTTP connection (hyper keeps any bytes it read past the request in front).
-pub(crate) type Stream = TokioIo<Upgraded>;
 /// The messages of one connection, as tungstenite reads them.
-type Reader = WebSocketStream<TokioAdapter<ReadSide>>;
+type Reader<R> = WebSocketStream<TokioAdapter<ReadSide<R>>>;
 
-/// Serves one WebSocket until the client leaves, the hub ends the session, or shutdown aborts.
-/// `principal`: who the upgrade's token said the client is (the session starts as theirs).
+/// Serves one WebSocket, once hyper hands over the upgraded connection, until the client
+/// leaves, the hub ends the session, or shutdown aborts. `held`: the connection's place in the
+/// connection budget, given back when this ends. `principal`: who the upgrade's token said the
+/// client is (the session starts as theirs).
+///
+/// What an idle connection costs is mostly this task (docs/PERFORMANCE.md, "Memory per idle
+/// connection"), so it takes only what it must keep (an async fn's arguments stay in its
+/// future for its whole life) and builds the rest — the stream, tungstenite's configuration —
+/// inside. A plain connection is hyper's own TCP stream taken back out of its upgrade
+/// (`downcast`), read and written through borrowed halves: no boxed stream, no shared split
+/// state. A TLS one stays hyper's `Upgraded`, split by tokio.
 pub(crate) async fn run(
-    stream: Stream,
-    config: WebSocketConfig,
+    on_upgrade: OnUpgrade,
+    held: Option<Held>,
     ctx: Context,
     principal: Option<Box<Principal>>,
 ) {
-    let (rd, mut wr) = tokio::io::split(stream);
-    let mut rx = WebSocketStream::from_raw_socket(
+    let _held = held;
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            tracing::debug!(%error, "websocket upgrade failed");
+            return;
+        }
+    };
+    served(upgraded, &ctx, principal).await;
+}
+
+/// The connection served over the stream inside `upgraded`. Not an `async fn`: the downcast's
+/// result and hyper's read buffer stay out of the task (an async fn would keep their space in
+/// it for the connection's life).
+fn served<'a>(
+    upgraded: Upgraded,
+    ctx: &'a Context,
+    principal: Option<Box<Principal>>,
+) -> Either<impl Future<Output = ()> + 'a, impl Future<Output = ()> + 'a> {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(Parts { io, read_buf, .. }) => {
+            // Copied: converted, hyper's whole read buffer (8 KiB) would become tungstenite's.
+            let read = read_buf.to_vec();
+            let mut tcp = io.into_inner();
+            Either::Left(async move {
+                let (rd, mut wr) = tcp.split();
+                halves(rd, &mut wr, read, ctx, principal).await;
+            })
+        }
+        Err(upgraded) => Either::Right(async move {
+            let (rd, mut wr) = tokio::io::split(TokioIo::new(upgraded));
+            halves(rd, &mut wr, Vec::new(), ctx, principal).await;
+        }),
+    }
+}
+
+/// Serves the connection's two halves; `read` is what hyper had read past the upgrade request.
+async fn halves<R, W>(
+    rd: R,
+    wr: &mut W,
+    read: Vec<u8>,
+    ctx: &Context,
+    principal: Option<Box<Principal>>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let config = ws_config(&ctx.config.hub);
+    let mut rx = WebSocketStream::from_partially_read(
         TokioAdapter::new(ReadSide(rd)),
+        read,
         Role::Server,
         Some(config),
     )
@@ -75,14 +131,7 @@ pub(crate) async fn run(
     let violation = Violation::default();
     let end = serve!(ctx, session, queue,
         reader: read_loop(&mut rx, &mut session, &pongs, &violation),
-        writer: write_loop(
-            &mut wr,
-            queue.clone(),
-            ctx.hub.metrics(),
-            ctx.config.hub.heartbeat(),
-            &pongs,
-            &violation,
-        ),
+        writer: write_loop(wr, queue.clone(), ctx, &pongs, &violation),
     );
     let Ended::Flushed(end) = end else { return };
     tracing::debug!(?end, "ws closed");
@@ -99,10 +148,33 @@ pub(crate) async fn run(
     .await;
 }
 
+/// tungstenite's read buffer, allocated up front per connection and kept for its life (its
+/// 128 KiB default would cost that much per idle client), and the most one read takes. 512
+/// bytes hold five 64-byte publishes; a larger frame is read in 512-byte pieces. At 1 KiB it
+/// was a quarter of an idle connection's memory, and the difference kept idle WebSockets above
+/// issue 15's 4 KiB; a client that publishes flat out costs the server twice the reads, each a
+/// fraction of the `writev` its deliveries cost (docs/PERFORMANCE.md, "Memory per idle
+/// connection").
+const READ_BUFFER: usize = 512;
+
+/// A small read buffer, and the hub's frame limit as tungstenite's message and frame limit.
+/// (tungstenite only reads: the connection writes its frames itself.)
+fn ws_config(hub: &HubConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(hub.max_frame))
+        .max_frame_size(Some(hub.max_frame))
+}
+
 /// Decodes messages into the session until the client closes, an error, or the session closing
 /// (the hub closes it when the client falls silent). A client's ping is handed to the writer,
 /// which answers it.
-async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violation: &Violation) {
+async fn read_loop<R: AsyncRead + Unpin>(
+    rx: &mut Reader<R>,
+    session: &mut Session,
+    pongs: &Pongs,
+    violation: &Violation,
+) {
     loop {
         let Some(message) = rx.next().await else { return };
         // Silence is the hub's to judge (`Hub::handle_timeout`): no timer per connection.
@@ -157,13 +229,14 @@ async fn read_loop(rx: &mut Reader, session: &mut Session, pongs: &Pongs, violat
 /// WebSocket bytes. Pings the client every heartbeat and answers its pings. Ends with a close
 /// frame carrying the reason's code. Returns `None` if the connection broke.
 async fn write_loop(
-    wr: &mut WriteHalf<Stream>,
+    wr: &mut (impl AsyncWrite + Unpin),
     queue: SendQueue,
-    metrics: &Metrics,
-    heartbeat: Duration,
+    ctx: &Context,
     pongs: &Pongs,
     violation: &Violation,
 ) -> Option<CloseReason> {
+    let metrics = ctx.hub.metrics();
+    let heartbeat = ctx.config.hub.heartbeat();
     let mut batch = Batch::default();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -221,35 +294,50 @@ impl Violation {
 
 /// The payload of the client's latest ping, waiting for the writer to answer it (RFC 6455 lets
 /// an endpoint answer only the most recent of several pings, so one slot bounds a ping flood).
+///
+/// The writer waits with its waker in the slot rather than on a `Notify`: waiting then holds
+/// no waiter node in the writer's future, which every idle connection's task carries.
 #[derive(Default)]
-struct Pongs {
-    latest: Mutex<Option<Bytes>>,
-    ready: Notify,
+struct Pongs(Mutex<PongSlot>);
+
+#[derive(Default)]
+struct PongSlot {
+    latest: Option<Bytes>,
+    writer: Option<Waker>,
 }
 
 impl Pongs {
     fn answer(&self, payload: Bytes) {
-        *crate::sync::lock(&self.latest) = Some(payload);
-        self.ready.notify_one();
+        let mut slot = crate::sync::lock(&self.0);
+        slot.latest = Some(payload);
+        if let Some(writer) = slot.writer.take() {
+            writer.wake();
+        }
     }
 
-    async fn next(&self) -> Bytes {
-        loop {
-            if let Some(payload) = crate::sync::lock(&self.latest).take() {
-                return payload;
+    /// The next ping to answer (cancel-safe: a payload is taken only when returned).
+    fn next(&self) -> impl Future<Output = Bytes> + '_ {
+        std::future::poll_fn(|cx| {
+            let mut slot = crate::sync::lock(&self.0);
+            match slot.latest.take() {
+                Some(payload) => Poll::Ready(payload),
+                None => {
+                    if !slot.writer.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        slot.writer = Some(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
             }
-            // notify_one leaves a permit when nobody waits: an answer() in between is not lost.
-            self.ready.notified().await;
-        }
+        })
     }
 }
 
 /// The socket's read half, as tungstenite's stream. tungstenite wants to write too — its
 /// automatic pong and close replies — but this connection's writer sends those itself, so what
 /// tungstenite writes is dropped here.
-struct ReadSide(ReadHalf<Stream>);
+struct ReadSide<R>(R);
 
-impl AsyncRead for ReadSide {
+impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
@@ -259,7 +347,7 @@ impl AsyncRead for ReadSide {
     }
 }
 
-impl AsyncWrite for ReadSide {
+impl<R: Unpin> AsyncWrite for ReadSide<R> {
     fn poll_write(
         self: Pin<&mut Self>,
         _: &mut TaskContext<'_>,
@@ -274,5 +362,26 @@ impl AsyncWrite for ReadSide {
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle WebSocket is one of these tasks, waiting: with tungstenite's read buffer, its
+    /// size is most of what an idle connection costs (docs/PERFORMANCE.md, "Memory per idle
+    /// connection"). A change that grows it past the bound (an argument kept for the task's
+    /// life, a value held across an await) fails here.
+    #[test]
+    fn an_idle_websocket_task_stays_small() {
+        // 1488 in a debug build (rustc 1.95); 1616 before the ping slot lost its `Notify` and
+        // the downcast's parts left the task, 1720 (release) before the stream was taken out of
+        // hyper's upgrade.
+        const BOUND: usize = 1500;
+        let on_upgrade = hyper::upgrade::on(axum::http::Request::new(()));
+        let task = run(on_upgrade, None, Context::for_tests(), None);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= BOUND, "the WebSocket connection task is {size} bytes (bound {BOUND})");
     }
 }

@@ -1,6 +1,6 @@
 //! The WebSocket upgrade, done by hand on hyper's upgrade so that the stream is async-tungstenite's.
 
-use async_tungstenite::tungstenite::{handshake::derive_accept_key, protocol::WebSocketConfig};
+use async_tungstenite::tungstenite::handshake::derive_accept_key;
 use axum::{
     body::Body,
     extract::{Query, Request, State},
@@ -8,17 +8,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use enchufe_core::ErrorCode;
-use hyper_util::rt::TokioIo;
 
 use crate::{
     http::{ApiError, Door, Held, bearer, check_origin, principal},
-    hub::HubConfig,
     server::Context,
 };
-
-/// tungstenite's read buffer, allocated up front per connection (its 128 KiB default would cost
-/// that much per idle client). Client messages are small; a larger one takes a few reads.
-const READ_BUFFER: usize = 1024;
 
 /// `?token=` of an upgrade: a browser's WebSocket cannot send `Authorization`.
 #[derive(Debug, serde::Deserialize)]
@@ -81,17 +75,7 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
     let on_upgrade = hyper::upgrade::on(&mut request);
     // The HTTP connection's place in the connection budget goes with the WebSocket.
     let held = request.extensions_mut().remove::<Held>();
-    let config = ws_config(&ctx.config.hub);
-    let tracker = ctx.tracker.clone();
-    tracker.spawn(async move {
-        let _held = held;
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                super::connection::run(TokioIo::new(upgraded), config, ctx, principal).await;
-            }
-            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
-        }
-    });
+    ctx.tracker.clone().spawn(super::connection::run(on_upgrade, held, ctx, principal));
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
@@ -101,15 +85,6 @@ pub(crate) async fn upgrade(State(ctx): State<Context>, mut request: Request) ->
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     response
-}
-
-/// A small read buffer, and the hub's frame limit as tungstenite's message and frame limit.
-/// (tungstenite only reads: the connection writes its frames itself.)
-fn ws_config(hub: &HubConfig) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .max_message_size(Some(hub.max_frame))
-        .max_frame_size(Some(hub.max_frame))
 }
 
 /// Whether a comma-separated header holds `token` (case-insensitively).

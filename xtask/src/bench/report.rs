@@ -176,7 +176,7 @@ impl Spread {
     }
 
     /// `median (min–max)`, or just the median of a single value.
-    fn show(&self, format: fn(f64) -> String) -> String {
+    pub(super) fn show(&self, format: fn(f64) -> String) -> String {
         if self.count < 2 {
             format(self.median)
         } else {
@@ -196,7 +196,7 @@ fn median_of_sorted(sorted: &[f64]) -> f64 {
 }
 
 /// A rate with a unit prefix: `4.75 M`, `47.5 k`, `950`.
-fn rate(value: f64) -> String {
+pub(super) fn rate(value: f64) -> String {
     if value >= 1e6 {
         format!("{:.2} M", value / 1e6)
     } else if value >= 1e3 {
@@ -453,6 +453,7 @@ pub(super) fn render(
     meta: &Meta,
     plan: &Plan,
     samples: &[Sample],
+    browser: &[super::browser::Run],
     failures: &[String],
     elapsed: Duration,
 ) -> String {
@@ -545,6 +546,8 @@ pub(super) fn render(
     );
     out.push_str("(RSS after all joined − RSS before) / connections, from /proc/PID/status.\n\n");
     tables.idle(&mut out);
+    out.push_str("\n### Messages one browser tab receives (higher is better)\n\n");
+    super::browser::table(&mut out, plan, browser);
     let mut errors: Vec<(String, usize)> = Vec::new();
     for sample in samples {
         for error in sample.errors() {
@@ -676,8 +679,14 @@ mod tests {
             fanout(Server::Enchufe, Load::Paced, 1e6, 200.0),
             fanout(Server::Nats, Load::Paced, 1e6, 400.0),
         ];
-        let text =
-            render(&Meta::default(), &plan, &samples, &["a run failed".into()], Duration::ZERO);
+        let text = render(
+            &Meta::default(),
+            &plan,
+            &samples,
+            &[],
+            &["a run failed".into()],
+            Duration::ZERO,
+        );
         // The load's CPU per delivery: half a core over 2, 3 and 4 M/s is 250, 167 and 125 ns.
         assert!(text.contains("| 100 | tcp | enchufe | 3.00 M (2.00 M–4.00 M) | 30.0 k (20.0 k–40.0 k) | 3 of 3.0 k | 90% / 50% (100% / 60%) | 167 |\n"), "{text}");
         assert!(
@@ -706,7 +715,8 @@ mod tests {
     fn only_the_quick_report_says_it_ran_under_a_cpu_hog() {
         let shown = |args: &[String]| {
             let plan = Plan::from_args(args).unwrap();
-            render(&Meta::default(), &plan, &[], &[], Duration::ZERO).contains("under a CPU hog")
+            render(&Meta::default(), &plan, &[], &[], &[], Duration::ZERO)
+                .contains("under a CPU hog")
         };
         assert!(shown(&["--quick".to_owned()]));
         assert!(!shown(&[]));

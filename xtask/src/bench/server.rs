@@ -76,6 +76,15 @@ impl Running {
         }
     }
 
+    /// The WebSocket URL a browser client connects to (nats.ws takes `ws://`, not the load
+    /// tool's `nats+ws://`).
+    pub(super) fn browser_url(&self) -> String {
+        match self.server {
+            Server::Enchufe => format!("ws://{}/ws", self.ws),
+            Server::Nats => format!("ws://{}", self.ws),
+        }
+    }
+
     /// Which server this is.
     pub(super) fn server(&self) -> Server {
         self.server

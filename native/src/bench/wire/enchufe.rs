@@ -1,7 +1,8 @@
 //! enchufe's side of the adapter: binary v1 frames, and a message parser that borrows the body.
 
 use enchufe_core::{
-    Body, ClientFrame, Encoding, Hello, Join, PROTOCOL_VERSION, Publish, RoomName, ServerFrame,
+    Body, ClientFrame, Encoding, Hello, Join, PROTOCOL_VERSION, Ping, Publish, RoomName,
+    ServerFrame,
     codec::{Frame, Framing, StreamDecoder, binary},
 };
 
@@ -31,6 +32,11 @@ pub(super) fn hello(cookie: Option<String>, batch: bool) -> Vec<u8> {
 pub(super) fn join(room: &RoomName) -> Vec<u8> {
     ClientFrame::Join(Join { room: room.clone(), since: None, id: None, epoch: None })
         .encode_binary_vec()
+}
+
+/// `ping`, unprefixed: its `pong` comes after the server handled everything sent before it.
+pub(super) fn ping() -> Vec<u8> {
+    ClientFrame::Ping(Ping { id: None }).encode_binary_vec()
 }
 
 /// A `publish` of `size` bytes to `room` without an id (fire-and-forget, like NATS `PUB`),
@@ -74,13 +80,14 @@ pub(super) fn stream(buf: &[u8], on: &mut impl FnMut(Event<'_>)) -> Result<usize
 pub(super) fn frame(frame: &[u8], on: &mut impl FnMut(Event<'_>)) {
     const MESSAGE: u8 = 0x85;
     const JOINED: u8 = 0x83;
+    const PONG: u8 = 0x89;
     const ERROR: u8 = 0x8A;
     match frame.get(1) {
         Some(&MESSAGE) => match message_body(frame) {
             Some(body) => on(Event::Payload(body)),
             None => on(Event::Error("a message frame that does not parse".into())),
         },
-        Some(&JOINED) => on(Event::Ready),
+        Some(&JOINED | &PONG) => on(Event::Ready),
         Some(&ERROR) => match ServerFrame::decode_binary(frame) {
             Ok(ServerFrame::Error(e)) => on(Event::Error(format!("{} {}", e.code, e.message))),
             _ => on(Event::Error("an error frame that does not decode".into())),

@@ -193,14 +193,17 @@ impl Conn {
         self.wait_ready().await
     }
 
-    /// NATS only: a `PING` answered by `PONG`, so that the server has read everything sent
-    /// before (enchufe needs nothing: the stream is open once connected).
+    /// A ping answered by a pong (NATS's `PING`, enchufe's `ping`): the server has read and
+    /// handled everything sent before it. A publisher that exits without it may lose what the
+    /// server had not read yet (a socket closed with unread input is reset, and the reset
+    /// discards the input still queued in the kernel).
     pub async fn sync(&mut self) -> Result<(), BenchError> {
-        if self.tx.server == Server::Nats {
-            self.tx.control(b"PING\r\n").await?;
-            self.wait_ready().await?;
-        }
-        Ok(())
+        let ping = match self.tx.server {
+            Server::Nats => b"PING\r\n".to_vec(),
+            Server::Enchufe => enchufe::ping(),
+        };
+        self.tx.control(&ping).await?;
+        self.wait_ready().await
     }
 
     async fn wait_ready(&mut self) -> Result<(), BenchError> {
