@@ -36,6 +36,13 @@ pub struct EngineConfig {
     /// Commands (publishes, joins, history reads) waiting for Redis, at most; more are refused at
     /// once with 4023.
     pub queue: usize,
+    /// How far behind a message's publication (its `ts`) this node may deliver it, in ms. The
+    /// Redis client reads the channels into memory as fast as Redis sends; a node that fans out
+    /// more slowly than the rooms' publishers publish drops its connection past this lag and
+    /// resynchronises from the streams, so that what waits stays bounded (and members whose
+    /// messages the streams no longer hold reconnect: 4015). Nodes' clocks must agree to well
+    /// within it (NTP).
+    pub max_lag_ms: u64,
 }
 
 /// The engine kinds.
@@ -60,6 +67,7 @@ impl Default for EngineConfig {
             timeout_ms: 2_000,
             meta_ttl_secs: 86_400,
             queue: 10_000,
+            max_lag_ms: 5_000,
         }
     }
 }

@@ -15,6 +15,13 @@ use super::{
 };
 use crate::sh::{Failed, Result};
 
+/// How far (messages) the publisher may be ahead of the slowest subscriber, for both engines.
+/// On Redis nothing else holds a publisher back: its node only runs a script per message, while
+/// the subscribers' node fans out; unpaced, the subscribers' node falls behind until it
+/// resynchronises (docs/DECISIONS.md, "A Redis engine"). With the window both rows measure a
+/// rate the deployment sustains.
+const WINDOW: u32 = 1000;
+
 /// One fan-out run of one engine.
 pub(super) struct EngineSample {
     engine: &'static str,
@@ -71,9 +78,11 @@ impl Bench<'_> {
         );
         let slots = Slots::new(&node.url(Transport::Tcp)).subs(subs);
         let mut args = Load::Saturation.args(self.plan, &slots);
+        // Before the trailing `--json`: the window, and for Redis the publisher's node.
+        let at = args.len() - 1;
+        args.splice(at..at, ["--window".to_owned(), WINDOW.to_string()]);
         let (others, redis) = match across {
             Some(across) => {
-                // Before the trailing `--json`.
                 let at = args.len() - 1;
                 let publish = ["--publish-url".to_owned(), across.publishing.url(Transport::Tcp)];
                 args.splice(at..at, publish);
@@ -176,9 +185,10 @@ impl RedisOnServerCore {
         let dir = super::out_dir().join(format!("redis-{port}"));
         std::fs::create_dir_all(&dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
         let dir_arg = dir.to_string_lossy().into_owned();
+        let log = super::out_dir().join("redis.log").to_string_lossy().into_owned();
         let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
         let mut command = super::server::pinned(Path::new("redis-server"), &args, "redis.log")?;
-        command.args(["--dir", &dir_arg]).stdout(std::process::Stdio::null());
+        command.args(["--dir", &dir_arg, "--logfile", &log]).stdout(std::process::Stdio::null());
         let child =
             command.spawn().map_err(|e| Failed(format!("cannot start redis-server: {e}")))?;
         let started = std::time::Instant::now();
@@ -216,7 +226,9 @@ pub(super) fn render(plan: &Plan, samples: &[EngineSample]) -> String {
         "\n### Engines: one node in memory, two nodes on Redis (tcp, saturation fan-out)\n\n\
          Memory: publisher and subscribers on one node. Redis: the publisher on one node, the \
          subscribers on the other, every message through one `redis-server` (no persistence). \
-         The nodes and Redis share CPU 0, the load runs on CPU 1. CPU columns: shares of one \
+         The publisher stays at most {WINDOW} messages ahead of the slowest subscriber \
+         (`--window {WINDOW}`). The nodes and Redis share CPU 0, the load runs on CPU 1. CPU \
+         columns: shares of one \
          core. Median of {} repetition(s).\n",
         plan.reps
     );

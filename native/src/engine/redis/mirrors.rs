@@ -65,6 +65,14 @@ impl Driver {
                 Metrics::add(&metrics.engine_messages, 1);
                 let lag = clock::now().unix_ms.saturating_sub(message.ts);
                 Metrics::add(&metrics.engine_lag_ms, usize::try_from(lag).unwrap_or(usize::MAX));
+                if lag > self.config.max_lag_ms {
+                    // The channels bring messages faster than this node fans them out, and
+                    // what waits is held in memory: start over from the streams instead.
+                    Metrics::add(&metrics.engine_errors, 1);
+                    tracing::warn!(lag_ms = lag, "this node fell behind Redis; resynchronising");
+                    self.broken = true;
+                    return;
+                }
                 self.apply(message, conn).await;
             }
             Ok(wire::Event::Presence { node, presence }) => {

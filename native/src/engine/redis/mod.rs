@@ -230,7 +230,6 @@ impl Driver {
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                biased;
                 () = stop.cancelled() => return true,
                 message = stream.next() => match message {
                     Some(message) => self.received(&message, &mut conn).await,
