@@ -72,7 +72,7 @@ impl Bench<'_> {
         self.done += 1;
         let engine = engine.name();
         let label = format!(
-            "[engines] {engine} tcp fanout S={subs} unpaced, rep {}/{}",
+            "[engines] {engine} tcp fanout S={subs} --window {WINDOW}, rep {}/{}",
             rep + 1,
             self.plan.reps
         );
@@ -223,7 +223,7 @@ pub(super) fn render(plan: &Plan, samples: &[EngineSample]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n### Engines: one node in memory, two nodes on Redis (tcp, saturation fan-out)\n\n\
+        "\n### Engines: one node in memory, two nodes on Redis (tcp fan-out, publisher windowed)\n\n\
          Memory: publisher and subscribers on one node. Redis: the publisher on one node, the \
          subscribers on the other, every message through one `redis-server` (no persistence). \
          The publisher stays at most {WINDOW} messages ahead of the slowest subscriber \
