@@ -174,29 +174,17 @@ impl Hub {
             let counter = if published.duplicate { &metrics.duplicates } else { &metrics.messages };
             Metrics::add(counter, 1);
         }
-        match reply {
-            Reply::Http(sender) => {
-                let _ = sender.send(result);
+        self.answer(reply, result, |published, id| match (published.reused, id) {
+            (true, id) => {
+                Some(Outgoing::error(ErrorCode::InvalidField, crate::hub::session::REUSED_ID, id))
             }
-            Reply::Session { session, id } => {
-                self.settled(&session);
-                let frame = match result {
-                    Ok(published) if published.reused => {
-                        Outgoing::error(ErrorCode::InvalidField, crate::hub::session::REUSED_ID, id)
-                    }
-                    Ok(published) => {
-                        let Some(id) = id else { return };
-                        Outgoing::new(ServerFrame::Ack(Ack {
-                            id,
-                            room: room.clone(),
-                            seq: published.seq,
-                        }))
-                    }
-                    Err(why) => Outgoing::error(ErrorCode::Unavailable, why.0, id),
-                };
-                self.reply_to(&session, &frame);
+            (false, Some(id)) => {
+                let room = room.clone();
+                Some(Outgoing::new(ServerFrame::Ack(Ack { id, room, seq: published.seq })))
             }
-        }
+            // A publish without an id is not acknowledged.
+            (false, None) => None,
+        });
     }
 
     /// The engine's answer to a history read.
@@ -206,23 +194,10 @@ impl Hub {
         reply: Reply<Page>,
         result: Result<Page, Unavailable>,
     ) {
-        match reply {
-            Reply::Http(sender) => {
-                let _ = sender.send(result);
-            }
-            Reply::Session { session, id } => {
-                self.settled(&session);
-                let frame = match result {
-                    Ok(page) => Outgoing::new(ServerFrame::History(HistoryFrame {
-                        room,
-                        messages: page.messages,
-                        id,
-                    })),
-                    Err(why) => Outgoing::error(ErrorCode::Unavailable, why.0, id),
-                };
-                self.reply_to(&session, &frame);
-            }
-        }
+        self.answer(reply, result, |page, id| {
+            let messages = page.messages;
+            Some(Outgoing::new(ServerFrame::History(HistoryFrame { room, messages, id })))
+        });
     }
 
     /// A client's `leave`, done by the engine (after any join under way): the session leaves
@@ -251,6 +226,31 @@ impl Hub {
         self.settled(&command.session);
         let frame = Outgoing::error(ErrorCode::Unavailable, why.0.clone(), command.join.id);
         self.reply_to(&command.session, &frame);
+    }
+
+    /// Hands a command's result to whoever waits: an HTTP request as it is; a session the frame
+    /// `frame` makes of it (none: nothing to say), or 4023 for a refusal.
+    fn answer<T>(
+        &self,
+        reply: Reply<T>,
+        result: Result<T, Unavailable>,
+        frame: impl FnOnce(T, Option<u64>) -> Option<Arc<Outgoing>>,
+    ) {
+        match reply {
+            Reply::Http(sender) => {
+                let _ = sender.send(result);
+            }
+            Reply::Session { session, id } => {
+                self.settled(&session);
+                let frame = match result {
+                    Ok(value) => frame(value, id),
+                    Err(why) => Some(Outgoing::error(ErrorCode::Unavailable, why.0, id)),
+                };
+                if let Some(frame) = frame {
+                    self.reply_to(&session, &frame);
+                }
+            }
+        }
     }
 
     /// A session's command was answered: its in-flight charge goes. Returns the session, if it
