@@ -2,8 +2,8 @@
 //! the subscribers on it) and on its Redis engine (two nodes on one `redis-server`: the publisher
 //! on one node, the subscribers on the other, so every message crosses Redis). Both nodes and
 //! Redis run on the servers' core (CPU 0), as the one node does, and the load on CPU 1: the same
-//! CPU for the server side either way. Saturation fan-out only: deliveries per second, p99, and
-//! who used the server core (the nodes, and Redis).
+//! CPU for the server side either way. Fan-out with the publisher windowed ([`WINDOW`]):
+//! deliveries per second, p99, and who used the server core (the nodes, and Redis).
 
 use std::{fmt::Write as _, io::Write as _, path::Path, process::Child};
 
@@ -51,6 +51,9 @@ impl Bench<'_> {
             let extra = ["--engine", "redis", "--redis-url", &url];
             let publishing = Running::enchufe_with(&self.binary, &extra)?;
             let subscribed = Running::enchufe_with(&self.binary, &extra)?;
+            for node in [&publishing, &subscribed] {
+                ready(node)?;
+            }
             let across = Across { publishing: &publishing, redis: redis.pid() };
             for rep in 0..self.plan.reps {
                 self.engine_run(Engine::Redis, subs, rep, &subscribed, Some(&across));
@@ -119,6 +122,30 @@ impl Bench<'_> {
             Err(Failed(error)) => self.fail(format!("{label}: {error}")),
         }
     }
+}
+
+/// Waits until a node on Redis has reached it (`/healthz` answers 200; before, joins and
+/// publishes are answered 4023): at most 30 s.
+fn ready(node: &Running) -> Result {
+    use std::io::{Read as _, Write as _};
+    let addr = node.url(Transport::Ws);
+    let host = addr.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&host) {
+            let request =
+                format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(Failed(format!("the node at {host} did not reach Redis within 30 s")))
 }
 
 /// The engines compared.
