@@ -50,20 +50,53 @@ pub(crate) fn number(value: u64) -> JsValue {
     JsValue::from_f64(value as f64)
 }
 
-/// A `Message` object.
-pub(crate) fn message(message: &Message) -> JsValue {
-    object(&[
-        ("room", room(&message.room)),
-        ("seq", number(message.seq)),
-        ("from", JsValue::from_str(&message.from)),
-        ("ts", number(message.ts)),
-        ("body", body_to_js(&message.body)),
-    ])
+/// Messages become `Message` objects through this: their field names, and their room and
+/// sender when they are the last message's, are JavaScript strings made once and reused. Each
+/// new string costs the glue a `TextDecoder.decode`, which the browser benchmark found taking a
+/// third of a receiving tab's time (docs/PERFORMANCE.md, "The browser benchmark").
+#[derive(Default)]
+pub(crate) struct Messages {
+    keys: Vec<JsValue>,
+    room: Option<(RoomName, JsValue)>,
+    from: Option<(String, JsValue)>,
+}
+
+impl Messages {
+    /// A `Message` object.
+    pub(crate) fn message(&mut self, message: &Message) -> JsValue {
+        if self.keys.is_empty() {
+            self.keys = ["room", "seq", "from", "ts", "body"].map(JsValue::from_str).into();
+        }
+        let room = match &self.room {
+            Some((kept, value)) if *kept == message.room => value.clone(),
+            _ => {
+                let value = room(&message.room);
+                self.room = Some((message.room.clone(), value.clone()));
+                value
+            }
+        };
+        let from = match &self.from {
+            Some((kept, value)) if *kept == message.from => value.clone(),
+            _ => {
+                let value = JsValue::from_str(&message.from);
+                self.from = Some((message.from.clone(), value.clone()));
+                value
+            }
+        };
+        let values =
+            [room, number(message.seq), from, number(message.ts), body_to_js(&message.body)];
+        let out: JsValue = Object::new().into();
+        for (key, value) in self.keys.iter().zip(values) {
+            let _ = js_sys::Reflect::set(&out, key, &value);
+        }
+        out
+    }
 }
 
 /// An array of `Message` objects.
 pub(crate) fn messages(messages: &[Message]) -> JsValue {
-    messages.iter().map(message).collect::<Array>().into()
+    let mut objects = Messages::default();
+    messages.iter().map(|m| objects.message(m)).collect::<Array>().into()
 }
 
 /// A `Member` object.

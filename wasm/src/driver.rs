@@ -40,6 +40,8 @@ pub(crate) struct Driver {
     pub(crate) listeners: Listeners,
     /// Why the browser refused to create the WebSocket, the first time it did (a malformed URL).
     open_error: RefCell<Option<JsValue>>,
+    /// Makes live messages' JavaScript objects, reusing their strings.
+    messages: RefCell<convert::Messages>,
     /// Whether the current socket has opened (a close before that is a failed attempt).
     opened: Cell<bool>,
     /// Why the last connection ended or the last attempt failed: close code and reason, for
@@ -77,6 +79,7 @@ impl Driver {
             pending: RefCell::default(),
             listeners: Listeners::default(),
             open_error: RefCell::new(None),
+            messages: RefCell::default(),
             opened: Cell::new(false),
             failure: RefCell::new(None),
             skew: Cell::new(0),
@@ -247,7 +250,8 @@ impl Driver {
                 waiting.inspect(|s| s.resolve(&JsValue::UNDEFINED));
             }
             Event::Message(message) => {
-                self.listeners.push(EventKind::Message, convert::message(&message));
+                let object = self.messages.borrow_mut().message(&message);
+                self.listeners.push(EventKind::Message, object);
             }
             Event::Gap { room, from, to } => {
                 self.listeners.push(EventKind::Gap, convert::gap(&room, from, to));
