@@ -499,10 +499,7 @@ impl SendQueue {
     pub(crate) fn release(&self, bytes: usize) {
         let mut state = self.lock();
         state.bytes = state.bytes.saturating_sub(bytes);
-        if state.paused && state.bytes <= self.0.limits.high_water {
-            state.paused = false;
-            self.0.wake.notify_waiters();
-        }
+        self.wake_if_under(&mut state);
     }
 
     /// The writer took `bytes`: it is making progress. Wakes a paused reader once the queue is
@@ -510,6 +507,11 @@ impl SendQueue {
     fn taken(&self, state: &mut State, bytes: usize) {
         state.bytes -= bytes;
         state.progress = state.progress.wrapping_add(1);
+        self.wake_if_under(state);
+    }
+
+    /// Wakes a reader paused in [`SendQueue::writable`] once the queue is back under its mark.
+    fn wake_if_under(&self, state: &mut State) {
         if state.paused && state.bytes <= self.0.limits.high_water {
             state.paused = false;
             self.0.wake.notify_waiters();
