@@ -452,14 +452,14 @@ impl Room {
         use super::engine::Applied;
         let mut state = self.lock();
         if state.removed {
-            return Applied::NotHeld;
+            return Applied::NotHeld(message);
         }
         let seq = message.seq;
         if seq <= state.seq {
             return Applied::Stale;
         }
         if seq > state.seq + 1 {
-            return Applied::Gap(state.seq);
+            return Applied::Gap { after: state.seq, message };
         }
         state.seq = seq;
         state.history.expire(self.cutoff(now), &self.budget);

@@ -42,7 +42,7 @@ impl Driver {
         }
         for message in messages {
             Metrics::add(&self.hub.metrics().engine_resynced, 1);
-            if let Applied::Gap(_) = self.hub.engine_message(message, clock::now()) {
+            if let Applied::Gap { .. } = self.hub.engine_message(message, clock::now()) {
                 self.hub.engine_lost_room(room);
                 return;
             }
@@ -88,24 +88,31 @@ impl Driver {
 
     /// Hands a numbered message to the hub, filling a gap before it from the stream.
     pub(super) async fn apply(&mut self, message: Message, conn: &mut MultiplexedConnection) {
-        let room = message.room.clone();
-        match self.hub.engine_message(message.clone(), clock::now()) {
+        match self.hub.engine_message(message, clock::now()) {
             Applied::Delivered | Applied::Stale => {}
-            Applied::NotHeld => {
-                if self.loading.contains_key(&room) {
-                    let waiting = self.waiting.entry(room).or_default();
+            Applied::NotHeld(message) => {
+                if self.loading.contains_key(&message.room) {
+                    let waiting = self.waiting.entry(message.room.clone()).or_default();
                     if waiting.len() < WAITING {
                         waiting.push(message);
                     }
                 }
             }
-            Applied::Gap(after) => {
+            Applied::Gap { after, message } => {
+                let room = message.room.clone();
                 let keys = self.keys(&room);
                 let epoch = self.hub.held_rooms().into_iter().find(|(r, ..)| *r == room);
                 let Some((_, epoch, _)) = epoch else { return };
                 match self.read_history(conn, &keys, after, &epoch).await {
                     Ok((current, _, reset, messages)) if current == epoch && !reset => {
                         self.fill(&room, after, messages);
+                        // The stream holds it when the room keeps history; without history
+                        // it is offered again, and is the next one only if nothing else was
+                        // missed.
+                        if let Applied::Gap { .. } = self.hub.engine_message(message, clock::now())
+                        {
+                            self.hub.engine_lost_room(&room);
+                        }
                     }
                     Ok(_) => self.hub.engine_lost_room(&room),
                     Err(error) => {

@@ -94,7 +94,7 @@ impl Hub {
     /// it is the next in seq order.
     pub fn engine_message(&self, message: Message, now: Now) -> Applied {
         let Some(room) = read(&self.0.rooms).get(&message.room).cloned() else {
-            return Applied::NotHeld;
+            return Applied::NotHeld(message);
         };
         let mut overflowed = Overflowed::new();
         let seq = message.seq;

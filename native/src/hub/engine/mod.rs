@@ -176,17 +176,23 @@ impl EngineLink {
     }
 }
 
-/// What became of a message the engine delivered ([`Hub::engine_message`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What became of a message the engine delivered ([`Hub::engine_message`]). A message not
+/// taken is handed back, so that the driver can keep it or offer it again without a copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
     /// Fanned out and stored.
     Delivered,
     /// This node had it already (a resynchronisation overlaps live delivery).
     Stale,
-    /// Messages after this seq are missing before it: fetch them first.
-    Gap(u64),
+    /// Messages after seq `after` are missing before it: fetch them first.
+    Gap {
+        /// The latest seq this node has.
+        after: u64,
+        /// The message, not taken.
+        message: Message,
+    },
     /// This node does not hold the room (no member here).
-    NotHeld,
+    NotHeld(Message),
 }
 
 /// The answer to a [`Command::Join`].
