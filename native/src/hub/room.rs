@@ -90,6 +90,9 @@ pub struct Published {
     pub reused: bool,
     /// The epoch `seq` counts in (the room's numbering, as in `joined.epoch`).
     pub epoch: Arc<str>,
+    /// How many subscribers on this node it was pushed to (0 for a duplicate, and on a shared
+    /// engine, whose messages reach this node's subscribers from the engine instead).
+    pub delivered: usize,
 }
 
 /// A page of stored messages for a reader that saw `since` in some epoch (REST).
@@ -182,7 +185,8 @@ impl Room {
             // The same key with another body is not a retry: refuse it rather than acknowledge
             // a message that was never stored.
             let reused = state.history.body(seq).is_some_and(|stored| *stored != body);
-            return Ok(Published { seq, duplicate: true, reused, epoch: self.epoch.clone() });
+            let epoch = self.epoch.clone();
+            return Ok(Published { seq, duplicate: true, reused, epoch, delivered: 0 });
         }
         state.seq += 1;
         let seq = state.seq;
@@ -193,14 +197,17 @@ impl Room {
             ts: now.unix_ms,
             body,
         }));
+        let mut delivered = 0;
         for sub in state.members.iter().filter(|s| s.live) {
             deliver(sub, &message, overflowed);
+            delivered += 1;
         }
         if self.rules.history_len > 0 {
             let len = self.rules.history_len;
             state.history.push(seq, message, now.ms, key, len, &self.budget);
         }
-        Ok(Published { seq, duplicate: false, reused: false, epoch: self.epoch.clone() })
+        let epoch = self.epoch.clone();
+        Ok(Published { seq, duplicate: false, reused: false, epoch, delivered })
     }
 
     /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, then a

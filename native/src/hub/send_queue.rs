@@ -88,6 +88,9 @@ pub enum Push {
 /// idle connections are counted in bytes): 512 bytes of slots.
 const IDLE_QUEUE: usize = 512 / std::mem::size_of::<Entry>();
 
+/// The most entries a list is allocated for ahead of a burst (64 KiB of queue slots).
+const MAX_BURST: usize = 4096;
+
 /// What one queued entry is charged beyond its bytes: its slot in the queue.
 const ENTRY_COST: usize = std::mem::size_of::<Entry>();
 
@@ -123,6 +126,9 @@ struct State {
     paused: bool,
     /// Numbers replays, so that a pull finds its own entry again.
     next_replay: u64,
+    /// How many frames the writer took when it last drained a list too large to keep: the
+    /// next burst's list is allocated at that size at once, rather than grown by doubling.
+    burst: u32,
 }
 
 /// One queued entry: a frame, or a replay the writer pulls from its room when it gets there.
@@ -231,9 +237,18 @@ impl SendQueue {
             return Push::Overflow { dropped };
         }
         state.bytes += cost;
+        // The writer waits only on an empty queue, and takes everything queued when it runs:
+        // only the push that makes the queue non-empty needs to wake it.
+        let wake = state.queue.is_empty();
+        if state.queue.capacity() == 0 {
+            let burst = state.burst as usize;
+            state.queue.reserve(burst);
+        }
         state.queue.push_back(Entry::Frame { frame: Arc::clone(frame), cost });
         drop(state);
-        self.0.ready.notify_one();
+        if wake {
+            self.0.ready.notify_one();
+        }
         Push::Queued
     }
 
@@ -406,6 +421,7 @@ impl SendQueue {
                 let mut state = self.lock();
                 let mut taken = 0;
                 let mut replay = None;
+                batch.reserve(state.queue.len().min(MAX_BURST));
                 while taken < BATCH_BYTES {
                     match state.queue.front() {
                         None => break,
@@ -429,6 +445,7 @@ impl SendQueue {
                 if replay.is_none() {
                     if state.queue.capacity() > IDLE_QUEUE && state.queue.is_empty() {
                         state.queue = VecDeque::new();
+                        state.burst = (batch.len() - had).min(MAX_BURST) as u32;
                     }
                     let end = if state.queue.is_empty() { state.end } else { None };
                     if end.is_some() || batch.len() > had {

@@ -73,6 +73,9 @@ pub struct Session {
     /// One more than when a refusal by the rate limit was last answered (0: never): one 4010 a
     /// second at most.
     told: u64,
+    /// Deliveries this connection's publishes caused that its transport has not yet counted
+    /// against its turn on the runtime ([`Session::take_work`]).
+    work: u32,
     /// The rate of rooms this connection creates: made on its first new room, and boxed so
     /// that the many connections that only join existing rooms do not carry it.
     creations: Option<Box<Creations>>,
@@ -96,6 +99,7 @@ impl Session {
             greeted: false,
             rate,
             told: 0,
+            work: 0,
             creations: None,
             principal: None,
         }
@@ -235,6 +239,15 @@ impl Session {
             let next = now.after(self.hub.config().frame_timeout_ms.max(1));
             deadline.store(next, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+
+    /// How many whole `per_unit`s of deliveries this connection's frames caused since the last
+    /// call (the rest is kept for the next): what its reader pays for them in scheduling
+    /// budget (`flow::pace`).
+    pub fn take_work(&mut self, per_unit: u32) -> u32 {
+        let units = self.work / per_unit;
+        self.work %= per_unit;
+        units
     }
 
     /// Ends the session for a reason the transport found (too large, idle, a broken stream):
@@ -423,6 +436,8 @@ impl Session {
                 self.error(ErrorCode::InvalidField, REUSED_ID, publish.id);
             }
             Ok(published) => {
+                let delivered = u32::try_from(published.delivered).unwrap_or(u32::MAX);
+                self.work = self.work.saturating_add(delivered);
                 if let Some(id) = publish.id {
                     let ack = Ack { id, room: publish.room, seq: published.seq };
                     self.reply(ServerFrame::Ack(ack));

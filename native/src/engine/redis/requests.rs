@@ -111,6 +111,7 @@ impl Driver {
                 duplicate: duplicate == 1,
                 reused: reused == 1,
                 epoch: epoch.into(),
+                delivered: 0,
             })
         }
     }
