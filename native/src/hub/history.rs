@@ -27,8 +27,27 @@ struct Stored {
     /// When it was stored, in [`Now::ms`](super::Now::ms).
     at: u64,
     key: Option<DedupeKey>,
-    /// What it counts against the history budget: its JSON encoding's length.
+    /// What it counts against the history budget ([`budgeted`]).
     bytes: usize,
+}
+
+/// Bytes a stored message's encodings are reckoned at, beyond its body, room and sender: its
+/// seq, timestamp, field names and framing.
+const FRAME_OVERHEAD: usize = 64;
+
+/// What a stored message counts against the history budget: its body, room and sender, plus
+/// [`FRAME_OVERHEAD`] — about the length of its encodings, reckoned without making one. Each
+/// encoding is made when a connection first writes the message, and a room whose subscribers
+/// all read binary never needs the JSON one: measured with it, every message paid for a JSON
+/// encoding only the budget read (a tenth of the server's time in its allocator and serde_json
+/// to 10 subscribers, docs/PERFORMANCE.md).
+fn budgeted(message: &Outgoing) -> usize {
+    match message.frame() {
+        ServerFrame::Message(m) => {
+            m.body.len() + m.room.as_str().len() + m.from.len() + FRAME_OVERHEAD
+        }
+        _ => message.encoded(Encoding::Json).len(),
+    }
 }
 
 impl History {
@@ -50,7 +69,7 @@ impl History {
         if let Some(key) = &key {
             self.ids.insert(key.clone(), seq);
         }
-        let bytes = message.encoded(Encoding::Json).len();
+        let bytes = budgeted(&message);
         budget.added(bytes);
         self.entries.push_back(Stored { seq, message, at, key, bytes });
         while self.entries.len() > max_len {
