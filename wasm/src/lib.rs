@@ -52,3 +52,7 @@ pub use client::{
     Client, ClientOptionsArg, HistoryOptionsArg, HistoryPromise, JoinOptionsArg, JoinPromise,
     LeavePromise, PublishPromise, StateName, is_enchufe_error,
 };
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
