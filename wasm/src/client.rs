@@ -1,7 +1,8 @@
 //! The JavaScript class `Client`: argument checking, promises and listeners around the
 //! [`Driver`]. The doc comments here are the ones in the generated `enchufe.d.ts`.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use enchufe_core::ErrorCode;
 use enchufe_core::client::ClientError;

@@ -5,6 +5,7 @@
 //! anyway: no serde bridge is needed. Numbers (seqs, timestamps) become JavaScript numbers,
 //! exact up to 2^53.
 
+use crate::prelude::*;
 use enchufe_core::client::ConnState;
 use enchufe_core::{Body, JsonText, Member, Message, Presence, PresenceAction, RoomName};
 use js_sys::{Array, ArrayBuffer, JSON, Object, Uint8Array};

@@ -8,8 +8,9 @@
 //! Reconnecting, re-joining with recovery, retrying publishes and heartbeats are all decided by
 //! the machine; nothing here knows the protocol beyond turning outputs into effects.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
 
 use enchufe_core::client::{Client as Machine, ClientConfig, ConnState, Event, Output};
 use enchufe_core::{ErrorCode, RoomName};
@@ -411,7 +412,7 @@ impl Drop for Driver {
 /// Whether `room` is a valid room name, as the error a promise rejects with when not.
 pub(crate) fn room_name(room: &str) -> Result<RoomName, JsValue> {
     RoomName::new(room).map_err(|e| {
-        let message = ["\"", room, "\": ", &e.to_string()].concat();
+        let message = ["\"", room, "\": ", &e.message()].concat();
         enchufe_error(ErrorCode::InvalidRoom.code(), &message, None)
     })
 }

@@ -5,8 +5,9 @@
 //! and events raised while a listener runs join the end of the queue instead of overtaking
 //! the ones still waiting: listeners see events in the order the state machine produced them.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
+use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
 use wasm_bindgen::JsValue;

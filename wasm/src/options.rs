@@ -3,6 +3,7 @@
 //! Absent and `undefined`/`null` fields take the defaults; a field of the wrong type is an
 //! error naming it, thrown as a `TypeError` by the constructor (a promise method rejects).
 
+use crate::prelude::*;
 use enchufe_core::client::ClientConfig;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -103,7 +104,9 @@ pub(crate) fn whole(options: &JsValue, key: &str, shown: &str) -> Result<Option<
         return Ok(None);
     }
     match value.as_f64() {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+        // Whole when it survives the round trip through u64 (`f64::fract` is std's, not
+        // core's); NaN fails every comparison.
+        Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) && (n as u64) as f64 == n => {
             Ok(Some(n as u64))
         }
         _ => Err(BadOption(["`", shown, "` must be a whole number ≥ 0"].concat())),

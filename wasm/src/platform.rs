@@ -5,8 +5,8 @@
 //! `performance.now()`: monotonic, unlike `Date.now()`, which jumps when the system clock is set
 //! (and `std::time::Instant::now()` panics on wasm32-unknown-unknown).
 
-use std::cell::Cell;
-use std::rc::Weak;
+use alloc::rc::Weak;
+use core::cell::Cell;
 
 use wasm_bindgen::prelude::*;
 
@@ -86,7 +86,7 @@ pub(crate) fn report_listener_error(error: &JsValue) {
 pub(crate) struct Timer {
     /// The deadline and `setTimeout` handle of the scheduled timer.
     scheduled: Cell<Option<u64>>,
-    handle: std::cell::RefCell<JsValue>,
+    handle: core::cell::RefCell<JsValue>,
     callback: Closure<dyn FnMut()>,
 }
 
@@ -95,7 +95,7 @@ impl Timer {
     pub(crate) fn new<T: 'static>(target: Weak<T>, on_fire: fn(&T)) -> Self {
         Timer {
             scheduled: Cell::new(None),
-            handle: std::cell::RefCell::new(JsValue::UNDEFINED),
+            handle: core::cell::RefCell::new(JsValue::UNDEFINED),
             callback: Closure::new(move || {
                 if let Some(target) = target.upgrade() {
                     on_fire(&target);

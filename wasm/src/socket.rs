@@ -5,7 +5,8 @@
 //! the event comes from the client's current socket: a socket given up (a dead heartbeat, a
 //! timed-out attempt) may still deliver a queued event, which the machine must not see.
 
-use std::rc::Weak;
+use crate::prelude::*;
+use alloc::rc::Weak;
 
 use js_sys::{Array, ArrayBuffer, Function, Uint8Array};
 use wasm_bindgen::prelude::*;

@@ -3,8 +3,8 @@
 //! (`error` 4022), and before reconnecting with one that expired while offline. The new token
 //! goes to the server in a `refresh` frame (or the next `hello`); the connection stays up.
 
-use std::cell::Cell;
-use std::rc::Weak;
+use alloc::rc::Weak;
+use core::cell::Cell;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsCast;

@@ -180,6 +180,8 @@ fn wasm_pack_build(target: &str, out_dir: &Path) -> Result {
         cmd("wasm-pack", &["build", "--mode", "no-install", "--no-opt", "--no-gitignore"]);
     build.args(["--target", target, "--profile", "wasm-release", "--out-name", "enchufe"]);
     build.arg("--out-dir").arg(out_dir).arg(root().join("wasm"));
+    // No std in the module: the package's own panic handler (wasm/src/lib.rs).
+    build.args(["--features", "panic-handler"]);
     build.env("WASM_PACK_CACHE", wasm_pack_cache()?);
     step(build)
 }

@@ -1,11 +1,13 @@
 //! Commands: what the application asks of the [`Client`].
 
+use crate::prelude::*;
 use crate::{
     Body, ClientFrame, ErrorCode, Hello, HistoryRequest, Leave, PROTOCOL_VERSION, Refresh, RoomName,
 };
 
 use super::outbox::PendingPublish;
 use super::{Client, ClientError, ConnState, Event, Output};
+use crate::text::decimal;
 
 /// Commands.
 impl Client {
@@ -45,7 +47,7 @@ impl Client {
             self.emit(Event::RequestFailed {
                 id: join_id,
                 code: ErrorCode::Closed.code(),
-                message: format!("left {room} before the join was answered"),
+                message: ["left ", room.as_str(), " before the join was answered"].concat(),
             });
         }
         if self.state.is_online() {
@@ -81,7 +83,12 @@ impl Client {
                 id,
                 room: refused.room,
                 code: ErrorCode::OutboxFull.code(),
-                message: format!("the outbox already holds {capacity} unacknowledged publishes"),
+                message: [
+                    "the outbox already holds ",
+                    &decimal(capacity as u64),
+                    " unacknowledged publishes",
+                ]
+                .concat(),
             });
             return Err(ClientError::OutboxFull { id, capacity });
         }
@@ -178,7 +185,13 @@ impl Client {
             id: publish.id,
             room: publish.room,
             code: ErrorCode::TooLarge.code(),
-            message: format!("a body of {} bytes exceeds the server's {max}", publish.body.len()),
+            message: [
+                "a body of ",
+                &decimal(publish.body.len() as u64),
+                " bytes exceeds the server's ",
+                &decimal(max.into()),
+            ]
+            .concat(),
         });
     }
 

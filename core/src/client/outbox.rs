@@ -1,6 +1,7 @@
 //! Publishes waiting for their `ack`: bounded, in order, kept across reconnects.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use crate::{Body, ClientFrame, Publish, RoomName};
 
