@@ -279,13 +279,22 @@ pub fn is_enchufe_error(value: &JsValue) -> bool {
         && crate::options::field(value, "code").as_f64().is_some()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis` (ES2020, everywhere the package runs): one import, where
+    /// `js_sys::global()` tries four names in turn.
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static GLOBAL_THIS: JsValue;
+}
+
 /// The `WebSocket` constructor the client opens its connections with: `option` (from the
 /// options' `WebSocket`), else the global one; a `TypeError` when there is neither.
 fn web_socket_constructor(option: Option<Function>) -> Result<Function, JsValue> {
     if let Some(constructor) = option {
         return Ok(constructor);
     }
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("WebSocket"))
+    GLOBAL_THIS
+        .with(|global| js_sys::Reflect::get(global, &JsValue::from_str("WebSocket")))
         .ok()
         .and_then(|global| global.dyn_into::<Function>().ok())
         .ok_or_else(|| {
