@@ -5,7 +5,8 @@
 //!    `<script type="module">`).
 //! 2. binaryen's `wasm-opt -Oz` from npm shrinks the module (never Debian's binaryen: its
 //!    output breaks in the browser, see docs/TOOLCHAIN.md).
-//! 3. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
+//! 3. The imports get short names, in the module and in the glue (`imports.rs`).
+//! 4. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
 //!    are written here — name `enchufe`, the workspace's version, the entries in `exports` —
 //!    next to wasm/README.md, and `npm pack` makes the tarball.
 
@@ -51,6 +52,7 @@ pub(crate) fn run() -> Result<PathBuf> {
     fs::write(&glue, text).map_err(io(&glue))?;
     let wasm = web_in_package.join("enchufe_bg.wasm");
     optimize(&wasm)?;
+    shorten_imports(&wasm, &glue)?;
     for (file, text) in ENTRIES {
         let path = package.join(file);
         fs::write(&path, text).map_err(io(&path))?;
@@ -212,6 +214,16 @@ fn optimize(wasm: &Path) -> Result {
     opt.arg(wasm);
     opt.arg("-o").arg(wasm);
     step(opt)
+}
+
+/// Renames the module's imports short in it and in its glue (`imports.rs`).
+fn shorten_imports(wasm: &Path, glue: &Path) -> Result {
+    let module = fs::read(wasm).map_err(io(wasm))?;
+    let text = fs::read_to_string(glue).map_err(io(glue))?;
+    let (module, text) = crate::imports::shorten(&module, &text)
+        .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
+    fs::write(wasm, module).map_err(io(wasm))?;
+    fs::write(glue, text).map_err(io(glue))
 }
 
 /// The package's manifest. `exports` maps `enchufe` to the browser entry (the `node`
