@@ -4,17 +4,24 @@
 //! digits>` (or `__wbindgen_…`), from the module `"./enchufe_bg.js"`, and spells every name
 //! twice: in the module's import section and as a key of the glue's imports object, which no
 //! minifier renames. The hashes do not compress: ~100 imports cost about 1.5 KB gzipped.
-//! [`shorten`] renames them `a`, `b`, … (and the module `"a"`) on both sides.
+//! [`shorten`] renames them `a`, `b`, … (and the module `"a"`) on both sides, and likewise the
+//! exports that carry a hash, the closures' `wasm_bindgen__convert__closures_____invoke__h…`
+//! (`i0`, `i1`, …), which the glue calls as `wasm.<name>(`.
 
 /// The module name wasm-bindgen's `web` target gives the glue's imports.
 const MODULE: &str = "./enchufe_bg.js";
 
-/// `wasm` and `glue` with every import of [`MODULE`] renamed: the n-th import `short(n)`,
-/// the module `"a"`. Fails, changing nothing, on a module it cannot read or a glue where an
-/// import's name is not exactly one object key.
-pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<(Vec<u8>, String), String> {
+/// How the exports [`shorten`] renames begin.
+const INVOKE: &str = "wasm_bindgen__convert__closures_____invoke__";
+
+/// `wasm` and `glue` with every import of [`MODULE`] renamed (the n-th import `short(n)`, the
+/// module `"a"`) and every [`INVOKE`] export (`i0`, `i1`, …); also the renamed exports, old
+/// name and new, for the declarations. Fails, changing nothing, on a module it cannot read or
+/// a glue where a name is not exactly one object key or one call.
+pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<Shortened, String> {
     let mut out = wasm.get(..8).ok_or("not a wasm module")?.to_vec();
     let mut glue = glue.to_owned();
+    let mut exports = Vec::new();
     let mut at = 8;
     while at < wasm.len() {
         let id = wasm[at];
@@ -22,8 +29,12 @@ pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<(Vec<u8>, String), Stri
         let end = body + size as usize;
         let section = wasm.get(body..end).ok_or("a section runs past the end")?;
         out.push(id);
-        if id == 2 {
-            let renamed = import_section(section, &mut glue)?;
+        if id == 2 || id == 7 {
+            let renamed = if id == 2 {
+                import_section(section, &mut glue)?
+            } else {
+                export_section(section, &mut glue, &mut exports)?
+            };
             put_leb(&mut out, renamed.len() as u32);
             out.extend(renamed);
         } else {
@@ -35,7 +46,48 @@ pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<(Vec<u8>, String), Stri
     if glue.matches(&key).count() != 1 {
         return Err(format!("the glue does not name the module {MODULE} once"));
     }
-    Ok((out, glue.replacen(&key, "a:", 1)))
+    Ok(Shortened { wasm: out, glue: glue.replacen(&key, "a:", 1), exports })
+}
+
+/// What [`shorten`] made.
+pub(crate) struct Shortened {
+    pub(crate) wasm: Vec<u8>,
+    pub(crate) glue: String,
+    /// Each renamed export: its old name and its new one.
+    pub(crate) exports: Vec<(String, String)>,
+}
+
+/// The export section with the [`INVOKE`] exports renamed in it and in `glue`.
+fn export_section(
+    section: &[u8],
+    glue: &mut String,
+    renamed: &mut Vec<(String, String)>,
+) -> Result<Vec<u8>, String> {
+    let (count, mut at) = leb(section, 0)?;
+    let mut out = Vec::with_capacity(section.len());
+    put_leb(&mut out, count);
+    for _ in 0..count {
+        let (field, next) = name(section, at)?;
+        let (_, end) = leb(section, next + 1)?; // the kind byte, then the index
+        if field.starts_with(INVOKE) {
+            let short = format!("i{}", renamed.len());
+            let call = format!("wasm.{field}(");
+            if glue.matches(&call).count() != 1 {
+                return Err(format!("the export {field} is not called once in the glue"));
+            }
+            *glue = glue.replacen(&call, &format!("wasm.{short}("), 1);
+            put_name(&mut out, &short);
+            renamed.push((field.to_owned(), short));
+        } else {
+            put_name(&mut out, field);
+        }
+        out.extend(&section[next..end]);
+        at = end;
+    }
+    if at != section.len() {
+        return Err("the export section has bytes after its exports".into());
+    }
+    Ok(out)
 }
 
 /// The import section with the names of [`MODULE`]'s imports replaced in it and in `glue`.
@@ -151,26 +203,35 @@ mod tests {
             put_name(&mut imports, field);
             imports.extend(desc);
         }
+        let mut exports = Vec::new();
+        put_leb(&mut exports, 2);
+        put_name(&mut exports, "client_new");
+        exports.extend([0, 2]);
+        put_name(&mut exports, &format!("{INVOKE}h0123456789abcdef_18"));
+        exports.extend([0, 3]);
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         wasm.extend([1, 4, 1, 0x60, 0, 0]); // a type section
         wasm.push(2);
         put_leb(&mut wasm, imports.len() as u32);
         wasm.extend(imports);
+        wasm.push(7);
+        put_leb(&mut wasm, exports.len() as u32);
+        wasm.extend(exports);
         wasm
     }
 
-    const GLUE: &str = "const import0 = {\n        __wbg_now_0123456789abcdef: function() {},\n        __wbindgen_init_externref_table: function() {},\n    };\n    return { \"./enchufe_bg.js\": import0 };\n";
+    const GLUE: &str = "const import0 = {\n        __wbg_now_0123456789abcdef: function() {},\n        __wbindgen_init_externref_table: function() {},\n    };\n    return { \"./enchufe_bg.js\": import0 };\n    wasm.wasm_bindgen__convert__closures_____invoke__h0123456789abcdef_18(a, b);\n";
 
     #[test]
     fn renames_the_glues_imports_on_both_sides() {
-        let (wasm, glue) = shorten(&module(), GLUE).unwrap();
+        let Shortened { wasm, glue, exports } = shorten(&module(), GLUE).unwrap();
         assert_eq!(
             glue,
-            "const import0 = {\n        a: function() {},\n        c: function() {},\n    };\n    return { a: import0 };\n"
+            "const import0 = {\n        a: function() {},\n        c: function() {},\n    };\n    return { a: import0 };\n    wasm.i0(a, b);\n"
         );
+        assert_eq!(exports, [(format!("{INVOKE}h0123456789abcdef_18"), "i0".to_owned())]);
         assert_eq!(wasm[14], 2, "the import section");
         let (size, body) = leb(&wasm, 15).unwrap();
-        assert_eq!(body + size as usize, wasm.len(), "its size");
         let (count, mut at) = leb(&wasm, body).unwrap();
         let mut names = Vec::new();
         for _ in 0..count {
@@ -180,7 +241,16 @@ mod tests {
             at = import_desc_end(&wasm, next).unwrap();
         }
         assert_eq!(names, [("a", "a"), ("env", "memory"), ("a", "c")]);
-        assert_eq!(at, wasm.len());
+        assert_eq!(at, body + size as usize, "the section's size");
+        assert_eq!(wasm[at], 7, "the export section");
+        let (size, body) = leb(&wasm, at + 1).unwrap();
+        assert_eq!(body + size as usize, wasm.len(), "its size");
+        let (count, at) = leb(&wasm, body).unwrap();
+        assert_eq!(count, 2);
+        let (first, at) = name(&wasm, at).unwrap();
+        let (second, at) = name(&wasm, at + 2).unwrap();
+        assert_eq!((first, second), ("client_new", "i0"));
+        assert_eq!(&wasm[at..], [0, 3]);
     }
 
     #[test]

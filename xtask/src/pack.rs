@@ -216,14 +216,25 @@ fn optimize(wasm: &Path) -> Result {
     step(opt)
 }
 
-/// Renames the module's imports short in it and in its glue (`imports.rs`).
+/// Renames the module's imports (and hashed exports) short in it, in its glue and in the
+/// declarations of its exports (`imports.rs`).
 fn shorten_imports(wasm: &Path, glue: &Path) -> Result {
     let module = fs::read(wasm).map_err(io(wasm))?;
     let text = fs::read_to_string(glue).map_err(io(glue))?;
-    let (module, text) = crate::imports::shorten(&module, &text)
+    let short = crate::imports::shorten(&module, &text)
         .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
-    fs::write(wasm, module).map_err(io(wasm))?;
-    fs::write(glue, text).map_err(io(glue))
+    fs::write(wasm, short.wasm).map_err(io(wasm))?;
+    fs::write(glue, short.glue).map_err(io(glue))?;
+    let dir = glue.parent().unwrap_or(Path::new("."));
+    for file in ["enchufe.d.ts", "enchufe_bg.wasm.d.ts"] {
+        let path = dir.join(file);
+        let mut text = fs::read_to_string(&path).map_err(io(&path))?;
+        for (old, new) in &short.exports {
+            text = text.replace(&format!(" {old}:"), &format!(" {new}:"));
+        }
+        fs::write(&path, text).map_err(io(&path))?;
+    }
+    Ok(())
 }
 
 /// The package's manifest. `exports` maps `enchufe` to the browser entry (the `node`
