@@ -210,8 +210,10 @@ fn optimize(wasm: &Path) -> Result {
     // `--low-memory-unused` lets it fold constant offsets into loads and stores (~300 B
     // gzipped): the first KB of memory is the bottom of the stack (rustc links wasm32 with the
     // stack first, growing down from 1 MB), reached only by a stack about to overflow.
-    opt.current_dir(root()).args(["-Oz", "--converge", "--low-memory-unused", "--strip-producers"]);
-    opt.arg(wasm);
+    // The custom sections are for tools, not browsers: `producers`, and `target_features`
+    // (~150 B, read by linkers).
+    opt.current_dir(root()).args(["-Oz", "--converge", "--low-memory-unused"]);
+    opt.args(["--strip-producers", "--strip-target-features"]).arg(wasm);
     opt.arg("-o").arg(wasm);
     step(opt)
 }
