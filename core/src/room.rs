@@ -1,7 +1,7 @@
 //! Room names: the one place that says what a valid room name is.
 
 use crate::prelude::*;
-use crate::text::decimal;
+use crate::text::{concat, decimal};
 use core::{fmt, str::FromStr};
 
 /// A validated room name: 1 to [`RoomName::MAX_LEN`] bytes of ASCII letters, digits and
@@ -42,25 +42,23 @@ impl RoomNameError {
     pub fn message(&self) -> String {
         match self {
             RoomNameError::Empty => "room name is empty".into(),
-            RoomNameError::TooLong { len, max } => [
+            RoomNameError::TooLong { len, max } => concat(&[
                 "room name is ",
                 &decimal(*len as u64),
                 " bytes long, the maximum is ",
                 &decimal(*max as u64),
-            ]
-            .concat(),
+            ]),
             // '{ch}', not {ch:?}: the same text for the characters worth showing, without the
             // escaping code and Unicode tables.
             RoomNameError::InvalidChar { ch, index } => {
                 let mut ch_text = [0; 4];
-                [
+                concat(&[
                     "room name has the character '",
                     ch.encode_utf8(&mut ch_text),
                     "' at byte ",
                     &decimal(*index as u64),
                     "; allowed are A-Z a-z 0-9 _ - . :",
-                ]
-                .concat()
+                ])
             }
         }
     }

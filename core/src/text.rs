@@ -4,6 +4,16 @@
 
 use crate::prelude::*;
 
+/// `parts` one after the other, as `parts.concat()` makes them, without std's generic join
+/// (a KB of the browser package).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
 /// `n` in decimal, as `n.to_string()` writes it.
 pub(crate) fn decimal(n: u64) -> String {
     let mut digits = [0u8; 20];
@@ -25,6 +35,12 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn concat_is_slice_concat() {
+        assert_eq!(concat(&[]), "");
+        assert_eq!(concat(&["a", "", "bc", "ñ"]), ["a", "", "bc", "ñ"].concat());
+    }
 
     #[test]
     fn decimal_writes_what_to_string_writes() {

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert::body_from_js;
 use crate::driver::{Driver, room_name};
-use crate::error::{local_error, type_error};
+use crate::error::{concat, local_error, type_error};
 use crate::listeners::EventKind;
 use crate::options::{self, BadOption};
 use crate::pending::Settle;
@@ -307,7 +307,7 @@ fn web_socket_constructor(option: Option<Function>) -> Result<Function, JsValue>
 
 fn event_kind(name: &str) -> Result<EventKind, JsValue> {
     EventKind::from_name(name).ok_or_else(|| {
-        type_error(&["unknown event \"", name, "\"; the events are ", &EventKind::names()].concat())
+        type_error(&concat(&["unknown event \"", name, "\"; the events are ", &EventKind::names()]))
     })
 }
 

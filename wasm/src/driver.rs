@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::Closure;
 use web_sys::EventTarget;
 
 use crate::convert;
-use crate::error::{enchufe_error, set};
+use crate::error::{concat, enchufe_error, set};
 use crate::listeners::{EventKind, Listeners};
 use crate::pending::Pending;
 use crate::platform::{Timer, now_ms, off_global, on_global, soon};
@@ -368,7 +368,7 @@ impl SocketEvents for Driver {
         }
         if !errors.is_empty() {
             for error in errors.into_iter().filter_map(Result::err) {
-                let message = ["a frame from the server could not be decoded: ", error].concat();
+                let message = concat(&["a frame from the server could not be decoded: ", error]);
                 let error = enchufe_error(ErrorCode::Malformed.code(), &message, None);
                 self.listeners.push(EventKind::Error, error);
             }
@@ -383,12 +383,11 @@ impl SocketEvents for Driver {
                 (_, false) => reason,
                 // A browser tells a page nothing more about a refused connection, a server
                 // that is down or a path that is not a WebSocket endpoint (all are 1006).
-                (false, true) => [
+                (false, true) => concat(&[
                     "could not connect to ",
                     &self.url,
                     " (refused, unreachable, or not a WebSocket endpoint)",
-                ]
-                .concat(),
+                ]),
                 (true, true) => "the connection was lost".into(),
             };
             self.failure.replace(Some((code, reason)));
@@ -412,7 +411,7 @@ impl Drop for Driver {
 /// Whether `room` is a valid room name, as the error a promise rejects with when not.
 pub(crate) fn room_name(room: &str) -> Result<RoomName, JsValue> {
     RoomName::new(room).map_err(|e| {
-        let message = ["\"", room, "\": ", &e.message()].concat();
+        let message = concat(&["\"", room, "\": ", &e.message()]);
         enchufe_error(ErrorCode::InvalidRoom.code(), &message, None)
     })
 }

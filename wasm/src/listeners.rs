@@ -57,7 +57,14 @@ impl EventKind {
 
     /// Every event name, for an error message.
     pub(crate) fn names() -> String {
-        Self::ALL.map(EventKind::name).join(", ")
+        let mut names = String::new();
+        for kind in Self::ALL {
+            if !names.is_empty() {
+                names.push_str(", ");
+            }
+            names.push_str(kind.name());
+        }
+        names
     }
 }
 

@@ -3,6 +3,7 @@
 //! Absent and `undefined`/`null` fields take the defaults; a field of the wrong type is an
 //! error naming it, thrown as a `TypeError` by the constructor (a promise method rejects).
 
+use crate::error::concat;
 use crate::prelude::*;
 use enchufe_core::client::ClientConfig;
 use wasm_bindgen::{JsCast, JsValue};
@@ -85,7 +86,7 @@ fn function(
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.dyn_into().map(Some).map_err(|_| BadOption(["`", key, "` must be ", what].concat()))
+    value.dyn_into().map(Some).map_err(|_| BadOption(concat(&["`", key, "` must be ", what])))
 }
 
 /// An optional string field.
@@ -94,7 +95,7 @@ fn string(options: &JsValue, key: &str) -> Result<Option<String>, BadOption> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.as_string().map(Some).ok_or_else(|| BadOption(["`", key, "` must be a string"].concat()))
+    value.as_string().map(Some).ok_or_else(|| BadOption(concat(&["`", key, "` must be a string"])))
 }
 
 /// An optional field that must be a whole number ≥ 0 (a seq, a count or milliseconds).
@@ -109,6 +110,6 @@ pub(crate) fn whole(options: &JsValue, key: &str, shown: &str) -> Result<Option<
         Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) && (n as u64) as f64 == n => {
             Ok(Some(n as u64))
         }
-        _ => Err(BadOption(["`", shown, "` must be a whole number ≥ 0"].concat())),
+        _ => Err(BadOption(concat(&["`", shown, "` must be a whole number ≥ 0"]))),
     }
 }

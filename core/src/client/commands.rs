@@ -7,7 +7,7 @@ use crate::{
 
 use super::outbox::PendingPublish;
 use super::{Client, ClientError, ConnState, Event, Output};
-use crate::text::decimal;
+use crate::text::{concat, decimal};
 
 /// Commands.
 impl Client {
@@ -47,7 +47,7 @@ impl Client {
             self.emit(Event::RequestFailed {
                 id: join_id,
                 code: ErrorCode::Closed.code(),
-                message: ["left ", room.as_str(), " before the join was answered"].concat(),
+                message: concat(&["left ", room.as_str(), " before the join was answered"]),
             });
         }
         if self.state.is_online() {
@@ -83,12 +83,11 @@ impl Client {
                 id,
                 room: refused.room,
                 code: ErrorCode::OutboxFull.code(),
-                message: [
+                message: concat(&[
                     "the outbox already holds ",
                     &decimal(capacity as u64),
                     " unacknowledged publishes",
-                ]
-                .concat(),
+                ]),
             });
             return Err(ClientError::OutboxFull { id, capacity });
         }
@@ -185,13 +184,12 @@ impl Client {
             id: publish.id,
             room: publish.room,
             code: ErrorCode::TooLarge.code(),
-            message: [
+            message: concat(&[
                 "a body of ",
                 &decimal(publish.body.len() as u64),
                 " bytes exceeds the server's ",
                 &decimal(max.into()),
-            ]
-            .concat(),
+            ]),
         });
     }
 

@@ -7,6 +7,7 @@ use crate::{
 
 use super::rooms::{Delivery, Gap};
 use super::{Client, ConnState, Event, Output};
+use crate::text::concat;
 
 /// Inputs.
 impl Client {
@@ -184,7 +185,7 @@ impl Client {
         // reconnect does not join it again; pending joins of it fail.
         let Some(id) = left.id else {
             for id in self.rooms.unwant(&left.room) {
-                let message = ["removed from room ", left.room.as_str()].concat();
+                let message = concat(&["removed from room ", left.room.as_str()]);
                 let code = ErrorCode::Forbidden.code();
                 self.emit(Event::RequestFailed { id, code, message });
             }
