@@ -358,16 +358,22 @@ impl SocketEvents for Driver {
             Some(bytes) => wire::decode(&bytes),
             None => vec![Err("a text (JSON) message; this client reads binary ones")],
         };
-        let (frames, errors): (Vec<_>, Vec<_>) = decoded.into_iter().partition(Result::is_ok);
-        if !frames.is_empty() {
+        // One pass: the frames go to the machine, the errors wait until it is done.
+        let mut errors = Vec::new();
+        if decoded.iter().any(Result::is_ok) {
             self.command(|machine, now| {
-                for frame in frames.into_iter().flatten() {
-                    machine.handle_frame(now, frame);
+                for item in decoded {
+                    match item {
+                        Ok(frame) => machine.handle_frame(now, frame),
+                        Err(error) => errors.push(error),
+                    }
                 }
             });
+        } else {
+            errors = decoded.into_iter().filter_map(Result::err).collect();
         }
         if !errors.is_empty() {
-            for error in errors.into_iter().filter_map(Result::err) {
+            for error in errors {
                 let message = concat(&["a frame from the server could not be decoded: ", error]);
                 let error = enchufe_error(ErrorCode::Malformed.code(), &message, None);
                 self.listeners.push(EventKind::Error, error);
