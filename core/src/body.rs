@@ -1,5 +1,7 @@
 //! Message bodies: any JSON value, or raw bytes.
 
+use crate::prelude::*;
+
 #[cfg(feature = "json")]
 use base64::Engine as _;
 #[cfg(feature = "json")]

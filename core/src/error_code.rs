@@ -101,8 +101,8 @@ error_codes! {
 /// (HTTP's `Retry-After` on a refused request says the same).
 pub const SERVER_BUSY_RETRY_MS: u64 = 5_000;
 
-impl std::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{} {}", self.code(), self.name())
     }
 }
@@ -126,6 +126,7 @@ impl<'de> serde::Deserialize<'de> for ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -4,6 +4,8 @@
 //! (`{"type":"join","room":"lobby"}`); the same types have a binary encoding
 //! ([`crate::codec::binary`]). docs/PROTOCOL.md shows each frame with an example.
 
+use crate::prelude::*;
+
 #[cfg(feature = "json")]
 use serde::{Deserialize, Serialize};
 

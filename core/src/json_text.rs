@@ -8,6 +8,8 @@
 //! kilobytes (docs/DECISIONS.md, "The browser package's size"). Both accept exactly RFC 8259's
 //! grammar; a property test holds them to it.
 
+use crate::prelude::*;
+
 /// One JSON value as text, validated: no whitespace around it, nested at most
 /// [`MAX_BODY_DEPTH`](crate::MAX_BODY_DEPTH) deep.
 #[derive(Clone, Debug)]
@@ -79,13 +81,13 @@ impl PartialEq for JsonText {
 
 impl Eq for JsonText {}
 
-impl std::fmt::Display for InvalidJson {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for InvalidJson {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("not one JSON value nested at most 64 deep")
     }
 }
 
-impl std::error::Error for InvalidJson {}
+impl core::error::Error for InvalidJson {}
 
 /// JSON's whitespace (RFC 8259, `ws`).
 #[cfg(not(feature = "json"))]
@@ -311,6 +313,7 @@ mod tests {
 /// The browser build's validator and serde_json's accept the same texts.
 #[cfg(all(test, feature = "json", not(target_arch = "wasm32")))]
 mod agreement {
+    use crate::prelude::*;
     use proptest::prelude::*;
 
     proptest! {

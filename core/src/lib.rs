@@ -23,6 +23,24 @@
 // clock reads), so the client state machine runs the same in the browser, natively and in the
 // simulation's virtual time.
 #![deny(clippy::disallowed_methods)]
+// `no_std` (with `alloc`), so that the browser package links no `std` and can bring a panic
+// handler that does not format (wasm/src/lib.rs). The JSON encoding (serde_json) and the tests
+// use std.
+#![no_std]
+
+extern crate alloc;
+#[cfg(any(test, feature = "json"))]
+extern crate std;
+
+/// What std's prelude gives and `no_std` does not (each module takes what it uses).
+#[allow(unused_imports)]
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+    pub(crate) use alloc::{format, vec};
+}
 
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -34,6 +52,7 @@ mod error_code;
 pub mod frame;
 mod json_text;
 mod room;
+mod text;
 
 pub use body::{Body, MAX_BODY_DEPTH};
 pub use error_code::{ErrorCode, SERVER_BUSY_RETRY_MS};

@@ -1,6 +1,8 @@
 //! Room names: the one place that says what a valid room name is.
 
-use std::{fmt, str::FromStr};
+use crate::prelude::*;
+use crate::text::{concat, decimal};
+use core::{fmt, str::FromStr};
 
 /// A validated room name: 1 to [`RoomName::MAX_LEN`] bytes of ASCII letters, digits and
 /// `_ - . :`.
@@ -13,14 +15,12 @@ use std::{fmt, str::FromStr};
 pub struct RoomName(String);
 
 /// Why a string is not a valid [`RoomName`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RoomNameError {
     /// The name is the empty string.
-    #[error("room name is empty")]
     Empty,
     /// The name is longer than [`RoomName::MAX_LEN`] bytes.
-    #[error("room name is {len} bytes long, the maximum is {max}")]
     TooLong {
         /// The length of the rejected name, in bytes.
         len: usize,
@@ -28,9 +28,6 @@ pub enum RoomNameError {
         max: usize,
     },
     /// The name holds a character outside `A-Z a-z 0-9 _ - . :`.
-    // '{ch}', not {ch:?}: the same text for the characters worth showing, without the escaping
-    // code and Unicode tables in the browser package.
-    #[error("room name has the character '{ch}' at byte {index}; allowed are A-Z a-z 0-9 _ - . :")]
     InvalidChar {
         /// The first rejected character.
         ch: char,
@@ -38,6 +35,42 @@ pub enum RoomNameError {
         index: usize,
     },
 }
+
+impl RoomNameError {
+    /// What is wrong, in words (also its `Display`): built without `core::fmt`, which the
+    /// browser package leaves out (`text.rs`).
+    pub fn message(&self) -> String {
+        match self {
+            RoomNameError::Empty => "room name is empty".into(),
+            RoomNameError::TooLong { len, max } => concat(&[
+                "room name is ",
+                &decimal(*len as u64),
+                " bytes long, the maximum is ",
+                &decimal(*max as u64),
+            ]),
+            // '{ch}', not {ch:?}: the same text for the characters worth showing, without the
+            // escaping code and Unicode tables.
+            RoomNameError::InvalidChar { ch, index } => {
+                let mut ch_text = [0; 4];
+                concat(&[
+                    "room name has the character '",
+                    ch.encode_utf8(&mut ch_text),
+                    "' at byte ",
+                    &decimal(*index as u64),
+                    "; allowed are A-Z a-z 0-9 _ - . :",
+                ])
+            }
+        }
+    }
+}
+
+impl fmt::Display for RoomNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for RoomNameError {}
 
 impl RoomName {
     /// The longest room name, in bytes.
@@ -126,6 +159,17 @@ mod tests {
         assert_eq!(RoomName::new("x".repeat(65)), Err(RoomNameError::TooLong { len: 65, max: 64 }));
         assert_eq!(RoomName::new("a b"), Err(RoomNameError::InvalidChar { ch: ' ', index: 1 }));
         assert_eq!(RoomName::new("sala/ñ"), Err(RoomNameError::InvalidChar { ch: '/', index: 4 }));
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let text = |name: &str| RoomName::new(name).unwrap_err().to_string();
+        assert_eq!(text(""), "room name is empty");
+        assert_eq!(text(&"x".repeat(65)), "room name is 65 bytes long, the maximum is 64");
+        assert_eq!(
+            text("sala ñ"),
+            "room name has the character ' ' at byte 4; allowed are A-Z a-z 0-9 _ - . :"
+        );
     }
 
     #[cfg(feature = "json")]

@@ -1,7 +1,8 @@
 //! The JavaScript class `Client`: argument checking, promises and listeners around the
 //! [`Driver`]. The doc comments here are the ones in the generated `enchufe.d.ts`.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use enchufe_core::ErrorCode;
 use enchufe_core::client::ClientError;
@@ -10,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert::body_from_js;
 use crate::driver::{Driver, room_name};
-use crate::error::{local_error, type_error};
+use crate::error::{concat, local_error, type_error};
 use crate::listeners::EventKind;
 use crate::options::{self, BadOption};
 use crate::pending::Settle;
@@ -278,13 +279,22 @@ pub fn is_enchufe_error(value: &JsValue) -> bool {
         && crate::options::field(value, "code").as_f64().is_some()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis` (ES2020, everywhere the package runs): one import, where
+    /// `js_sys::global()` tries four names in turn.
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static GLOBAL_THIS: JsValue;
+}
+
 /// The `WebSocket` constructor the client opens its connections with: `option` (from the
 /// options' `WebSocket`), else the global one; a `TypeError` when there is neither.
 fn web_socket_constructor(option: Option<Function>) -> Result<Function, JsValue> {
     if let Some(constructor) = option {
         return Ok(constructor);
     }
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("WebSocket"))
+    GLOBAL_THIS
+        .with(|global| js_sys::Reflect::get(global, &JsValue::from_str("WebSocket")))
         .ok()
         .and_then(|global| global.dyn_into::<Function>().ok())
         .ok_or_else(|| {
@@ -297,7 +307,7 @@ fn web_socket_constructor(option: Option<Function>) -> Result<Function, JsValue>
 
 fn event_kind(name: &str) -> Result<EventKind, JsValue> {
     EventKind::from_name(name).ok_or_else(|| {
-        type_error(&["unknown event \"", name, "\"; the events are ", &EventKind::names()].concat())
+        type_error(&concat(&["unknown event \"", name, "\"; the events are ", &EventKind::names()]))
     })
 }
 

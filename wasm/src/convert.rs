@@ -5,12 +5,13 @@
 //! anyway: no serde bridge is needed. Numbers (seqs, timestamps) become JavaScript numbers,
 //! exact up to 2^53.
 
+use crate::prelude::*;
 use enchufe_core::client::ConnState;
 use enchufe_core::{Body, JsonText, Member, Message, Presence, PresenceAction, RoomName};
 use js_sys::{Array, ArrayBuffer, JSON, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::set;
+use crate::error::{concat, set};
 
 /// Why a JavaScript value cannot be a message body.
 pub(crate) struct NotABody(pub(crate) String);
@@ -25,7 +26,7 @@ pub(crate) fn body_from_js(value: &JsValue) -> Result<Body, NotABody> {
         return Ok(Body::Bytes(Uint8Array::new(buffer).to_vec()));
     }
     let text = JSON::stringify(value).map_err(|e| {
-        NotABody(["the body cannot be serialized as JSON: ", &describe(&e)].concat())
+        NotABody(concat(&["the body cannot be serialized as JSON: ", &describe(&e)]))
     })?;
     let text = text
         .as_string()

@@ -8,8 +8,9 @@
 //! Reconnecting, re-joining with recovery, retrying publishes and heartbeats are all decided by
 //! the machine; nothing here knows the protocol beyond turning outputs into effects.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
 
 use enchufe_core::client::{Client as Machine, ClientConfig, ConnState, Event, Output};
 use enchufe_core::{ErrorCode, RoomName};
@@ -19,7 +20,7 @@ use wasm_bindgen::prelude::Closure;
 use web_sys::EventTarget;
 
 use crate::convert;
-use crate::error::{enchufe_error, set};
+use crate::error::{concat, enchufe_error, set};
 use crate::listeners::{EventKind, Listeners};
 use crate::pending::Pending;
 use crate::platform::{Timer, now_ms, off_global, on_global, soon};
@@ -357,17 +358,23 @@ impl SocketEvents for Driver {
             Some(bytes) => wire::decode(&bytes),
             None => vec![Err("a text (JSON) message; this client reads binary ones")],
         };
-        let (frames, errors): (Vec<_>, Vec<_>) = decoded.into_iter().partition(Result::is_ok);
-        if !frames.is_empty() {
+        // One pass: the frames go to the machine, the errors wait until it is done.
+        let mut errors = Vec::new();
+        if decoded.iter().any(Result::is_ok) {
             self.command(|machine, now| {
-                for frame in frames.into_iter().flatten() {
-                    machine.handle_frame(now, frame);
+                for item in decoded {
+                    match item {
+                        Ok(frame) => machine.handle_frame(now, frame),
+                        Err(error) => errors.push(error),
+                    }
                 }
             });
+        } else {
+            errors = decoded.into_iter().filter_map(Result::err).collect();
         }
         if !errors.is_empty() {
-            for error in errors.into_iter().filter_map(Result::err) {
-                let message = ["a frame from the server could not be decoded: ", error].concat();
+            for error in errors {
+                let message = concat(&["a frame from the server could not be decoded: ", error]);
                 let error = enchufe_error(ErrorCode::Malformed.code(), &message, None);
                 self.listeners.push(EventKind::Error, error);
             }
@@ -382,12 +389,11 @@ impl SocketEvents for Driver {
                 (_, false) => reason,
                 // A browser tells a page nothing more about a refused connection, a server
                 // that is down or a path that is not a WebSocket endpoint (all are 1006).
-                (false, true) => [
+                (false, true) => concat(&[
                     "could not connect to ",
                     &self.url,
                     " (refused, unreachable, or not a WebSocket endpoint)",
-                ]
-                .concat(),
+                ]),
                 (true, true) => "the connection was lost".into(),
             };
             self.failure.replace(Some((code, reason)));
@@ -411,7 +417,7 @@ impl Drop for Driver {
 /// Whether `room` is a valid room name, as the error a promise rejects with when not.
 pub(crate) fn room_name(room: &str) -> Result<RoomName, JsValue> {
     RoomName::new(room).map_err(|e| {
-        let message = ["\"", room, "\": ", &e.to_string()].concat();
+        let message = concat(&["\"", room, "\": ", &e.message()]);
         enchufe_error(ErrorCode::InvalidRoom.code(), &message, None)
     })
 }

@@ -1,6 +1,7 @@
 //! The errors JavaScript sees: an `Error` whose `name` and `code` come from the core's
 //! [`ErrorCode`] table, like a `DOMException`'s.
 
+use crate::prelude::*;
 use enchufe_core::{ErrorCode, RoomName};
 use wasm_bindgen::prelude::*;
 
@@ -24,6 +25,16 @@ pub(crate) fn local_error(code: ErrorCode, message: &str) -> JsValue {
 /// A `TypeError`, for arguments of the wrong type (what the platform throws for those).
 pub(crate) fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
+}
+
+/// `parts` one after the other, as `parts.concat()` makes them, without std's generic join
+/// (a KB of the module).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// Sets `key` on a fresh object we own; that cannot fail (it is not frozen, not a proxy).

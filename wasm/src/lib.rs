@@ -23,6 +23,25 @@
 //! and no JavaScript argument panics: frames that do not decode are reported as `error`
 //! events, and bad arguments throw a `TypeError` or reject with an `EnchufeError`.
 
+// `no_std` (with `alloc`), as is every crate of the npm build (enchufe-core and wasm-bindgen
+// without their `std` features): without std's panic handler, which formats the panic's
+// message, core's formatting code leaves the module (wasm/README.md, "Size").
+#![no_std]
+
+extern crate alloc;
+#[cfg(not(feature = "panic-handler"))]
+extern crate std;
+
+/// What std's prelude gives and `no_std` does not.
+#[allow(unused_imports)]
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+    pub(crate) use alloc::{format, vec};
+}
+
 mod typescript;
 pub mod wire;
 
@@ -52,3 +71,16 @@ pub use client::{
     Client, ClientOptionsArg, HistoryOptionsArg, HistoryPromise, JoinOptionsArg, JoinPromise,
     LeavePromise, PublishPromise, StateName, is_enchufe_error,
 };
+
+/// The npm build's panic handler (a panic is a bug, and aborts): a trap, without formatting the
+/// message or keeping the panic locations. Without the feature std's handler is linked, as the
+/// browser tests (wasm-bindgen-test is std) need.
+#[cfg(all(target_arch = "wasm32", feature = "panic-handler"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -5,8 +5,9 @@
 //! and events raised while a listener runs join the end of the queue instead of overtaking
 //! the ones still waiting: listeners see events in the order the state machine produced them.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
+use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
 use wasm_bindgen::JsValue;
@@ -56,7 +57,14 @@ impl EventKind {
 
     /// Every event name, for an error message.
     pub(crate) fn names() -> String {
-        Self::ALL.map(EventKind::name).join(", ")
+        let mut names = String::new();
+        for kind in Self::ALL {
+            if !names.is_empty() {
+                names.push_str(", ");
+            }
+            names.push_str(kind.name());
+        }
+        names
     }
 }
 

@@ -3,6 +3,8 @@
 //! Absent and `undefined`/`null` fields take the defaults; a field of the wrong type is an
 //! error naming it, thrown as a `TypeError` by the constructor (a promise method rejects).
 
+use crate::error::concat;
+use crate::prelude::*;
 use enchufe_core::client::ClientConfig;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -84,7 +86,7 @@ fn function(
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.dyn_into().map(Some).map_err(|_| BadOption(["`", key, "` must be ", what].concat()))
+    value.dyn_into().map(Some).map_err(|_| BadOption(concat(&["`", key, "` must be ", what])))
 }
 
 /// An optional string field.
@@ -93,7 +95,7 @@ fn string(options: &JsValue, key: &str) -> Result<Option<String>, BadOption> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    value.as_string().map(Some).ok_or_else(|| BadOption(["`", key, "` must be a string"].concat()))
+    value.as_string().map(Some).ok_or_else(|| BadOption(concat(&["`", key, "` must be a string"])))
 }
 
 /// An optional field that must be a whole number ≥ 0 (a seq, a count or milliseconds).
@@ -103,9 +105,11 @@ pub(crate) fn whole(options: &JsValue, key: &str, shown: &str) -> Result<Option<
         return Ok(None);
     }
     match value.as_f64() {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+        // Whole when it survives the round trip through u64 (`f64::fract` is std's, not
+        // core's); NaN fails every comparison.
+        Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) && (n as u64) as f64 == n => {
             Ok(Some(n as u64))
         }
-        _ => Err(BadOption(["`", shown, "` must be a whole number ≥ 0"].concat())),
+        _ => Err(BadOption(concat(&["`", shown, "` must be a whole number ≥ 0"]))),
     }
 }

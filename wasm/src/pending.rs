@@ -7,6 +7,7 @@
 //! (two joins of one room in flight each get their `Joined`: core's `Rooms` keeps them), so the
 //! table needs no knowledge of rooms.
 
+use crate::prelude::*;
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 

@@ -5,8 +5,8 @@
 //! `performance.now()`: monotonic, unlike `Date.now()`, which jumps when the system clock is set
 //! (and `std::time::Instant::now()` panics on wasm32-unknown-unknown).
 
-use std::cell::Cell;
-use std::rc::Weak;
+use alloc::rc::Weak;
+use core::cell::Cell;
 
 use wasm_bindgen::prelude::*;
 
@@ -29,6 +29,15 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(message: &str, error: &JsValue);
+
+    // The global object's (`window`'s, a worker's `self`'s) by name, called bare as a page's
+    // script may: no lookup of the global object (js_sys::global() and its four fallbacks).
+    // Where there is none (Node), the call throws a ReferenceError, an `Err`.
+    #[wasm_bindgen(catch, js_name = addEventListener)]
+    fn add_event_listener(event: &str, listener: &JsValue) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(catch, js_name = removeEventListener)]
+    fn remove_event_listener(event: &str, listener: &JsValue) -> Result<(), JsValue>;
 }
 
 /// Milliseconds on the page's monotonic clock (`performance.now()`), the driver's `now`.
@@ -56,22 +65,14 @@ pub(crate) fn on_global(
     event: &str,
     listener: impl FnMut() + 'static,
 ) -> Option<Closure<dyn FnMut()>> {
-    let global = js_sys::global();
-    let add = js_sys::Reflect::get(&global, &JsValue::from_str("addEventListener")).ok()?;
-    let add = add.dyn_into::<js_sys::Function>().ok()?;
     let closure = Closure::<dyn FnMut()>::new(listener);
-    add.call2(&global, &JsValue::from_str(event), closure.as_ref()).ok()?;
+    add_event_listener(event, closure.as_ref()).ok()?;
     Some(closure)
 }
 
 /// Removes a listener [`on_global`] added.
 pub(crate) fn off_global(event: &str, listener: &Closure<dyn FnMut()>) {
-    let global = js_sys::global();
-    if let Ok(remove) = js_sys::Reflect::get(&global, &JsValue::from_str("removeEventListener"))
-        && let Ok(remove) = remove.dyn_into::<js_sys::Function>()
-    {
-        let _ = remove.call2(&global, &JsValue::from_str(event), listener.as_ref());
-    }
+    let _ = remove_event_listener(event, listener.as_ref());
 }
 
 /// Reports an exception thrown by an application's event listener, as the browser does for
@@ -86,7 +87,7 @@ pub(crate) fn report_listener_error(error: &JsValue) {
 pub(crate) struct Timer {
     /// The deadline and `setTimeout` handle of the scheduled timer.
     scheduled: Cell<Option<u64>>,
-    handle: std::cell::RefCell<JsValue>,
+    handle: core::cell::RefCell<JsValue>,
     callback: Closure<dyn FnMut()>,
 }
 
@@ -95,7 +96,7 @@ impl Timer {
     pub(crate) fn new<T: 'static>(target: Weak<T>, on_fire: fn(&T)) -> Self {
         Timer {
             scheduled: Cell::new(None),
-            handle: std::cell::RefCell::new(JsValue::UNDEFINED),
+            handle: core::cell::RefCell::new(JsValue::UNDEFINED),
             callback: Closure::new(move || {
                 if let Some(target) = target.upgrade() {
                     on_fire(&target);

@@ -5,7 +5,8 @@
 //! the event comes from the client's current socket: a socket given up (a dead heartbeat, a
 //! timed-out attempt) may still deliver a queued event, which the machine must not see.
 
-use std::rc::Weak;
+use crate::prelude::*;
+use alloc::rc::Weak;
 
 use js_sys::{Array, ArrayBuffer, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -18,10 +19,12 @@ pub(crate) struct Socket {
 
 /// What a socket's events call: a client's handlers, holding it weakly (a client dropped by
 /// the application does not live on through its socket).
+///
+/// All three take the event as a plain `JsValue`: closures of one signature share their glue.
 pub(crate) struct Handlers {
-    open: Closure<dyn FnMut(Event)>,
-    message: Closure<dyn FnMut(MessageEvent)>,
-    close: Closure<dyn FnMut(CloseEvent)>,
+    open: Closure<dyn FnMut(JsValue)>,
+    message: Closure<dyn FnMut(JsValue)>,
+    close: Closure<dyn FnMut(JsValue)>,
 }
 
 /// The receiver of a socket's events.
@@ -40,12 +43,14 @@ impl Handlers {
     pub(crate) fn new<T: SocketEvents>(owner: &Weak<T>) -> Self {
         let (o, m, c) = (owner.clone(), owner.clone(), owner.clone());
         Handlers {
-            open: Closure::new(move |event: Event| {
+            open: Closure::new(move |event: JsValue| {
+                let event: Event = event.unchecked_into();
                 if let Some(owner) = o.upgrade() {
                     owner.opened(event.target());
                 }
             }),
-            message: Closure::new(move |event: MessageEvent| {
+            message: Closure::new(move |event: JsValue| {
+                let event: MessageEvent = event.unchecked_into();
                 let Some(owner) = m.upgrade() else { return };
                 let data = event.data();
                 let message = if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
@@ -57,7 +62,8 @@ impl Handlers {
                 };
                 owner.received(event.target(), message);
             }),
-            close: Closure::new(move |event: CloseEvent| {
+            close: Closure::new(move |event: JsValue| {
+                let event: CloseEvent = event.unchecked_into();
                 if let Some(owner) = c.upgrade() {
                     owner.closed(event.target(), event.code(), event.reason());
                 }

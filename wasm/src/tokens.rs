@@ -3,8 +3,8 @@
 //! (`error` 4022), and before reconnecting with one that expired while offline. The new token
 //! goes to the server in a `refresh` frame (or the next `hello`); the connection stays up.
 
-use std::cell::Cell;
-use std::rc::Weak;
+use alloc::rc::Weak;
+use core::cell::Cell;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsCast;
@@ -60,8 +60,8 @@ impl Tokens {
         if self.fetching.replace(true) {
             return true;
         }
+        // `Promise.resolve` hands a promise back as it is, and wraps anything else.
         let promise = match get_token.call0(&JsValue::UNDEFINED) {
-            Ok(value) if value.is_instance_of::<Promise>() => value.unchecked_into::<Promise>(),
             Ok(value) => Promise::resolve(&value),
             Err(error) => Promise::reject(&error),
         };
@@ -78,14 +78,9 @@ impl Tokens {
                 driver.token_arrived(None, then);
             }
         });
-        // `then` called by name with the self-dropping closures (`once_into_js`): each is freed
-        // after its one call, so no closure outlives the request.
-        let then = js_sys::Reflect::get(&promise, &JsValue::from_str("then"))
-            .ok()
-            .and_then(|then| then.dyn_into::<Function>().ok());
-        if let Some(then) = then {
-            let _ = then.call2(&promise, &resolved, &rejected);
-        }
+        // `then` with the self-dropping closures (`once_into_js`): each is freed after its one
+        // call, so no closure outlives the request.
+        promise.unchecked_ref::<Thenable>().then_with(&resolved, &rejected);
         true
     }
 
@@ -99,6 +94,12 @@ impl Tokens {
 extern "C" {
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+
+    /// A promise, for a `then` that takes functions (js-sys's `then2` takes `Closure`s, which
+    /// would outlive the call).
+    type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_with(this: &Thenable, resolved: &JsValue, rejected: &JsValue);
 }
 
 /// The wall clock, for comparing with a token's `exp` (the machine's clock is monotonic and

@@ -268,6 +268,8 @@ declare global {
 mod tests {
     use enchufe_core::ErrorCode;
 
+    use crate::prelude::*;
+
     use super::TYPES;
 
     /// The `ErrorName` union lists exactly the core's error names, in its order.

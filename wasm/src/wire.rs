@@ -9,6 +9,7 @@
 //! bodies stay JSON text inside binary frames, and the browser's own `JSON.parse` and
 //! `JSON.stringify` turn them into values (docs/DECISIONS.md, "The browser package's size").
 
+use crate::prelude::*;
 use enchufe_core::codec::{Frame, batch};
 use enchufe_core::{ClientFrame, Encoding, ServerFrame};
 

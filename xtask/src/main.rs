@@ -12,6 +12,7 @@ mod bench;
 mod browser;
 mod control;
 mod e2e;
+mod imports;
 mod live_server;
 mod pack;
 mod redis;

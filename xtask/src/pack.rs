@@ -5,7 +5,8 @@
 //!    `<script type="module">`).
 //! 2. binaryen's `wasm-opt -Oz` from npm shrinks the module (never Debian's binaryen: its
 //!    output breaks in the browser, see docs/TOOLCHAIN.md).
-//! 3. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
+//! 3. The imports get short names, in the module and in the glue (`imports.rs`).
+//! 4. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
 //!    are written here — name `enchufe`, the workspace's version, the entries in `exports` —
 //!    next to wasm/README.md, and `npm pack` makes the tarball.
 
@@ -51,6 +52,7 @@ pub(crate) fn run() -> Result<PathBuf> {
     fs::write(&glue, text).map_err(io(&glue))?;
     let wasm = web_in_package.join("enchufe_bg.wasm");
     optimize(&wasm)?;
+    shorten_imports(&wasm, &glue)?;
     for (file, text) in ENTRIES {
         let path = package.join(file);
         fs::write(&path, text).map_err(io(&path))?;
@@ -180,6 +182,8 @@ fn wasm_pack_build(target: &str, out_dir: &Path) -> Result {
         cmd("wasm-pack", &["build", "--mode", "no-install", "--no-opt", "--no-gitignore"]);
     build.args(["--target", target, "--profile", "wasm-release", "--out-name", "enchufe"]);
     build.arg("--out-dir").arg(out_dir).arg(root().join("wasm"));
+    // No std in the module: the package's own panic handler (wasm/src/lib.rs).
+    build.args(["--features", "panic-handler"]);
     build.env("WASM_PACK_CACHE", wasm_pack_cache()?);
     step(build)
 }
@@ -203,9 +207,36 @@ fn optimize(wasm: &Path) -> Result {
     }
     let mut opt = Command::new(&wasm_opt);
     // `--converge` repeats -Oz until it stops shrinking the module (~1 KB gzipped more).
-    opt.current_dir(root()).args(["-Oz", "--converge", "--strip-producers"]).arg(wasm);
+    // `--low-memory-unused` lets it fold constant offsets into loads and stores (~300 B
+    // gzipped): the first KB of memory is the bottom of the stack (rustc links wasm32 with the
+    // stack first, growing down from 1 MB), reached only by a stack about to overflow.
+    // The custom sections are for tools, not browsers: `producers`, and `target_features`
+    // (~150 B, read by linkers).
+    opt.current_dir(root()).args(["-Oz", "--converge", "--low-memory-unused"]);
+    opt.args(["--strip-producers", "--strip-target-features"]).arg(wasm);
     opt.arg("-o").arg(wasm);
     step(opt)
+}
+
+/// Renames the module's imports (and hashed exports) short in it, in its glue and in the
+/// declarations of its exports (`imports.rs`).
+fn shorten_imports(wasm: &Path, glue: &Path) -> Result {
+    let module = fs::read(wasm).map_err(io(wasm))?;
+    let text = fs::read_to_string(glue).map_err(io(glue))?;
+    let short = crate::imports::shorten(&module, &text)
+        .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
+    fs::write(wasm, short.wasm).map_err(io(wasm))?;
+    fs::write(glue, short.glue).map_err(io(glue))?;
+    let dir = glue.parent().unwrap_or(Path::new("."));
+    for file in ["enchufe.d.ts", "enchufe_bg.wasm.d.ts"] {
+        let path = dir.join(file);
+        let mut text = fs::read_to_string(&path).map_err(io(&path))?;
+        for (old, new) in &short.exports {
+            text = text.replace(&format!(" {old}:"), &format!(" {new}:"));
+        }
+        fs::write(&path, text).map_err(io(&path))?;
+    }
+    Ok(())
 }
 
 /// The package's manifest. `exports` maps `enchufe` to the browser entry (the `node`

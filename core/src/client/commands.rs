@@ -1,11 +1,13 @@
 //! Commands: what the application asks of the [`Client`].
 
+use crate::prelude::*;
 use crate::{
     Body, ClientFrame, ErrorCode, Hello, HistoryRequest, Leave, PROTOCOL_VERSION, Refresh, RoomName,
 };
 
 use super::outbox::PendingPublish;
 use super::{Client, ClientError, ConnState, Event, Output};
+use crate::text::{concat, decimal};
 
 /// Commands.
 impl Client {
@@ -45,7 +47,7 @@ impl Client {
             self.emit(Event::RequestFailed {
                 id: join_id,
                 code: ErrorCode::Closed.code(),
-                message: format!("left {room} before the join was answered"),
+                message: concat(&["left ", room.as_str(), " before the join was answered"]),
             });
         }
         if self.state.is_online() {
@@ -81,7 +83,11 @@ impl Client {
                 id,
                 room: refused.room,
                 code: ErrorCode::OutboxFull.code(),
-                message: format!("the outbox already holds {capacity} unacknowledged publishes"),
+                message: concat(&[
+                    "the outbox already holds ",
+                    &decimal(capacity as u64),
+                    " unacknowledged publishes",
+                ]),
             });
             return Err(ClientError::OutboxFull { id, capacity });
         }
@@ -178,7 +184,12 @@ impl Client {
             id: publish.id,
             room: publish.room,
             code: ErrorCode::TooLarge.code(),
-            message: format!("a body of {} bytes exceeds the server's {max}", publish.body.len()),
+            message: concat(&[
+                "a body of ",
+                &decimal(publish.body.len() as u64),
+                " bytes exceeds the server's ",
+                &decimal(max.into()),
+            ]),
         });
     }
 

@@ -1,5 +1,7 @@
 //! What a [`Client`](super::Client) is told once, at creation.
 
+use crate::prelude::*;
+
 /// The settings of a [`Client`](super::Client): who it is, and its timing and memory bounds.
 ///
 /// Build it with [`ClientConfig::new`], which fills in the defaults below, then change fields.

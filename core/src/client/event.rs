@@ -1,5 +1,6 @@
 //! What the [`Client`](super::Client) hands back: driver instructions and application events.
 
+use crate::prelude::*;
 use crate::{ClientFrame, Member, Message, Presence, RoomName};
 
 use super::ConnState;

@@ -7,6 +7,7 @@ use crate::{
 
 use super::rooms::{Delivery, Gap};
 use super::{Client, ConnState, Event, Output};
+use crate::text::concat;
 
 /// Inputs.
 impl Client {
@@ -123,7 +124,7 @@ impl Client {
         }
         // A server that refused the connection as busy said how long to stay away.
         let delay =
-            self.backoff.next_delay(&mut self.rng).max(std::mem::take(&mut self.retry_not_before));
+            self.backoff.next_delay(&mut self.rng).max(core::mem::take(&mut self.retry_not_before));
         let until = now.saturating_add(delay);
         self.set_state(ConnState::Waiting { until, attempt: self.backoff.failures() });
     }
@@ -184,7 +185,7 @@ impl Client {
         // reconnect does not join it again; pending joins of it fail.
         let Some(id) = left.id else {
             for id in self.rooms.unwant(&left.room) {
-                let message = format!("removed from room {}", left.room);
+                let message = concat(&["removed from room ", left.room.as_str()]);
                 let code = ErrorCode::Forbidden.code();
                 self.emit(Event::RequestFailed { id, code, message });
             }

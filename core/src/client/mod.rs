@@ -27,7 +27,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 pub use config::ClientConfig;
 pub use event::{ClientError, Event, Output};

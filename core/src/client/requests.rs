@@ -1,6 +1,7 @@
 //! Requests waiting for their answer: `history` (re-sent after a reconnect) and `leave`.
 
 use super::sorted_map::SortedMap;
+use crate::prelude::*;
 use crate::{ClientFrame, HistoryRequest, RoomName};
 
 /// Pending requests by id. Joins are not here: a join is a wanted room ([`super::rooms`]).

@@ -3,6 +3,7 @@
 //! the server acknowledges each once) and joins. Nothing is dropped for a transient refusal.
 
 use crate::RoomName;
+use crate::prelude::*;
 
 /// How long the client waits before sending refused work again, in ms.
 pub const UNAVAILABLE_RETRY_MS: u64 = 1_000;
@@ -41,7 +42,7 @@ impl Retry {
     /// Takes what is to be sent again (publish ids, rooms).
     pub(crate) fn take(&mut self) -> (Vec<u64>, Vec<RoomName>) {
         self.at = None;
-        (std::mem::take(&mut self.publishes), std::mem::take(&mut self.joins))
+        (core::mem::take(&mut self.publishes), core::mem::take(&mut self.joins))
     }
 
     fn schedule(&mut self, now: u64) {

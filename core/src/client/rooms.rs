@@ -29,6 +29,7 @@
 //!   numbering, and is treated the same way.
 
 use super::sorted_map::SortedMap;
+use crate::prelude::*;
 
 use crate::{ClientFrame, Join, Joined, Message, RoomName};
 
@@ -177,7 +178,7 @@ impl Rooms {
     /// Empties the set, returning the ids of joins never answered.
     pub(crate) fn clear(&mut self) -> Vec<u64> {
         let unanswered =
-            self.rooms.values_mut().flat_map(|r| std::mem::take(&mut r.pending)).collect();
+            self.rooms.values_mut().flat_map(|r| core::mem::take(&mut r.pending)).collect();
         self.rooms.clear();
         unanswered
     }
@@ -199,7 +200,7 @@ impl Rooms {
                 done
             }
             _ if r.pending.is_empty() => vec![r.join_id],
-            _ => std::mem::take(&mut r.pending),
+            _ => core::mem::take(&mut r.pending),
         };
         let known = r.epoch.replace(joined.epoch.clone());
         let renumbered = match (known, r.last_seq) {

@@ -5,6 +5,8 @@
 //! against a few hundred bytes here (docs/DECISIONS.md, "The browser package's size"). Iterating
 //! is in key order, as a `BTreeMap`'s.
 
+use crate::prelude::*;
+
 /// Entries sorted by key, each key once.
 #[derive(Clone, Debug)]
 pub(crate) struct SortedMap<K, V>(Vec<(K, V)>);
@@ -81,7 +83,7 @@ impl<K, V> SortedMap<K, V> {
 
     /// Every entry, in key order, leaving the map empty.
     pub(crate) fn drain(&mut self) -> Vec<(K, V)> {
-        std::mem::take(&mut self.0)
+        core::mem::take(&mut self.0)
     }
 
     pub(crate) fn clear(&mut self) {

@@ -1,5 +1,7 @@
 //! The connection state a UI shows: offline, connecting, online, waiting to retry, closed.
 
+use crate::prelude::*;
+
 /// Where the [`Client`](super::Client) is in its connection life cycle.
 ///
 /// Every change is reported as [`Event::State`](super::Event::State).

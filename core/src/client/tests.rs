@@ -1,6 +1,8 @@
 //! Unit tests of the whole machine against a scripted server (one frame at a time). The
 //! network-level behaviour is simulated, against the real hub, in `native/tests/simulation.rs`.
 
+use crate::prelude::*;
+
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -42,6 +42,7 @@ pub const VERSION: u8 = 1;
 mod tests {
     use super::*;
     use crate::codec::DecodeError;
+    use crate::prelude::*;
     use crate::{
         Body, ClientFrame, ErrorCode, Join, Message, Publish, RoomName, RoomNameError, ServerFrame,
     };
@@ -105,7 +106,7 @@ mod tests {
         assert_eq!(decode_server(&expected).unwrap(), frame);
     }
 
-    fn binary_err(result: Result<impl std::fmt::Debug, DecodeError>) -> BinaryError {
+    fn binary_err(result: Result<impl core::fmt::Debug, DecodeError>) -> BinaryError {
         match result {
             Err(DecodeError::Binary(err)) => err,
             other => panic!("expected a binary error, got {other:?}"),

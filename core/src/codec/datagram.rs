@@ -7,6 +7,7 @@
 
 use super::json;
 use crate::ClientFrame;
+use crate::prelude::*;
 
 /// The largest datagram the server sends, in bytes, and the size every client `hello` is padded
 /// to: it fits the IPv6 minimum MTU (1280) with room for headers, so nothing is fragmented on

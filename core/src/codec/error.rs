@@ -1,5 +1,6 @@
 //! Codec errors: what was wrong with the bytes, and the wire code that reports it.
 
+use crate::prelude::*;
 use crate::{ErrorCode, RoomNameError};
 
 /// Why bytes did not decode into a frame. The stream, if any, can go on.

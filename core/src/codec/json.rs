@@ -1,5 +1,6 @@
 //! The JSON encoding: one frame is one JSON object tagged by `"type"`.
 
+use crate::prelude::*;
 use std::borrow::Cow;
 
 use serde::{Deserialize, de::DeserializeOwned};

@@ -5,6 +5,7 @@
 //! because the reader cannot know where the next frame starts without reading the whole line.
 
 use super::FramingError;
+use crate::prelude::*;
 
 /// Finds the first complete line in `buf`.
 ///

@@ -14,6 +14,8 @@
 //! (the stream cannot continue); decoding a split frame may then fail without breaking the
 //! stream, so a bad line is answered with an `error` and the next line is read.
 
+use crate::prelude::*;
+
 pub mod batch;
 pub mod binary;
 #[cfg(feature = "json")]

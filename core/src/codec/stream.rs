@@ -134,6 +134,7 @@ impl StreamDecoder {
 mod tests {
     use super::*;
     use crate::codec::{Frame, json};
+    use crate::prelude::*;
     use crate::{Hello, Ping};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -1,6 +1,7 @@
 //! The JSON shapes of the frames that carry a body: a body is either `body` (JSON, forwarded as
 //! the exact text) or `bytes` (base64), which serde's derives cannot say.
 
+use crate::prelude::*;
 use serde::{Deserialize, Serialize, ser::SerializeStruct};
 use serde_json::value::RawValue;
 

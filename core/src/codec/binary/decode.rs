@@ -7,6 +7,7 @@
 
 use super::{kind, reader::Reader};
 use crate::codec::{BinaryError, DecodeError};
+use crate::prelude::*;
 use crate::{
     Ack, Challenge, ClientFrame, Encoding, ErrorFrame, Hello, History, HistoryRequest, Join,
     Joined, Leave, Left, Limits, Member, Message, Ping, Pong, Presence, PresenceAction, Publish,
@@ -55,7 +56,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerFrame, DecodeError> {
 /// An unknown kind byte; a kind of the other direction is named like its JSON `type`, so the
 /// error reads the same as for a misdirected JSON frame.
 fn unknown(kind: u8) -> DecodeError {
-    let kind = kind::name(kind).map_or_else(|| kind.to_string(), str::to_owned);
+    let kind = kind::name(kind).map_or_else(|| crate::text::decimal(kind.into()), str::to_owned);
     DecodeError::UnknownType { kind, id: None }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{VERSION, kind};
 use crate::body::{has_line_break, is_line_break};
+use crate::prelude::*;
 use crate::{Body, ClientFrame, Encoding, Member, Message, PresenceAction, RoomName, ServerFrame};
 
 /// Appends the binary encoding of a client frame (version byte first, no length prefix).

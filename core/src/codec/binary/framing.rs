@@ -6,6 +6,7 @@
 //! the next frame's start is known.
 
 use crate::codec::{Frame, FramingError};
+use crate::prelude::*;
 
 /// The size of the length prefix, in bytes.
 pub const PREFIX_LEN: usize = 4;

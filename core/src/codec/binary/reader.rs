@@ -5,6 +5,7 @@
 
 use super::{BinaryError, VERSION};
 use crate::body::has_line_break;
+use crate::prelude::*;
 use crate::{Body, JsonText};
 
 /// A cursor over the bytes of one frame that are not read yet.
@@ -107,7 +108,7 @@ impl<'a> Reader<'a> {
 
     /// A varint length, then that many bytes of UTF-8.
     pub(super) fn str(&mut self) -> Result<&'a str, BinaryError> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| BinaryError::InvalidUtf8)
+        core::str::from_utf8(self.bytes()?).map_err(|_| BinaryError::InvalidUtf8)
     }
 
     pub(super) fn string(&mut self) -> Result<String, BinaryError> {
@@ -152,7 +153,7 @@ impl<'a> Reader<'a> {
         if !json {
             return Ok(Body::Bytes(bytes.to_vec()));
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| BinaryError::InvalidUtf8)?;
+        let text = core::str::from_utf8(bytes).map_err(|_| BinaryError::InvalidUtf8)?;
         let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
         if bytes.first().is_none_or(is_space)
             || bytes.last().is_none_or(is_space)
