@@ -22,15 +22,21 @@ const DELIVERIES_PER_UNIT: u32 = 1024;
 /// the deliveries its publishes caused against the task's budget ([`DELIVERIES_PER_UNIT`]), so
 /// that a burst of input (a publisher's pipelined frames) cannot starve the writers that
 /// deliver it.
+///
+/// Fans out the publishes the session gathered before either wait (`hub/run.rs`).
 pub(crate) async fn pace(session: &mut Session) {
-    let queue = session.queue();
-    if queue.is_paused() {
+    if session.queue().is_paused() {
+        session.flush();
         // Boxed: the wait's state is allocated only when a pause happens, instead of making
         // every connection's task (and idle connection) that much larger.
-        Box::pin(queue.writable()).await;
+        Box::pin(session.queue().writable()).await;
         session.resumed(clock::now());
     }
-    for _ in 0..session.take_work(DELIVERIES_PER_UNIT) {
-        tokio::task::coop::consume_budget().await;
+    let units = session.take_work(DELIVERIES_PER_UNIT);
+    if units > 0 {
+        session.flush();
+        for _ in 0..units {
+            tokio::task::coop::consume_budget().await;
+        }
     }
 }

@@ -91,6 +91,7 @@ mod history;
 mod history_budget;
 mod now;
 mod room;
+mod run;
 mod send_queue;
 mod session;
 // The file is named for the type it holds, as the rest of the hub's files are.

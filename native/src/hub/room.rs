@@ -168,6 +168,7 @@ impl Room {
 
     /// Stores and fans out a message, unless `key` was published before. Gives the body back if
     /// the hub forgot this room meanwhile (look it up again).
+    #[cfg(test)]
     pub(crate) fn publish(
         &self,
         from: &str,
@@ -176,38 +177,72 @@ impl Room {
         now: Now,
         overflowed: &mut Overflowed,
     ) -> Result<Published, Body> {
+        let mut run = vec![(body, key)];
+        match self.publish_run(from, &mut run, now, overflowed) {
+            Some(mut published) => Ok(published.remove(0)),
+            None => Err(run.remove(0).0),
+        }
+    }
+
+    /// Stores and fans out a run of one sender's messages, in order, as [`Room::publish`] does
+    /// each: under one lock of the room, and pushed to each subscriber's queue at once (one lock
+    /// of each queue for the run, not one per message). A message whose key was published
+    /// before — earlier in the run too — is not stored again. Takes the run, or leaves it as it
+    /// was and returns `None` if the hub forgot this room meanwhile (look it up again).
+    pub(crate) fn publish_run(
+        &self,
+        from: &str,
+        run: &mut Vec<(Body, Option<DedupeKey>)>,
+        now: Now,
+        overflowed: &mut Overflowed,
+    ) -> Option<Vec<Published>> {
         let mut state = self.lock();
         if state.removed {
-            return Err(body);
+            return None;
         }
         state.history.expire(self.cutoff(now), &self.budget);
-        if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
-            // The same key with another body is not a retry: refuse it rather than acknowledge
-            // a message that was never stored.
-            let reused = state.history.body(seq).is_some_and(|stored| *stored != body);
+        let live = state.members.iter().filter(|s| s.live).count();
+        let mut published = Vec::with_capacity(run.len());
+        let mut fresh = Vec::with_capacity(run.len());
+        for (body, key) in run.drain(..) {
             let epoch = self.epoch.clone();
-            return Ok(Published { seq, duplicate: true, reused, epoch, delivered: 0 });
+            if let Some(seq) = key.as_ref().and_then(|k| state.history.seq_of(k)) {
+                // The same key with another body is not a retry: refuse it rather than
+                // acknowledge a message that was never stored.
+                let reused = state.history.body(seq).is_some_and(|stored| *stored != body);
+                published.push(Published { seq, duplicate: true, reused, epoch, delivered: 0 });
+                continue;
+            }
+            state.seq += 1;
+            let seq = state.seq;
+            let message = Outgoing::new(ServerFrame::Message(Message {
+                room: self.name.clone(),
+                seq,
+                from: from.to_owned(),
+                ts: now.unix_ms,
+                body,
+            }));
+            if self.rules.history_len > 0 {
+                let len = self.rules.history_len;
+                state.history.push(seq, message.clone(), now.ms, key, len, &self.budget);
+            }
+            fresh.push(message);
+            published.push(Published {
+                seq,
+                duplicate: false,
+                reused: false,
+                epoch,
+                delivered: live,
+            });
         }
-        state.seq += 1;
-        let seq = state.seq;
-        let message = Outgoing::new(ServerFrame::Message(Message {
-            room: self.name.clone(),
-            seq,
-            from: from.to_owned(),
-            ts: now.unix_ms,
-            body,
-        }));
-        let mut delivered = 0;
-        for sub in state.members.iter().filter(|s| s.live) {
-            deliver(sub, &message, overflowed);
-            delivered += 1;
+        if !fresh.is_empty() {
+            for sub in state.members.iter().filter(|s| s.live) {
+                if let Push::Overflow { dropped } = sub.queue.push_all(&fresh) {
+                    overflowed.push((sub.member.session.as_str().into(), dropped));
+                }
+            }
         }
-        if self.rules.history_len > 0 {
-            let len = self.rules.history_len;
-            state.history.push(seq, message, now.ms, key, len, &self.budget);
-        }
-        let epoch = self.epoch.clone();
-        Ok(Published { seq, duplicate: false, reused: false, epoch, delivered })
+        Some(published)
     }
 
     /// Adds a subscriber (or re-answers a repeated join of this room): queues `joined`, then a

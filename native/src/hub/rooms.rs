@@ -45,25 +45,37 @@ impl Hub {
         dedupe: Option<DedupeKey>,
         now: Now,
     ) -> Result<Published, RoomsFull> {
+        let mut published = self.publish_run(room, from, vec![(body, dedupe)], now)?;
+        Ok(published.remove(0))
+    }
+
+    /// Publishes a run of one sender's messages to `room`, in order, as [`Hub::publish`] does
+    /// each, with one lock of each subscriber's queue for the whole run
+    /// ([`Room::publish_run`]). One [`Published`] per message, in the run's order.
+    pub fn publish_run(
+        &self,
+        room: &RoomName,
+        from: &str,
+        mut run: Vec<(Body, Option<DedupeKey>)>,
+        now: Now,
+    ) -> Result<Vec<Published>, RoomsFull> {
         let mut overflowed = Overflowed::new();
-        let mut body = body;
-        let published = loop {
+        let (room, published) = loop {
             let room = self.room(room)?;
-            match room.publish(from, body, dedupe.clone(), now, &mut overflowed) {
-                Ok(published) => {
-                    if !published.duplicate {
-                        // Outside the room's lock: the budget may evict from any room.
-                        self.0.history.stored(&room, published.seq);
-                        Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
-                    }
-                    break published;
-                }
-                Err(back) => body = back,
+            if let Some(published) = room.publish_run(from, &mut run, now, &mut overflowed) {
+                break (room, published);
             }
         };
-        let counter =
-            if published.duplicate { &self.0.metrics.duplicates } else { &self.0.metrics.messages };
-        Metrics::add(counter, 1);
+        for p in &published {
+            let counter =
+                if p.duplicate { &self.0.metrics.duplicates } else { &self.0.metrics.messages };
+            Metrics::add(counter, 1);
+            if !p.duplicate {
+                // Outside the room's lock: the budget may evict from any room.
+                self.0.history.stored(&room, p.seq);
+            }
+        }
+        Metrics::set(&self.0.metrics.history_bytes, self.0.history.bytes());
         self.evict_slow(overflowed);
         Ok(published)
     }

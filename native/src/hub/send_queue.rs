@@ -220,33 +220,46 @@ impl SendQueue {
     /// Queues `frame`, unless the connection is a slow consumer (then the queue closes with
     /// 4011 instead).
     pub fn push(&self, frame: &Arc<Outgoing>) -> Push {
+        self.push_all(std::slice::from_ref(frame))
+    }
+
+    /// Queues `frames` in order under one lock (a run of one publisher's messages to a room),
+    /// unless the connection is a slow consumer: then the queue closes with 4011 at the frame
+    /// that would pass its bound, and that frame and the rest are dropped with what was queued.
+    pub fn push_all(&self, frames: &[Arc<Outgoing>]) -> Push {
         // Encode before taking the lock: the bytes are shared with every other subscriber.
-        let cost = frame.encoded(self.encoding()).len() + ENTRY_COST;
+        let encoding = self.encoding();
+        for frame in frames {
+            frame.encoded(encoding);
+        }
         let limits = &self.0.limits;
         let mut state = self.lock();
         if state.end.is_some() {
             return Push::Closed;
         }
-        if !state.queue.is_empty() && state.bytes.saturating_add(cost) > limits.max_bytes {
-            let dropped = state.queue.len() + 1;
-            let message = format!(
-                "the connection's outbound queue reached its bound of {} bytes",
-                limits.max_bytes
-            );
-            self.cut(state, &message);
-            return Push::Overflow { dropped };
-        }
-        state.bytes += cost;
         // The writer waits only on an empty queue, and takes everything queued when it runs:
-        // only the push that makes the queue non-empty needs to wake it.
+        // only a push that makes the queue non-empty needs to wake it.
         let wake = state.queue.is_empty();
         if state.queue.capacity() == 0 {
-            let burst = state.burst as usize;
+            let burst = (state.burst as usize).max(frames.len());
             state.queue.reserve(burst);
         }
-        state.queue.push_back(Entry::Frame { frame: Arc::clone(frame), cost });
+        for (index, frame) in frames.iter().enumerate() {
+            let cost = frame.encoded(encoding).len() + ENTRY_COST;
+            if !state.queue.is_empty() && state.bytes.saturating_add(cost) > limits.max_bytes {
+                let dropped = state.queue.len() + frames.len() - index;
+                let message = format!(
+                    "the connection's outbound queue reached its bound of {} bytes",
+                    limits.max_bytes
+                );
+                self.cut(state, &message);
+                return Push::Overflow { dropped };
+            }
+            state.bytes += cost;
+            state.queue.push_back(Entry::Frame { frame: Arc::clone(frame), cost });
+        }
         drop(state);
-        if wake {
+        if wake && !frames.is_empty() {
             self.0.ready.notify_one();
         }
         Push::Queued

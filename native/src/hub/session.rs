@@ -13,6 +13,7 @@ use super::{
     Command, Hub, JoinCommand, Now, Outgoing, PublishCommand, Push, Reply, SendQueue,
     hub::SessionEntry,
     room::{Gone, Joiner, Sees},
+    run::Run,
 };
 use crate::{
     auth::{Action, Principal},
@@ -76,6 +77,11 @@ pub struct Session {
     /// Deliveries this connection's publishes caused that its transport has not yet counted
     /// against its turn on the runtime ([`Session::take_work`]).
     work: u32,
+    /// Publishes gathered for one fan-out ([`Session::batch_publishes`]); boxed, as most
+    /// connections never have one pending.
+    run: Option<Box<Run>>,
+    /// The transport gathers publishes into runs and calls [`Session::flush`] before it waits.
+    batching: bool,
     /// The rate of rooms this connection creates: made on its first new room, and boxed so
     /// that the many connections that only join existing rooms do not carry it.
     creations: Option<Box<Creations>>,
@@ -100,6 +106,8 @@ impl Session {
             rate,
             told: 0,
             work: 0,
+            run: None,
+            batching: false,
             creations: None,
             principal: None,
         }
@@ -140,6 +148,10 @@ impl Session {
     pub fn handle(&mut self, now: Now, frame: ClientFrame) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
         self.complete(now);
+        if !matches!(frame, ClientFrame::Publish(_)) {
+            // Whatever else the client asks comes after the publishes it sent before.
+            self.flush();
+        }
         if self.is_closed() {
             return;
         }
@@ -179,6 +191,7 @@ impl Session {
     pub fn reject(&mut self, now: Now, error: &DecodeError) {
         Metrics::add(&self.hub.metrics().frames_in, 1);
         self.complete(now);
+        self.flush();
         if self.is_closed() || !self.admit(now, error.id()) {
             return;
         }
@@ -431,19 +444,47 @@ impl Session {
             self.command(Command::Publish(command), publish.id);
             return;
         }
-        match self.hub.publish(&publish.room, &self.from, publish.body, key, now) {
-            Ok(published) if published.reused => {
-                self.error(ErrorCode::InvalidField, REUSED_ID, publish.id);
-            }
+        if self.run.as_ref().is_some_and(|run| run.room != publish.room) {
+            self.flush();
+        }
+        let run = self.run.get_or_insert_with(|| Box::new(Run::new(publish.room, now)));
+        if run.add(publish.body, key, publish.id, now) || !self.batching {
+            self.flush();
+        }
+    }
+
+    /// The transport gathers publishes: a publish to the room of the ones before it waits, in
+    /// a run of up to [`run::MAX_RUN`](super::run::MAX_RUN), to be fanned out with them — when
+    /// the client sends anything else, or when the transport calls [`Session::flush`], which
+    /// it must before it waits for more input or yields its turn (`hub/run.rs`).
+    pub fn batch_publishes(&mut self) {
+        self.batching = true;
+    }
+
+    /// Fans out the publishes gathered, if any, and answers each (`ack`, or its error).
+    pub fn flush(&mut self) {
+        let Some(run) = self.run.take() else { return };
+        let Run { room, messages, ids, now } = *run;
+        match self.hub.publish_run(&room, &self.from, messages, now) {
             Ok(published) => {
-                let delivered = u32::try_from(published.delivered).unwrap_or(u32::MAX);
-                self.work = self.work.saturating_add(delivered);
-                if let Some(id) = publish.id {
-                    let ack = Ack { id, room: publish.room, seq: published.seq };
-                    self.reply(ServerFrame::Ack(ack));
+                for (published, id) in published.into_iter().zip(ids) {
+                    if published.reused {
+                        self.error(ErrorCode::InvalidField, REUSED_ID, id);
+                        continue;
+                    }
+                    let delivered = u32::try_from(published.delivered).unwrap_or(u32::MAX);
+                    self.work = self.work.saturating_add(delivered);
+                    if let Some(id) = id {
+                        let ack = Ack { id, room: room.clone(), seq: published.seq };
+                        self.reply(ServerFrame::Ack(ack));
+                    }
                 }
             }
-            Err(full) => self.error(ErrorCode::RoomLimit, full.message(), publish.id),
+            Err(full) => {
+                for id in ids {
+                    self.error(ErrorCode::RoomLimit, full.message(), id);
+                }
+            }
         }
     }
 
@@ -588,6 +629,8 @@ impl Session {
     }
 
     fn push(&mut self, frame: &Arc<Outgoing>) {
+        // An answer comes after the answers to the publishes before it.
+        self.flush();
         if let Push::Overflow { dropped } = self.shared.queue.push(frame) {
             self.hub.evict_slow(vec![(self.shared.id.clone(), dropped)]);
         }
@@ -620,6 +663,8 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        // Publishes received are published, even from a client that then left.
+        self.flush();
         self.shared.queue.finish();
         self.hub.leave_all(&self.shared);
         self.hub.unregister(&self.shared, self.transport);

@@ -116,6 +116,60 @@ fn subscribers_see_one_order_and_the_publisher_gets_acks() {
     assert_eq!(acks, vec![1, 2, 3, 4, 5]);
 }
 
+fn acks(frames: &[ServerFrame]) -> Vec<(u64, u64)> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Ack(a) => Some((a.id, a.seq)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A transport that gathers publishes (`hub/run.rs`): a run waits for `flush`, or for a frame
+/// that is not a publish to its room, and then goes out whole, in order, each publish answered.
+#[test]
+fn a_run_of_publishes_goes_out_whole_when_flushed_or_interrupted() {
+    let hub = hub(HubConfig::default());
+    let mut sub = hub.open(Transport::Tcp, at(0));
+    sub.handle(at(0), join("r", None));
+    sub.handle(at(0), join("q", None));
+    drain(&sub);
+    let mut p = hub.open(Transport::Tcp, at(0));
+    p.batch_publishes();
+    p.handle(at(0), hello("pub"));
+    drain(&p);
+    for i in 1..=3 {
+        p.handle(at(0), publish("r", &format!("m{i}"), Some(i)));
+    }
+    // The same id again, within the run: one message, acked twice with its seq.
+    p.handle(at(0), publish("r", "m3", Some(3)));
+    assert!(drain(&sub).is_empty() && drain(&p).is_empty(), "gathered, not yet fanned out");
+    p.flush();
+    assert_eq!(seqs(&drain(&sub)), vec![1, 2, 3]);
+    assert_eq!(acks(&drain(&p)), vec![(1, 1), (2, 2), (3, 3), (3, 3)]);
+
+    // A publish to another room, then a ping: each sends out the run before it.
+    p.handle(at(0), publish("r", "m4", Some(4)));
+    p.handle(at(0), publish("q", "x", Some(5)));
+    assert_eq!(seqs(&drain(&sub)), vec![4]);
+    p.handle(at(0), ClientFrame::Ping(enchufe_core::Ping { id: Some(6) }));
+    let frames = drain(&sub);
+    assert!(matches!(&frames[..], [ServerFrame::Message(m)] if m.room == room("q")));
+    let answers = drain(&p);
+    assert_eq!(acks(&answers), vec![(4, 4), (5, 1)]);
+    assert!(matches!(answers.last(), Some(ServerFrame::Pong(_))), "the pong after the acks");
+
+    // A run as long as MAX_RUN goes out without waiting; and dropping the session sends the
+    // rest: what a client sent before it left is published.
+    for i in 0..run::MAX_RUN as u64 + 2 {
+        p.handle(at(0), publish("r", "n", Some(100 + i)));
+    }
+    assert_eq!(seqs(&drain(&sub)).len(), run::MAX_RUN);
+    drop(p);
+    assert_eq!(seqs(&drain(&sub)), vec![69, 70]);
+}
+
 #[test]
 fn a_repeated_publish_id_from_the_same_client_is_acked_but_not_delivered() {
     let hub = hub(HubConfig::default());

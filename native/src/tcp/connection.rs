@@ -130,6 +130,7 @@ pub(crate) async fn run<S: Wire>(mut stream: S, ctx: Context, _ticket: Ticket) {
 async fn read_loop(rd: &mut impl ReadSome, session: &mut Session, config: &HubConfig) {
     let mut buf = BytesMut::new();
     let mut decoder = StreamDecoder::new(Framing::Lines, config.max_frame);
+    session.batch_publishes();
     loop {
         loop {
             let split = match decoder.split(&buf) {
@@ -167,6 +168,8 @@ async fn read_loop(rd: &mut impl ReadSome, session: &mut Session, config: &HubCo
         // per connection. Only whole frames count as heard, so a line trickling in a byte at a
         // time does not keep a connection alive.
         session.unfinished(clock::now(), !buf.is_empty());
+        // What was read is handled: its publishes go out before the wait for more.
+        session.flush();
         if let Ok(0) | Err(_) = rd.read_some(&mut buf).await {
             return;
         }
