@@ -154,9 +154,28 @@ fn start_enchufe(binary: &Path, extra: &[&str]) -> Result<Running> {
     Ok(running)
 }
 
-/// nats-server with a generated config on free ports; ready once both ports accept.
+/// nats-server with a generated config on free ports; ready once both ports accept. A port
+/// found free can be taken before nats-server binds it (by another program's connection: the
+/// idle runs leave thousands of ports in use): nats-server then exits, and is started again on
+/// other ports, up to three times.
 fn start_nats() -> Result<Running> {
-    let (tcp, ws) = (free_port()?, free_port()?);
+    let mut attempt = 1;
+    loop {
+        match start_nats_once() {
+            Err(Failed(why)) if why.contains(EXITED) && attempt < 3 => {
+                eprintln!("{why}; again on other ports");
+                attempt += 1;
+            }
+            started => return started,
+        }
+    }
+}
+
+/// What [`start_nats_once`] says when nats-server exits before listening.
+const EXITED: &str = "nats-server exited before listening";
+
+fn start_nats_once() -> Result<Running> {
+    let [tcp, ws] = free_ports()?;
     let config = out_dir().join("nats.conf");
     std::fs::write(&config, nats::config(&tcp, &ws))
         .map_err(|e| Failed(format!("cannot write {}: {e}", config.display())))?;
@@ -171,7 +190,7 @@ fn start_nats() -> Result<Running> {
         while TcpStream::connect(&addr).is_err() {
             if let Ok(Some(status)) = running.child.try_wait() {
                 return Err(Failed(format!(
-                    "nats-server exited before listening on {addr}: {status} (see target/bench/nats.log)"
+                    "{EXITED} on {addr}: {status} (see target/bench/nats.log)"
                 )));
             }
             if Instant::now() > deadline {
@@ -185,10 +204,17 @@ fn start_nats() -> Result<Running> {
     Ok(running)
 }
 
-/// A loopback `host:port` that is free now (bound to port 0, then released).
-fn free_port() -> Result<String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+/// `N` distinct loopback `host:port`s that are free now: bound to port 0 together (so that the
+/// kernel cannot hand the same port out twice), then released.
+fn free_ports<const N: usize>() -> Result<[String; N]> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Failed(format!("cannot bind a free port: {e}")))?;
-    let addr = listener.local_addr().map_err(|e| Failed(format!("no local address: {e}")))?;
-    Ok(addr.to_string())
+    let addrs = listeners
+        .iter()
+        .map(|listener| listener.local_addr().map(|addr| addr.to_string()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Failed(format!("no local address: {e}")))?;
+    addrs.try_into().map_err(|_| Failed("free ports: fewer than asked".into()))
 }
