@@ -52,7 +52,7 @@ mod error_code;
 pub mod frame;
 mod json_text;
 mod room;
-mod text;
+pub mod text;
 
 pub use body::{Body, MAX_BODY_DEPTH};
 pub use error_code::{ErrorCode, SERVER_BUSY_RETRY_MS};

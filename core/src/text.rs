@@ -1,12 +1,13 @@
 //! Messages built without `core::fmt`: the browser package has no other use for the formatting
 //! machinery (`write`, `pad`, integer `Display`), and leaves it out when nothing here calls it
-//! (wasm/README.md, "Size"). The texts are the ones `format!` would write.
+//! (wasm/README.md, "Size"). The texts are the ones `format!` would write. Public for the
+//! browser client, which builds its messages the same way.
 
 use crate::prelude::*;
 
 /// `parts` one after the other, as `parts.concat()` makes them, without std's generic join
 /// (a KB of the browser package).
-pub(crate) fn concat(parts: &[&str]) -> String {
+pub fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
     for part in parts {
         out.push_str(part);
@@ -15,7 +16,7 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 }
 
 /// `n` in decimal, as `n.to_string()` writes it.
-pub(crate) fn decimal(n: u64) -> String {
+pub fn decimal(n: u64) -> String {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n;

@@ -1,7 +1,6 @@
 //! The errors JavaScript sees: an `Error` whose `name` and `code` come from the core's
 //! [`ErrorCode`] table, like a `DOMException`'s.
 
-use crate::prelude::*;
 use enchufe_core::{ErrorCode, RoomName};
 use wasm_bindgen::prelude::*;
 
@@ -27,15 +26,8 @@ pub(crate) fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
 }
 
-/// `parts` one after the other, as `parts.concat()` makes them, without std's generic join
-/// (a KB of the module).
-pub(crate) fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
-    for part in parts {
-        out.push_str(part);
-    }
-    out
-}
+/// `parts` one after the other, without std's generic join (a KB of the module).
+pub(crate) use enchufe_core::text::concat;
 
 /// Sets `key` on a fresh object we own; that cannot fail (it is not frozen, not a proxy).
 pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
