@@ -116,6 +116,10 @@ struct State {
     queue: VecDeque<Entry>,
     /// Bytes charged for the queued frames (their encoding plus [`ENTRY_COST`]).
     bytes: usize,
+    /// Bytes charged for work whose answer is still to come ([`SendQueue::reserve`]): they
+    /// pause the reader like queued frames, but nothing waits for the client's reading, so the
+    /// stall rule and the hard bound do not count them.
+    reserved: u32,
     end: Option<CloseReason>,
     /// How many times the writer took from the queue (wrapping): its progress.
     progress: u32,
@@ -343,6 +347,8 @@ impl SendQueue {
     pub(crate) fn cut_if_stalled(&self, now: u64) -> Option<usize> {
         let limits = &self.0.limits;
         let mut state = self.lock();
+        // Only frames waiting for the client: a connection whose own requests wait for a shared
+        // engine's answers is over its mark, but it is not the one that is slow.
         if state.end.is_some() || state.bytes <= limits.high_water {
             state.over_since = None;
             return None;
@@ -371,7 +377,12 @@ impl SendQueue {
     /// Whether the queue is over its high-water mark: the transport should not read more input
     /// from this connection until [`SendQueue::writable`] completes.
     pub fn is_paused(&self) -> bool {
-        self.lock().bytes > self.0.limits.high_water
+        self.over_mark(&self.lock())
+    }
+
+    /// Whether queued frames and reserved work together pass the high-water mark.
+    fn over_mark(&self, state: &State) -> bool {
+        state.bytes.saturating_add(state.reserved as usize) > self.0.limits.high_water
     }
 
     /// Completes once the queue is at or below its high-water mark (or closed). While a reader
@@ -384,7 +395,7 @@ impl SendQueue {
             notified.as_mut().enable();
             {
                 let mut state = self.lock();
-                if state.bytes <= self.0.limits.high_water || state.end.is_some() {
+                if !self.over_mark(&state) || state.end.is_some() {
                     state.paused = false;
                     return;
                 }
@@ -520,15 +531,16 @@ impl SendQueue {
     /// Charges `bytes` for work the connection asked for whose answer is still to come (a
     /// shared engine's round trip): counted against the high-water mark like queued frames, so
     /// a client that sends faster than the engine answers is paused, not refused.
-    pub(crate) fn reserve(&self, bytes: usize) {
-        self.lock().bytes += bytes;
+    pub(crate) fn reserve(&self, bytes: u32) {
+        let mut state = self.lock();
+        state.reserved = state.reserved.saturating_add(bytes);
     }
 
     /// The answer to [`SendQueue::reserve`]d work came: its charge goes, and a paused reader
     /// wakes once the queue is back under its mark.
-    pub(crate) fn release(&self, bytes: usize) {
+    pub(crate) fn release(&self, bytes: u32) {
         let mut state = self.lock();
-        state.bytes = state.bytes.saturating_sub(bytes);
+        state.reserved = state.reserved.saturating_sub(bytes);
         self.wake_if_under(&mut state);
     }
 
@@ -542,7 +554,7 @@ impl SendQueue {
 
     /// Wakes a reader paused in [`SendQueue::writable`] once the queue is back under its mark.
     fn wake_if_under(&self, state: &mut State) {
-        if state.paused && state.bytes <= self.0.limits.high_water {
+        if state.paused && !self.over_mark(state) {
             state.paused = false;
             self.0.wake.notify_waiters();
         }
@@ -635,6 +647,31 @@ mod tests {
         }
         assert_eq!(queue.cut_if_stalled(60_001), None, "over the mark: the deadline starts now");
         assert_eq!(queue.cut_if_stalled(61_001), Some(11));
+    }
+
+    /// A publisher on a shared engine with requests in flight: paused, but not a slow consumer
+    /// (its `writable` wakes when answers come), and its own answers are not refused by the hard
+    /// bound. The Redis suites found it: a publisher that asked for no acks was cut with 4011.
+    #[tokio::test]
+    async fn work_waiting_for_answers_pauses_the_reader_but_is_not_a_stall() {
+        let queue = SendQueue::new(limits(4096, 4096, 1000));
+        for _ in 0..3 {
+            queue.reserve(2048);
+        }
+        assert!(queue.is_paused());
+        assert_eq!(queue.cut_if_stalled(0), None);
+        assert_eq!(queue.cut_if_stalled(60_000), None, "a minute over the mark, nothing queued");
+        assert_eq!(queue.push(&pong(1)), Push::Queued, "an answer is under the hard bound");
+        assert_eq!(queue.push(&pong(2)), Push::Queued);
+        use futures_util::FutureExt;
+        let writable = queue.writable();
+        tokio::pin!(writable);
+        assert!(writable.as_mut().now_or_never().is_none(), "over the mark: paused");
+        queue.release(2048);
+        assert!(writable.as_mut().now_or_never().is_none(), "still over it");
+        queue.release(2048);
+        assert!(writable.as_mut().now_or_never().is_some(), "under it: the reader goes on");
+        assert!(!queue.is_paused());
     }
 
     #[tokio::test]

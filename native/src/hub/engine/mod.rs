@@ -210,8 +210,9 @@ pub struct JoinAnswer {
 
 /// What a session's command waiting for the engine counts against its queue's high-water mark
 /// ([`SendQueue::reserve`](super::SendQueue)): with the default 1 MiB mark, a connection has
-/// up to 256 commands in flight before its input is paused until answers come.
-pub(super) const IN_FLIGHT_COST: usize = 4096;
+/// up to 256 commands in flight before its input is paused until answers come. The pause only:
+/// a connection waiting for answers is not a slow consumer (docs/DECISIONS.md).
+pub(super) const IN_FLIGHT_COST: u32 = 4096;
 
 /// Why a command is refused at once (4023, HTTP 503).
 pub(super) const QUEUE_FULL: &str =
