@@ -29,25 +29,30 @@ impl Wake for Ignore {
     fn wake(self: Arc<Self>) {}
 }
 
-fn main() {
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "socket".to_owned());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(9_000);
-    assert!(mode == "socket" || mode == "task", "usage: idle_floor socket|task [N]");
-    assert!(n > 1_000, "N must be over 1000");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let per_connection = runtime.block_on(accept(&mode, n));
+    if !(mode == "socket" || mode == "task") || n <= 1_000 {
+        return Err("usage: idle_floor socket|task [N over 1000]".into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let per_connection = runtime.block_on(accept(&mode, n))?;
     println!("{mode}: {per_connection} bytes of RSS per idle connection ({n} connections)");
     // Exit without dropping the connections and the runtime: nothing more to measure.
     std::process::exit(0);
 }
 
-async fn accept(mode: &str, n: usize) -> u64 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+async fn accept(mode: &str, n: usize) -> Result<u64> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
     let (done, wait) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let clients: Vec<_> = (0..n).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+        // In the RSS measured too: 4 bytes each (a file descriptor).
+        let clients: std::io::Result<Vec<_>> =
+            (0..n).map(|_| std::net::TcpStream::connect(addr)).collect();
         let _ = wait.recv();
         drop(clients);
     });
@@ -55,9 +60,9 @@ async fn accept(mode: &str, n: usize) -> u64 {
     let mut sockets: Vec<Box<TcpStream>> = Vec::with_capacity(n);
     let mut first = 0;
     for i in 0..n {
-        let (socket, _) = listener.accept().await.unwrap();
+        let (socket, _) = listener.accept().await?;
         if i == 100 {
-            first = rss();
+            first = rss()?;
         }
         if mode == "task" {
             tokio::spawn(async move {
@@ -69,14 +74,15 @@ async fn accept(mode: &str, n: usize) -> u64 {
             sockets.push(Box::new(socket));
         }
     }
-    let per_connection = (rss() - first) / (n as u64 - 100);
+    let per_connection = (rss()? - first) / (n as u64 - 100);
     drop(done);
-    per_connection
+    Ok(per_connection)
 }
 
 /// The process's resident set, in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+fn rss() -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or("no VmRSS")?;
+    let kib = line.split_whitespace().nth(1).ok_or("no VmRSS value")?;
+    Ok(kib.parse::<u64>()? * 1024)
 }
