@@ -84,10 +84,6 @@ pub enum Push {
     Closed,
 }
 
-/// A queue list with room for more entries than this is freed once drained (a burst is over;
-/// idle connections are counted in bytes): 512 bytes of slots.
-const IDLE_QUEUE: usize = 512 / std::mem::size_of::<Entry>();
-
 /// The most entries a list is allocated for ahead of a burst (64 KiB of queue slots).
 const MAX_BURST: usize = 4096;
 
@@ -130,8 +126,8 @@ struct State {
     paused: bool,
     /// Numbers replays, so that a pull finds its own entry again.
     next_replay: u64,
-    /// How many frames the writer took when it last drained a list too large to keep: the
-    /// next burst's list is allocated at that size at once, rather than grown by doubling.
+    /// How many frames the writer took when it last drained the list: the next burst's list
+    /// is allocated at that size at once, rather than grown by doubling.
     burst: u32,
 }
 
@@ -467,7 +463,10 @@ impl SendQueue {
                     self.taken(&mut state, taken);
                 }
                 if replay.is_none() {
-                    if state.queue.capacity() > IDLE_QUEUE && state.queue.is_empty() {
+                    // A drained list is freed: an idle connection holds no slots (idle
+                    // connections are counted in bytes), and the next burst's list costs one
+                    // allocation beside its write.
+                    if state.queue.capacity() > 0 && state.queue.is_empty() {
                         state.queue = VecDeque::new();
                         state.burst = (batch.len() - had).min(MAX_BURST) as u32;
                     }
