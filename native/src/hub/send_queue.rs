@@ -16,6 +16,7 @@ use std::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicU8, Ordering},
     },
+    task::{Poll, Waker},
     time::Duration,
 };
 
@@ -97,8 +98,8 @@ struct Inner {
     ready: Notify,
     /// Set once, with `state.end`; read without the lock.
     closed: AtomicBool,
-    /// Wakes everyone waiting in [`SendQueue::closed`], and a reader paused in
-    /// [`SendQueue::writable`] when the queue drains below the high-water mark.
+    /// Wakes a reader paused in [`SendQueue::writable`] when the queue drains below the
+    /// high-water mark, or closes.
     wake: Notify,
     encoding: AtomicU8,
     /// The client reads batches (WebSocket `hello` with `batch`).
@@ -117,6 +118,9 @@ struct State {
     /// stall rule and the hard bound do not count them.
     reserved: u32,
     end: Option<CloseReason>,
+    /// The waker of the task waiting in [`SendQueue::closed`]: a slot here rather than a
+    /// waiter node in that task, which is every connection's task, idle ones included.
+    closer: Option<Waker>,
     /// How many times the writer took from the queue (wrapping): its progress.
     progress: u32,
     /// The stall check's note: `progress` as it was when the queue was first seen over its mark,
@@ -323,17 +327,25 @@ impl SendQueue {
 
     /// Completes when the queue is closed: a transport's reader stops reading then, and gives
     /// the writer a deadline to flush.
-    pub async fn closed(&self) {
-        loop {
-            let notified = self.0.wake.notified();
-            tokio::pin!(notified);
-            // Registered before the check, so a close in between still wakes this waiter.
-            notified.as_mut().enable();
+    ///
+    /// One task waits here (the connection's; SSE's deadline task): the queue keeps one waker
+    /// for it, and a second waiter would take the first one's place.
+    pub fn closed(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
             if self.is_closed() {
-                return;
+                return Poll::Ready(());
             }
-            notified.await;
-        }
+            let mut state = self.lock();
+            // Checked under the lock that `end` is set under: a close cannot slip in between.
+            if state.end.is_some() {
+                return Poll::Ready(());
+            }
+            match &mut state.closer {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
     }
 
     /// The hub's timer, at `now` (ms): if the queue has stayed over its high-water mark, with its
@@ -401,11 +413,16 @@ impl SendQueue {
         }
     }
 
-    /// Called once, after `state.end` is set: tells the writer and every `closed()` waiter.
+    /// Called once, after `state.end` is set: tells the writer, a paused reader and the
+    /// `closed()` waiter.
     fn closing(&self) {
         self.0.closed.store(true, Ordering::Release);
+        let closer = self.lock().closer.take();
         self.0.wake.notify_waiters();
         self.0.ready.notify_one();
+        if let Some(closer) = closer {
+            closer.wake();
+        }
     }
 
     /// Cuts a slow consumer: drops what is pending and closes with `error` 4011.
@@ -747,23 +764,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_closed_waiter_wakes_on_close() {
+    async fn the_closed_waiter_wakes_on_close() {
         let queue = SendQueue::new(limits(1024, 4096, 1000));
-        let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let queue = queue.clone();
-                tokio::spawn(async move { queue.closed().await })
-            })
-            .collect();
+        let waiter = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.closed().await })
+        };
         tokio::task::yield_now().await;
         assert!(!queue.is_closed());
+        assert!(!waiter.is_finished());
         let _ = queue.push(&pong(1));
         assert!(matches!(queue.push(&pong(2)), Push::Queued));
         assert!(queue.finish());
-        for waiter in waiters {
-            tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
-        }
+        tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
         assert!(queue.is_closed());
         queue.closed().await; // and at once when already closed
+    }
+
+    /// A cut (the hub's, not the transport's) wakes the waiter too.
+    #[tokio::test]
+    async fn a_cut_wakes_the_closed_waiter() {
+        let queue = SendQueue::new(limits(cost(), 1 << 20, 1000));
+        let waiter = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.closed().await })
+        };
+        tokio::task::yield_now().await;
+        for id in 0..4 {
+            let _ = queue.push(&pong(id));
+        }
+        assert_eq!(queue.cut_if_stalled(0), None);
+        assert_eq!(queue.cut_if_stalled(1_000), Some(4));
+        tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
     }
 }
