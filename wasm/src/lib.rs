@@ -46,31 +46,7 @@ mod typescript;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
-mod client;
-#[cfg(target_arch = "wasm32")]
-mod convert;
-#[cfg(target_arch = "wasm32")]
-mod driver;
-#[cfg(target_arch = "wasm32")]
-mod error;
-#[cfg(target_arch = "wasm32")]
-mod listeners;
-#[cfg(target_arch = "wasm32")]
-mod options;
-#[cfg(target_arch = "wasm32")]
-mod pending;
-#[cfg(target_arch = "wasm32")]
-mod platform;
-#[cfg(target_arch = "wasm32")]
-mod socket;
-#[cfg(target_arch = "wasm32")]
-mod tokens;
-
-#[cfg(target_arch = "wasm32")]
-pub use client::{
-    Client, ClientOptionsArg, HistoryOptionsArg, HistoryPromise, JoinOptionsArg, JoinPromise,
-    LeavePromise, PublishPromise, StateName, is_enchufe_error,
-};
+mod machine;
 
 /// The npm build's panic handler (a panic is a bug, and aborts): a trap, without formatting the
 /// message or keeping the panic locations. Without the feature std's handler is linked, as the

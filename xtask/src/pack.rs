@@ -42,15 +42,16 @@ pub(crate) fn run() -> Result<PathBuf> {
     wasm_pack_build("web", &web)?;
     let web_in_package = package.join("web");
     fs::create_dir_all(&web_in_package).map_err(io(&web_in_package))?;
-    for file in ["enchufe.js", "enchufe.d.ts", "enchufe_bg.wasm", "enchufe_bg.wasm.d.ts"] {
-        copy(&web.join(file), &web_in_package.join(file))?;
-    }
-    remove_dir(&web)?;
-    let glue = web_in_package.join("enchufe.js");
-    let mut text = fs::read_to_string(&glue).map_err(io(&glue))?;
-    text.push_str(DISPOSED);
-    fs::write(&glue, text).map_err(io(&glue))?;
+    // wasm-bindgen's glue loads the module and wraps its one class, `Machine`; the API is the
+    // hand-written `enchufe.js` around it (wasm/js, wasm/src/machine.rs).
+    let glue = web_in_package.join("glue.js");
+    copy(&web.join("enchufe.js"), &glue)?;
     let wasm = web_in_package.join("enchufe_bg.wasm");
+    copy(&web.join("enchufe_bg.wasm"), &wasm)?;
+    remove_dir(&web)?;
+    for file in ["enchufe.js", "enchufe.d.ts"] {
+        copy(&root().join("wasm/js").join(file), &web_in_package.join(file))?;
+    }
     optimize(&wasm)?;
     shorten_imports(&wasm, &glue)?;
     for (file, text) in ENTRIES {
@@ -75,44 +76,6 @@ pub(crate) fn run() -> Result<PathBuf> {
     report_sizes(&web_in_package, &tarball);
     Ok(tarball)
 }
-
-/// Appended to wasm-bindgen's glue: a client used after `free()` (or after its `using` block)
-/// answers with a `closed` error (4018, "the client was disposed") instead of wasm-bindgen's
-/// `null pointer passed to rust`: its promise methods reject, `close()` does nothing, `state`
-/// is `"closed"`, and anything else throws. (Rust cannot do this: after `free()` the generated
-/// glue passes a null pointer and the call fails before any of the crate's code runs.)
-const DISPOSED: &str = r#"
-function disposedError() {
-    const error = new Error("the client was disposed (free() or the end of its `using` block)");
-    error.name = "closed";
-    error.code = 4018;
-    return error;
-}
-for (const key of Reflect.ownKeys(Client.prototype)) {
-    const descriptor = Object.getOwnPropertyDescriptor(Client.prototype, key);
-    if (key === "constructor" || key === "__destroy_into_raw") continue;
-    if (descriptor.get) {
-        const get = descriptor.get;
-        descriptor.get = function () {
-            if (this.__wbg_ptr !== 0) return get.call(this);
-            return key === "state" ? "closed" : undefined;
-        };
-    } else if (typeof descriptor.value === "function") {
-        const method = descriptor.value;
-        const promised = ["join", "leave", "publish", "history"].includes(key);
-        const quiet = key === "close" || key === "free" || key === Symbol.dispose;
-        descriptor.value = function (...args) {
-            if (this.__wbg_ptr !== 0) return method.apply(this, args);
-            if (quiet) return undefined;
-            if (promised) return Promise.reject(disposedError());
-            throw disposedError();
-        };
-    } else {
-        continue;
-    }
-    Object.defineProperty(Client.prototype, key, descriptor);
-}
-"#;
 
 /// The entry for development builds (the `development` condition: Vite's dev server, webpack's
 /// development mode): the module inlined as base64. Vite 7's dev server pre-bundles
@@ -227,15 +190,6 @@ fn shorten_imports(wasm: &Path, glue: &Path) -> Result {
         .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
     fs::write(wasm, short.wasm).map_err(io(wasm))?;
     fs::write(glue, short.glue).map_err(io(glue))?;
-    let dir = glue.parent().unwrap_or(Path::new("."));
-    for file in ["enchufe.d.ts", "enchufe_bg.wasm.d.ts"] {
-        let path = dir.join(file);
-        let mut text = fs::read_to_string(&path).map_err(io(&path))?;
-        for (old, new) in &short.exports {
-            text = text.replace(&format!(" {old}:"), &format!(" {new}:"));
-        }
-        fs::write(&path, text).map_err(io(&path))?;
-    }
     Ok(())
 }
 
@@ -288,7 +242,7 @@ fn package_json() -> String {
 /// the tarball's.
 fn report_sizes(web: &Path, tarball: &Path) {
     let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or_default();
-    for file in ["enchufe_bg.wasm", "enchufe.js"] {
+    for file in ["enchufe_bg.wasm", "glue.js", "enchufe.js"] {
         let path = web.join(file);
         eprintln!("web/{file}: {} bytes, {} bytes gzipped (-9)", size(&path), gzipped(&path));
     }

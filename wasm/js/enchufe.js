@@ -1,0 +1,649 @@
+// The JavaScript API of the enchufe browser client: the class `Client` (options, listeners,
+// promises, the WebSocket, timers, the `online` event, the token provider, errors) around the
+// wasm module's state machine (`Machine`, wasm/src/machine.rs). The protocol exists once, in
+// Rust: frames are encoded and decoded, and reconnects, recovery and the outbox run, only in
+// the module. This file carries the machine's outputs out in the runtime and turns them into
+// the API's objects. The types are in enchufe.d.ts (the same file's declarations).
+//
+// Internal state lives in closures (`start`), not in properties: a minifier renames local
+// names, never property names.
+
+import init, { initSync, Machine } from "./glue.js";
+
+export default init;
+export { initSync };
+
+const EVENTS = ["message", "presence", "gap", "reset", "state", "joined", "error"];
+const STATES = ["idle", "connecting", "online", "waiting", "closed"];
+const decoder = new TextDecoder();
+
+/** An `EnchufeError`: an `Error` with the protocol's `name` and `code` (and a publish's room). */
+function failure(code, name, message, room) {
+  const error = new Error(message);
+  error.name = name;
+  error.code = code;
+  if (room !== undefined) error.room = room;
+  return error;
+}
+
+const closedError = (message) => failure(4018, "closed", message);
+const invalidField = (message) => failure(4008, "invalid_field", message);
+
+/** Whether `error` is an `EnchufeError`. */
+export function isEnchufeError(error) {
+  return error instanceof Error && typeof error.code === "number";
+}
+
+/** `options[key]`, `undefined` when `options` is no object. */
+function field(options, key) {
+  return options !== null && (typeof options === "object" || typeof options === "function")
+    ? options[key]
+    : undefined;
+}
+
+const absent = (value) => value === undefined || value === null;
+
+/** An optional whole number ≥ 0 (a seq, a count or milliseconds); throws `make(message)`. */
+function whole(options, key, shown, make) {
+  const value = field(options, key);
+  if (absent(value)) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw make(`\`${shown}\` must be a whole number ≥ 0`);
+  }
+  return value;
+}
+
+/** An optional field of `typeof` `type`; `what` says what it must be. */
+function typed(options, key, type, what) {
+  const value = field(options, key);
+  if (absent(value)) return undefined;
+  if (typeof value !== type) throw new TypeError(`\`${key}\` must be ${what}`);
+  return value;
+}
+
+const typeError = (message) => new TypeError(message);
+const ENCODING =
+  '`encoding` can only be "binary": the browser client speaks the binary encoding (JSON bodies stay JSON)';
+
+/** A timer for deadlines on the client's clock; `fire` runs when one is reached. */
+function timer(fire) {
+  let at = null;
+  let handle;
+  const cancel = () => {
+    if (at !== null) clearTimeout(handle);
+    at = null;
+  };
+  return {
+    // Rescheduling to the same deadline keeps the running timer. At least 1 ms: a deadline
+    // reached already still runs after the current task.
+    set(deadline, now) {
+      if (deadline === at) return;
+      cancel();
+      if (deadline !== null) {
+        at = deadline;
+        handle = setTimeout(() => {
+          at = null;
+          fire();
+        }, Math.max(1, deadline - now));
+      }
+    },
+    cancel,
+  };
+}
+
+/** The random bytes of `array` (crypto.getRandomValues). */
+const random = (array) => crypto.getRandomValues(array);
+
+// Cleans up after a client the application let go of: its socket, timers, `online` listener.
+const finalizer =
+  typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop()) : null;
+
+/**
+ * Starts a client's driver: reads the options, makes the machine, connects. Returns what the
+ * class calls. Its event handlers hold the client weakly (`ref`), so that a client the page
+ * forgets is collected, and `finalizer` closes its socket.
+ */
+function start(client, url, options) {
+  const name = typed(options, "name", "string", "a string");
+  const token = typed(options, "token", "string", "a string");
+  const reconnect = field(options, "reconnect");
+  if (!absent(reconnect) && typeof reconnect !== "object") {
+    throw typeError("`reconnect` must be an object { baseMs, capMs }");
+  }
+  const base = whole(reconnect, "baseMs", "reconnect.baseMs", typeError) ?? 500;
+  const cap = whole(reconnect, "capMs", "reconnect.capMs", typeError) ?? 30000;
+  const outbox = whole(options, "outboxCapacity", "outboxCapacity", typeError) ?? 256;
+  const heartbeat = whole(options, "heartbeatMs", "heartbeatMs", typeError) ?? 15000;
+  const timeout = whole(options, "connectTimeoutMs", "connectTimeoutMs", typeError) ?? 10000;
+  const encoding = typed(options, "encoding", "string", "a string");
+  if (encoding !== undefined && encoding !== "binary") throw typeError(ENCODING);
+  const Socket =
+    typed(options, "WebSocket", "function", "a WebSocket constructor (such as the ws package's)") ??
+    globalThis.WebSocket;
+  const getToken = typed(
+    options,
+    "getToken",
+    "function",
+    "a function returning a token (or a promise of one)",
+  );
+  if (typeof Socket !== "function") {
+    throw typeError(
+      'this runtime has no global WebSocket: pass one, e.g. `new Client(url, { WebSocket })` with `import WebSocket from "ws"`',
+    );
+  }
+  const id = random(new Uint8Array(12)).reduce((s, b) => s + (b + 256).toString(16).slice(1), "w-");
+  const [low, high] = random(new Uint32Array(2));
+  let machine = new Machine(id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
+
+  // The handlers hold the driver weakly (made outside this scope, whose variables they would
+  // otherwise keep); only the client holds it.
+  const d = {};
+  const ref = new WeakRef(d);
+  let ws = null; // the current socket
+  let opened = false; // whether it opened
+  let lastFailure = null; // [code, reason] of the last connection that ended
+  let openError = null; // what the WebSocket constructor threw, for the client's constructor
+  let skew = 0; // what `reconnect()` skipped of a wait
+  let state = { state: "idle" };
+  let until = 0; // the end of the current wait
+  let fetching = false; // a getToken() call in flight
+  const pending = new Map(); // id → [resolve, reject]
+  const listeners = new Map(EVENTS.map((e) => [e, []]));
+  const queue = [];
+  // Like a WebSocket, the client reports its first events after the constructor's caller has
+  // had the chance to add listeners.
+  let delivering = true;
+
+  const now = () => Math.floor(performance.now()) + skew;
+  const machineTimer = timer(weakly(ref, "timer"));
+  const tokenTimer = timer(weakly(ref, "token"));
+  const online = weakly(ref, "reconnect");
+  const hasGlobalEvents = typeof globalThis.addEventListener === "function";
+  if (hasGlobalEvents) addEventListener("online", online);
+
+  const closeSocket = () => {
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      try {
+        ws.close(1000);
+      } catch {}
+      ws = null;
+    }
+  };
+  const stop = () => {
+    closeSocket();
+    machineTimer.cancel();
+    tokenTimer.cancel();
+    if (hasGlobalEvents) removeEventListener("online", online);
+  };
+  const push = (kind, payload) => queue.push([kind, payload]);
+  const deliver = () => {
+    if (delivering) return;
+    delivering = true;
+    for (let next; (next = queue.shift()); ) {
+      const [kind, payload] = next;
+      // A snapshot: listeners added or removed by a listener count from the next event.
+      for (const [listener, once] of [...listeners.get(kind)]) {
+        if (once) off(kind, listener);
+        try {
+          listener(payload);
+        } catch (error) {
+          console.error("enchufe: an event listener threw", error);
+        }
+      }
+    }
+    delivering = false;
+  };
+  const off = (kind, listener) => {
+    const list = listeners.get(kind);
+    const i = list.findIndex(([l]) => l === listener);
+    if (i >= 0) list.splice(i, 1);
+  };
+  const kindOf = (type) => {
+    if (!listeners.has(type)) {
+      throw typeError(`unknown event "${type}"; the events are ${EVENTS.join(", ")}`);
+    }
+    return type;
+  };
+  const settle = (id, ok, value) => {
+    const waiting = pending.get(id);
+    pending.delete(id);
+    waiting?.[ok ? 0 : 1](value);
+    return waiting;
+  };
+
+  const expires = () => machine.token_expires();
+  const expired = (e) => e >= 0 && e * 1000 <= Date.now();
+  const scheduleToken = (at) => {
+    const e = expires();
+    if (e >= 0 && getToken) {
+      const left = Math.max(0, e * 1000 - Date.now());
+      tokenTimer.set(at + Math.max(left - 30000, Math.floor(left / 5) * 4, 1), at);
+    } else {
+      tokenTimer.set(null, at);
+    }
+  };
+  // Calls getToken(); `connect` opens the connection that waited for the token afterwards.
+  const fetchToken = (connect) => {
+    if (!getToken) return false;
+    if (fetching) return true;
+    fetching = true;
+    let promise;
+    try {
+      promise = Promise.resolve(getToken());
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    const arrived = (token) => {
+      fetching = false;
+      if (!machine) return;
+      if (typeof token === "string") {
+        machine.refresh(now(), token);
+        drive();
+      } else {
+        const message = "getToken() did not give a token (it rejected or returned no string)";
+        push("error", failure(4009, "unauthorized", message));
+        deliver();
+      }
+      if (connect) {
+        openSocket(now());
+        drive();
+      }
+    };
+    promise.then(arrived, () => arrived(null));
+    return true;
+  };
+
+  const openSocket = (at) => {
+    closeSocket();
+    opened = false;
+    let socket;
+    try {
+      socket = Reflect.construct(Socket, [url]);
+    } catch (error) {
+      openError ??= error;
+      machine.closed(at);
+      return;
+    }
+    ws = socket;
+    listen(socket, ref);
+  };
+
+  // Carries out every output of the machine, then delivers the events to the listeners.
+  const drive = () => {
+    const at = now();
+    let buffer;
+    while ((buffer = machine.drive()).length) {
+      const view = new DataView(buffer.buffer);
+      let p = 0;
+      const byte = () => buffer[p++];
+      const num = () => {
+        p += 8;
+        return view.getFloat64(p - 8, true);
+      };
+      const bytes = () => {
+        const n = view.getUint32(p, true);
+        p += 4 + n;
+        return buffer.subarray(p - n, p);
+      };
+      const text = () => decoder.decode(bytes());
+      const optional = () => (byte() ? text() : undefined);
+      const member = () => {
+        const m = { session: text() };
+        const name = optional();
+        if (name !== undefined) m.name = name;
+        return m;
+      };
+      const list = (item) => Array.from({ length: num() }, item);
+      const message = () => {
+        const m = { room: text(), seq: num(), from: text(), ts: num() };
+        if (byte()) m.body = bytes().slice();
+        else {
+          const json = text();
+          try {
+            m.body = JSON.parse(json);
+          } catch {
+            m.body = json;
+          }
+        }
+        return m;
+      };
+      const error = (room) => {
+        const code = num();
+        return failure(code, text(), text(), room);
+      };
+      let again = false;
+      while (p < buffer.length) {
+        switch (byte()) {
+          case 0: {
+            // A token that expired while offline would be refused (4009): get one first.
+            if (expired(expires()) && fetchToken(true)) break;
+            openSocket(at);
+            again = true;
+            break;
+          }
+          case 1: {
+            const frame = bytes();
+            if (ws) ws.send(frame);
+            break;
+          }
+          case 2:
+            if (ws) {
+              closeSocket();
+              lastFailure = [
+                0,
+                opened
+                  ? "the server stopped answering (no heartbeat)"
+                  : "the connection attempt timed out",
+              ];
+            }
+            break;
+          case 3: {
+            const deadline = num();
+            machineTimer.set(deadline < 0 ? null : deadline, at);
+            break;
+          }
+          case 4: {
+            const kind = STATES[byte()];
+            const attempt = num();
+            const end = num();
+            const session = text();
+            const payload = { state: kind };
+            if (kind === "connecting") payload.attempt = attempt;
+            if (kind === "online") {
+              payload.session = session;
+              lastFailure = null;
+              scheduleToken(at);
+            }
+            if (kind === "waiting") {
+              until = end;
+              Object.assign(payload, {
+                attempt,
+                retryAt: Math.max(0, end - skew),
+                retryInMs: Math.max(0, end - at),
+              });
+              if (lastFailure) [payload.code, payload.reason] = lastFailure;
+            }
+            state = payload;
+            push("state", payload);
+            break;
+          }
+          case 5: {
+            const id = num();
+            const info = { room: text(), seq: num(), recovered: !!byte() };
+            const epoch = optional();
+            info.members = list(member);
+            if (epoch !== undefined) info.epoch = epoch;
+            settle(id, true, info);
+            push("joined", info);
+            break;
+          }
+          case 6:
+            settle(num(), true);
+            break;
+          case 7:
+            push("message", message());
+            break;
+          case 8:
+            push("gap", { room: text(), from: num(), to: num() });
+            break;
+          case 9:
+            push("reset", { room: text(), epoch: text() });
+            break;
+          case 10:
+            push("presence", { room: text(), action: byte() ? "join" : "leave", member: member() });
+            break;
+          case 11:
+            settle(num(), true, num());
+            break;
+          case 12: {
+            const id = num();
+            const e = error(text());
+            if (!settle(id, false, e)) push("error", e);
+            break;
+          }
+          case 13:
+            settle(num(), true, list(message));
+            break;
+          case 14: {
+            const id = num();
+            const e = error();
+            if (!settle(id, false, e)) push("error", e);
+            break;
+          }
+          case 15:
+            scheduleToken(at);
+            break;
+          case 16: {
+            const e = error();
+            if (e.code === 4022) fetchToken(false);
+            push("error", e);
+            break;
+          }
+        }
+      }
+      if (!again) break;
+    }
+    deliver();
+  };
+
+  // A request: `run(now)` gives its id, or why not (−1 a room that is not one, −2 a body that
+  // is not JSON, −3 refused, or a rejected promise).
+  const request = (room, run) => {
+    if (!machine) return Promise.reject(disposed());
+    const id = run(now());
+    if (typeof id !== "number") return id;
+    if (id < 0) {
+      return Promise.reject(
+        id === -1
+          ? invalidRoom(room)
+          : id === -2
+            ? invalidField("the body is not JSON, or nests deeper than 64")
+            : failure(4017, "internal", "the publish was refused"),
+      );
+    }
+    const promise = new Promise((resolve, reject) => pending.set(id, [resolve, reject]));
+    drive();
+    return promise;
+  };
+  const command = (run) => {
+    if (!machine) throw disposed();
+    run(now());
+    drive();
+  };
+  const invalidRoom = (room) =>
+    failure(4002, "invalid_room", `"${room}": ${Machine.room_error(String(room))}`);
+  const disposed = () =>
+    closedError("the client was disposed (free() or the end of its `using` block)");
+
+  Object.assign(d, {
+    join(room, options) {
+      let since;
+      try {
+        since = whole(options, "since", "since", invalidField);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return request(room, (at) => machine.join(at, room, since ?? -1));
+    },
+    leave: (room) => request(room, (at) => machine.leave(at, room)),
+    history(room, options) {
+      let since, limit;
+      try {
+        since = whole(options, "since", "since", invalidField);
+        limit = whole(options, "limit", "limit", invalidField);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return request(room, (at) => machine.history(at, room, since ?? -1, limit ?? -1));
+    },
+    publish(room, body) {
+      let json, data, bad;
+      if (body instanceof Uint8Array) data = body;
+      else if (body instanceof ArrayBuffer) data = new Uint8Array(body);
+      else {
+        try {
+          json = JSON.stringify(body);
+          if (typeof json !== "string") bad = "the body must be a JSON value or a Uint8Array";
+        } catch (error) {
+          const what =
+            error instanceof Error
+              ? error.message
+              : typeof error === "string"
+                ? error
+                : "a thrown value that is neither an Error nor a string";
+          bad = `the body cannot be serialized as JSON: ${what}`;
+        }
+      }
+      return request(room, (at) =>
+        bad === undefined
+          ? machine.publish(at, room, json, data)
+          : Machine.room_error(String(room))
+            ? -1
+            : Promise.reject(invalidField(bad)),
+      );
+    },
+    refresh: (value) => command((at) => machine.refresh(at, value)),
+    close: () => machine && command((at) => machine.close(at)),
+    connect: () => command((at) => machine.connect(at)),
+    reconnect() {
+      if (!machine) throw disposed();
+      const at = now();
+      if (state.state === "waiting") {
+        skew += Math.max(0, until - at);
+        command((at) => machine.timeout(at));
+      } else if (state.state === "closed" || state.state === "idle") {
+        command((at) => machine.connect(at));
+      }
+    },
+    listen(type, listener, once) {
+      if (!machine) throw disposed();
+      const kind = kindOf(type);
+      const list = listeners.get(kind);
+      if (!list.some(([l]) => l === listener)) list.push([listener, once]);
+      return () => off(kind, listener);
+    },
+    off(type, listener) {
+      if (!machine) throw disposed();
+      off(kindOf(type), listener);
+    },
+    state: () => (machine ? state.state : "closed"),
+    session: () => (machine ? state.session : undefined),
+    free() {
+      if (!machine) return;
+      command((at) => machine.close(at));
+      stop();
+      finalizer?.unregister(stop);
+      machine.free();
+      machine = null;
+    },
+    // The socket and timer handlers (through the client, held weakly).
+    opened(socket) {
+      if (socket === ws) {
+        opened = true;
+        command((at) => machine.opened(at));
+      }
+    },
+    received(socket, data) {
+      if (socket !== ws) return;
+      if (data instanceof ArrayBuffer) machine.received(now(), new Uint8Array(data));
+      else if (typeof data === "string") machine.received(now(), undefined);
+      else return;
+      drive();
+    },
+    closed(socket, code, reason) {
+      if (socket !== ws) return;
+      ws = null;
+      lastFailure = [
+        code,
+        reason ||
+          (opened
+            ? "the connection was lost"
+            : `could not connect to ${url} (refused, unreachable, or not a WebSocket endpoint)`),
+      ];
+      command((at) => machine.closed(at));
+    },
+    timer: () => command((at) => machine.timeout(at)),
+    token() {
+      fetchToken(false);
+    },
+  });
+
+  finalizer?.register(client, stop, stop);
+  queueMicrotask(() => {
+    delivering = false;
+    deliver();
+  });
+  machine.connect(now());
+  drive();
+  if (openError) {
+    stop();
+    machine.free();
+    throw openError;
+  }
+  return d;
+}
+
+/** A function calling `method` of the driver behind `ref`, while there is one. */
+const weakly = (ref, method) => (...args) => ref.deref()?.[method](...args);
+
+/** Sets `socket`'s handlers, which call the driver behind `ref`. */
+function listen(socket, ref) {
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => ref.deref()?.opened(socket);
+  socket.onmessage = (event) => ref.deref()?.received(socket, event.data);
+  socket.onclose = (event) => ref.deref()?.closed(socket, event.code, event.reason);
+}
+
+/**
+ * A connection to an enchufe server that survives network failures (see enchufe.d.ts).
+ */
+export class Client {
+  #d;
+  constructor(url, options) {
+    this.#d = start(this, url, options);
+  }
+  refresh(token) {
+    this.#d.refresh(token);
+  }
+  join(room, options) {
+    return this.#d.join(room, options);
+  }
+  leave(room) {
+    return this.#d.leave(room);
+  }
+  publish(room, body) {
+    return this.#d.publish(room, body);
+  }
+  history(room, options) {
+    return this.#d.history(room, options);
+  }
+  close() {
+    this.#d.close();
+  }
+  connect() {
+    this.#d.connect();
+  }
+  reconnect() {
+    this.#d.reconnect();
+  }
+  get state() {
+    return this.#d.state();
+  }
+  get session() {
+    return this.#d.session();
+  }
+  on(type, listener) {
+    return this.#d.listen(type, listener, false);
+  }
+  once(type, listener) {
+    return this.#d.listen(type, listener, true);
+  }
+  off(type, listener) {
+    this.#d.off(type, listener);
+  }
+  free() {
+    this.#d.free();
+  }
+}
+if (Symbol.dispose) Client.prototype[Symbol.dispose] = Client.prototype.free;
