@@ -8,10 +8,74 @@
 // Internal state lives in closures (`start`), not in properties: a minifier renames local
 // names, never property names.
 
-import init, { initSync, Machine } from "./glue.js";
+import load, { initSync as loadSync, Machine } from "./glue.js";
 
-export default init;
-export { initSync };
+// The module's memory, where the machine's inputs are written and its outputs read.
+let memory;
+const loaded = (exports) => ((memory = exports.memory), exports);
+
+/** Instantiates the module (see enchufe.d.ts). */
+export default async function init(module) {
+  return loaded(await load(module));
+}
+
+/** Instantiates the module at once (see enchufe.d.ts). */
+export function initSync(module) {
+  return loaded(loadSync(module));
+}
+
+// The machine's inputs (`kind` in wasm/src/machine.rs).
+const CREATE = 0;
+const CONNECT = 1;
+const CLOSE = 2;
+const TIMEOUT = 3;
+const OPENED = 4;
+const CLOSED = 5;
+const REFRESH = 6;
+const RECEIVED = 7;
+const JOIN = 8;
+const LEAVE = 9;
+const HISTORY = 10;
+const PUBLISH = 11;
+const ROOM = 12;
+const TOKEN_EXPIRES = 13;
+
+const encoder = new TextEncoder();
+
+/**
+ * Runs input `kind` of `machine` at `now` with `args` (numbers, strings, bytes, `undefined`),
+ * written into the module's memory as machine.rs's `Args` reads them.
+ */
+function input(machine, kind, now, ...args) {
+  const parts = args.map((value) => {
+    if (value === undefined) return new Uint8Array(1);
+    const number = typeof value === "number";
+    const bytes = number ? null : typeof value === "string" ? encoder.encode(value) : value;
+    const part = new Uint8Array(number ? 9 : 5 + bytes.length);
+    const view = new DataView(part.buffer);
+    if (number) {
+      part[0] = 1;
+      view.setFloat64(1, value, true);
+    } else {
+      part[0] = 2;
+      view.setUint32(1, bytes.length, true);
+      part.set(bytes, 5);
+    }
+    return part;
+  });
+  let at = machine.buf(parts.reduce((n, part) => n + part.length, 0));
+  for (const part of parts) {
+    new Uint8Array(memory.buffer).set(part, at);
+    at += part.length;
+  }
+  return machine.input(kind, now);
+}
+
+/** A copy of the output record at `at` (its length first). */
+function output(at) {
+  const length = new DataView(memory.buffer).getUint32(at, true);
+  return new Uint8Array(memory.buffer, at + 4, length).slice();
+}
 
 const EVENTS = ["message", "presence", "gap", "reset", "state", "joined", "error"];
 const STATES = ["idle", "connecting", "online", "waiting", "closed"];
@@ -133,7 +197,8 @@ function start(client, url, options) {
   }
   const id = random(new Uint8Array(12)).reduce((s, b) => s + (b + 256).toString(16).slice(1), "w-");
   const [low, high] = random(new Uint32Array(2));
-  let machine = new Machine(id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
+  let machine = new Machine();
+  input(machine, CREATE, 0, id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
 
   // The handlers hold the driver weakly (made outside this scope, whose variables they would
   // otherwise keep); only the client holds it.
@@ -212,7 +277,7 @@ function start(client, url, options) {
     return waiting;
   };
 
-  const expires = () => machine.token_expires();
+  const expires = () => input(machine, TOKEN_EXPIRES, 0);
   const expired = (e) => e >= 0 && e * 1000 <= Date.now();
   const scheduleToken = (at) => {
     const e = expires();
@@ -238,7 +303,7 @@ function start(client, url, options) {
       fetching = false;
       if (!machine) return;
       if (typeof token === "string") {
-        machine.refresh(now(), token);
+        input(machine, REFRESH, now(), token);
         drive();
       } else {
         const message = "getToken() did not give a token (it rejected or returned no string)";
@@ -262,7 +327,7 @@ function start(client, url, options) {
       socket = Reflect.construct(Socket, [url]);
     } catch (error) {
       openError ??= error;
-      machine.closed(at);
+      input(machine, CLOSED, at);
       return;
     }
     ws = socket;
@@ -273,7 +338,7 @@ function start(client, url, options) {
   const drive = () => {
     const at = now();
     let buffer;
-    while ((buffer = machine.drive()).length) {
+    while ((buffer = output(machine.drive())).length) {
       const view = new DataView(buffer.buffer);
       let p = 0;
       const byte = () => buffer[p++];
@@ -370,9 +435,8 @@ function start(client, url, options) {
           }
           case 5: {
             const id = num();
-            const info = { room: text(), seq: num(), recovered: !!byte() };
+            const info = { room: text(), seq: num(), members: list(member), recovered: !!byte() };
             const epoch = optional();
-            info.members = list(member);
             if (epoch !== undefined) info.epoch = epoch;
             settle(id, true, info);
             push("joined", info);
@@ -451,8 +515,11 @@ function start(client, url, options) {
     run(now());
     drive();
   };
-  const invalidRoom = (room) =>
-    failure(4002, "invalid_room", `"${room}": ${Machine.room_error(String(room))}`);
+  // After −1 from `input`: the output record is why `room` is no room name.
+  const invalidRoom = (room) => {
+    const why = output(machine.out());
+    return failure(4002, "invalid_room", `"${room}": ${decoder.decode(why.subarray(4))}`);
+  };
   const disposed = () =>
     closedError("the client was disposed (free() or the end of its `using` block)");
 
@@ -464,9 +531,9 @@ function start(client, url, options) {
       } catch (error) {
         return Promise.reject(error);
       }
-      return request(room, (at) => machine.join(at, room, since ?? -1));
+      return request(room, (at) => input(machine, JOIN, at, String(room), since));
     },
-    leave: (room) => request(room, (at) => machine.leave(at, room)),
+    leave: (room) => request(room, (at) => input(machine, LEAVE, at, String(room))),
     history(room, options) {
       let since, limit;
       try {
@@ -475,7 +542,7 @@ function start(client, url, options) {
       } catch (error) {
         return Promise.reject(error);
       }
-      return request(room, (at) => machine.history(at, room, since ?? -1, limit ?? -1));
+      return request(room, (at) => input(machine, HISTORY, at, String(room), since, limit));
     },
     publish(room, body) {
       let json, data, bad;
@@ -497,23 +564,21 @@ function start(client, url, options) {
       }
       return request(room, (at) =>
         bad === undefined
-          ? machine.publish(at, room, json, data)
-          : Machine.room_error(String(room))
-            ? -1
-            : Promise.reject(invalidField(bad)),
+          ? input(machine, PUBLISH, at, String(room), json, data)
+          : input(machine, ROOM, at, String(room)) || Promise.reject(invalidField(bad)),
       );
     },
-    refresh: (value) => command((at) => machine.refresh(at, value)),
-    close: () => machine && command((at) => machine.close(at)),
-    connect: () => command((at) => machine.connect(at)),
+    refresh: (value) => command((at) => input(machine, REFRESH, at, String(value))),
+    close: () => machine && command((at) => input(machine, CLOSE, at)),
+    connect: () => command((at) => input(machine, CONNECT, at)),
     reconnect() {
       if (!machine) throw disposed();
       const at = now();
       if (state.state === "waiting") {
         skew += Math.max(0, until - at);
-        command((at) => machine.timeout(at));
+        command((at) => input(machine, TIMEOUT, at));
       } else if (state.state === "closed" || state.state === "idle") {
-        command((at) => machine.connect(at));
+        command((at) => input(machine, CONNECT, at));
       }
     },
     listen(type, listener, once) {
@@ -531,7 +596,7 @@ function start(client, url, options) {
     session: () => (machine ? state.session : undefined),
     free() {
       if (!machine) return;
-      command((at) => machine.close(at));
+      command((at) => input(machine, CLOSE, at));
       stop();
       finalizer?.unregister(stop);
       machine.free();
@@ -541,13 +606,13 @@ function start(client, url, options) {
     opened(socket) {
       if (socket === ws) {
         opened = true;
-        command((at) => machine.opened(at));
+        command((at) => input(machine, OPENED, at));
       }
     },
     received(socket, data) {
       if (socket !== ws) return;
-      if (data instanceof ArrayBuffer) machine.received(now(), new Uint8Array(data));
-      else if (typeof data === "string") machine.received(now(), undefined);
+      if (data instanceof ArrayBuffer) input(machine, RECEIVED, now(), new Uint8Array(data));
+      else if (typeof data === "string") input(machine, RECEIVED, now());
       else return;
       drive();
     },
@@ -561,9 +626,9 @@ function start(client, url, options) {
             ? "the connection was lost"
             : `could not connect to ${url} (refused, unreachable, or not a WebSocket endpoint)`),
       ];
-      command((at) => machine.closed(at));
+      command((at) => input(machine, CLOSED, at));
     },
-    timer: () => command((at) => machine.timeout(at)),
+    timer: () => command((at) => input(machine, TIMEOUT, at)),
     token() {
       fetchToken(false);
     },
@@ -574,7 +639,7 @@ function start(client, url, options) {
     delivering = false;
     deliver();
   });
-  machine.connect(now());
+  input(machine, CONNECT, now());
   drive();
   if (openError) {
     stop();

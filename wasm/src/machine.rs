@@ -44,10 +44,15 @@ use crate::wire;
 
 type Core = enchufe_core::client::Client;
 
-/// A machine and what its inputs produced besides its outputs (frames that did not decode).
+/// A machine, its input buffer (the arguments of the next [`input`](Machine::input)), its
+/// output record, and the entries its inputs produced besides the machine's outputs (frames
+/// that did not decode).
 #[wasm_bindgen]
+#[derive(Default)]
 pub struct Machine {
-    machine: Core,
+    core: Option<Core>,
+    input: Vec<u8>,
+    out: Vec<u8>,
     errors: Vec<u8>,
 }
 
@@ -55,181 +60,230 @@ fn ms(now: f64) -> u64 {
     now.max(0.0) as u64
 }
 
-/// A whole number ≥ 0 from JavaScript, or `None` for a negative one (the API's "absent").
-fn opt(n: f64) -> Option<u64> {
-    (n >= 0.0).then(|| n as u64)
+/// The arguments of an input, as JavaScript wrote them: each a tag byte (0 absent, 1 a number,
+/// an `f64`; 2 a string's UTF-8 or bytes, a `u32` length and the bytes), little-endian.
+struct Args<'a>(&'a [u8]);
+
+impl<'a> Args<'a> {
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (&tag, rest) = self.0.split_first()?;
+        let (len, rest) = match tag {
+            1 => (8, rest),
+            2 => {
+                let (len, rest) = rest.split_first_chunk::<4>()?;
+                (u32::from_le_bytes(*len) as usize, rest)
+            }
+            _ => (0, rest),
+        };
+        let (value, rest) = rest.split_at_checked(len)?;
+        self.0 = rest;
+        (tag != 0).then_some(value)
+    }
+
+    /// A number; −1 when absent (the API's numbers are ≥ 0).
+    fn num(&mut self) -> f64 {
+        self.next().and_then(|b| b.try_into().ok()).map_or(-1.0, f64::from_le_bytes)
+    }
+
+    fn opt(&mut self) -> Option<u64> {
+        let n = self.num();
+        (n >= 0.0).then_some(n as u64)
+    }
+
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        self.next().map(<[u8]>::to_vec)
+    }
+
+    fn text(&mut self) -> Option<String> {
+        self.bytes().and_then(|b| String::from_utf8(b).ok())
+    }
+
+    /// A room name; `Err` with why it is none.
+    fn room(&mut self) -> Result<RoomName, String> {
+        RoomName::new(self.text().unwrap_or_default()).map_err(|e| e.message())
+    }
+}
+
+/// Inputs and commands, the first argument of [`Machine::input`].
+mod kind {
+    pub(super) const CREATE: u32 = 0;
+    pub(super) const CONNECT: u32 = 1;
+    pub(super) const CLOSE: u32 = 2;
+    pub(super) const TIMEOUT: u32 = 3;
+    pub(super) const OPENED: u32 = 4;
+    pub(super) const CLOSED: u32 = 5;
+    pub(super) const REFRESH: u32 = 6;
+    pub(super) const RECEIVED: u32 = 7;
+    pub(super) const JOIN: u32 = 8;
+    pub(super) const LEAVE: u32 = 9;
+    pub(super) const HISTORY: u32 = 10;
+    pub(super) const PUBLISH: u32 = 11;
+    pub(super) const ROOM: u32 = 12;
+    pub(super) const TOKEN_EXPIRES: u32 = 13;
 }
 
 #[wasm_bindgen]
 impl Machine {
-    /// A new machine (not connecting yet).
-    #[allow(clippy::too_many_arguments)]
+    /// An empty machine: its first input is `CREATE`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        client_id: String,
-        name: Option<String>,
-        token: Option<String>,
-        base_ms: f64,
-        cap_ms: f64,
-        heartbeat_ms: f64,
-        connect_timeout_ms: f64,
-        outbox: f64,
-        seed: f64,
-    ) -> Machine {
-        let mut config = ClientConfig::new(client_id);
-        // JavaScript splits nothing: `received` splits every message into its frames (wire.rs).
-        config.batch = true;
-        config.name = name;
-        config.token = token;
-        config.backoff_base_ms = ms(base_ms);
-        config.backoff_cap_ms = ms(cap_ms);
-        config.heartbeat_ms = ms(heartbeat_ms).max(1);
-        config.connect_timeout_ms = ms(connect_timeout_ms).max(1);
-        config.outbox_capacity = outbox as usize;
-        Machine { machine: Core::new(config, seed as u64), errors: Vec::new() }
+    pub fn new() -> Machine {
+        Machine::default()
     }
 
-    /// `connect()`.
-    pub fn connect(&mut self, now: f64) {
-        self.machine.connect(ms(now));
+    /// Makes the input buffer `len` bytes long; its address, where JavaScript writes the
+    /// arguments of the next [`input`](Machine::input).
+    pub fn buf(&mut self, len: u32) -> u32 {
+        self.input.clear();
+        self.input.resize(len as usize, 0);
+        self.input.as_mut_ptr() as u32
     }
 
-    /// `close()`.
-    pub fn close(&mut self, now: f64) {
-        self.machine.close(ms(now));
+    /// Runs input `kind` (the `kind` module) at `now` with the arguments in the input buffer.
+    /// A command gives its request's id; −1 a room name that is not one (why, as a string, is
+    /// then the output record, see [`drive`](Machine::drive)), −2 a body that is not JSON (or
+    /// nests deeper than 64), −3 a publish refused. `TOKEN_EXPIRES` gives when the token in use
+    /// expires, in Unix seconds (−1: it does not, or there is none).
+    pub fn input(&mut self, kind: u32, now: f64) -> f64 {
+        let input = core::mem::take(&mut self.input);
+        let mut args = Args(&input);
+        let result = self.run(kind, ms(now), &mut args);
+        self.input = input;
+        result
     }
 
-    /// The state machine's timer fired.
-    pub fn timeout(&mut self, now: f64) {
-        self.machine.handle_timeout(ms(now));
+    /// The address of the last output record (after −1 from `input`: why the room is none).
+    pub fn out(&self) -> u32 {
+        self.out.as_ptr() as u32
     }
 
-    /// The socket opened.
-    pub fn opened(&mut self, now: f64) {
-        self.machine.handle_connected(ms(now));
-    }
-
-    /// The socket closed, or failed to open.
-    pub fn closed(&mut self, now: f64) {
-        self.machine.handle_disconnected(ms(now));
-    }
-
-    /// A new token (`refresh(token)`, or `getToken()`'s).
-    pub fn refresh(&mut self, now: f64, token: String) {
-        self.machine.refresh(ms(now), token);
-    }
-
-    /// When the token in use expires, in Unix seconds; −1 when it does not (or there is none).
-    pub fn token_expires(&mut self) -> f64 {
-        self.machine.token_expires().map_or(-1.0, |e| e as f64)
-    }
-
-    /// A binary message from the server (`None`: a text one, which this client does not read).
-    /// Every frame of its batch goes to the machine; those that do not decode become `error`
-    /// entries (4000 `malformed`) after the machine's outputs in the next [`drive`].
-    pub fn received(&mut self, now: f64, message: Option<Vec<u8>>) {
-        let handle = self;
-        let decoded = match message {
-            Some(bytes) => wire::decode(&bytes),
-            None => vec![Err("a text (JSON) message; this client reads binary ones")],
-        };
-        for item in decoded {
-            match item {
-                Ok(frame) => handle.machine.handle_frame(ms(now), frame),
-                Err(error) => {
-                    let text = enchufe_core::text::concat(&[
-                        "a frame from the server could not be decoded: ",
-                        error,
-                    ]);
-                    let out = &mut handle.errors;
-                    out.push(16);
-                    failure(out, ErrorCode::Malformed.code(), &text);
+    /// Takes every output of the machine up to its next wait, and the errors of `RECEIVED`:
+    /// the address of the output record, its length (a `u32`) first.
+    pub fn drive(&mut self) -> u32 {
+        let out = &mut self.out;
+        out.clear();
+        out.extend_from_slice(&[0; 4]);
+        if let Some(core) = &mut self.core {
+            loop {
+                match core.poll_output() {
+                    Output::Connect => out.push(0),
+                    Output::Transmit(frame) => {
+                        out.push(1);
+                        bytes(out, &wire::encode(&frame));
+                    }
+                    Output::Disconnect => out.push(2),
+                    Output::Wait(deadline) => {
+                        out.push(3);
+                        num(out, deadline.map_or(-1.0, |d| d as f64));
+                        break;
+                    }
+                    Output::Event(event) => event_entry(core, out, event),
                 }
             }
         }
+        out.append(&mut self.errors);
+        self.finish()
+    }
+}
+
+impl Machine {
+    /// The output record's address, its length written first.
+    fn finish(&mut self) -> u32 {
+        let len = (self.out.len() - 4) as u32;
+        self.out[..4].copy_from_slice(&len.to_le_bytes());
+        self.out.as_ptr() as u32
     }
 
-    /// `join(room, { since })` (`since` −1: none): the request's id, or −1 for a room name that is
-    /// not one ([`room_error`] says why).
-    pub fn join(&mut self, now: f64, room: &str, since: f64) -> f64 {
-        match RoomName::new(room) {
-            Ok(room) => self.machine.join(ms(now), room, opt(since)) as f64,
-            Err(_) => -1.0,
+    fn run(&mut self, kind: u32, now: u64, args: &mut Args<'_>) -> f64 {
+        if kind == kind::CREATE {
+            let mut config = ClientConfig::new(args.text().unwrap_or_default());
+            // `RECEIVED` splits every message into its frames (wire.rs).
+            config.batch = true;
+            config.name = args.text();
+            config.token = args.text();
+            config.backoff_base_ms = ms(args.num());
+            config.backoff_cap_ms = ms(args.num());
+            config.heartbeat_ms = ms(args.num()).max(1);
+            config.connect_timeout_ms = ms(args.num()).max(1);
+            config.outbox_capacity = args.num() as usize;
+            self.core = Some(Core::new(config, args.num() as u64));
+            return 0.0;
         }
-    }
-
-    /// `leave(room)`: the request's id, or −1 (as [`join`]).
-    pub fn leave(&mut self, now: f64, room: &str) -> f64 {
-        match RoomName::new(room) {
-            Ok(room) => self.machine.leave(ms(now), room) as f64,
-            Err(_) => -1.0,
+        if kind == kind::ROOM {
+            return match args.room() {
+                Ok(_) => 0.0,
+                Err(why) => self.why(&why),
+            };
         }
-    }
-
-    /// `history(room, { since, limit })` (−1: absent): the request's id, or −1 (as [`join`]).
-    pub fn history(&mut self, now: f64, room: &str, since: f64, limit: f64) -> f64 {
-        match RoomName::new(room) {
-            Ok(room) => {
-                let limit = opt(limit).map(|l| u32::try_from(l).unwrap_or(u32::MAX));
-                self.machine.history(ms(now), room, opt(since), limit) as f64
-            }
-            Err(_) => -1.0,
-        }
-    }
-
-    /// `publish(room, body)`, the body JSON text (`json`, from `JSON.stringify`) or bytes: the
-    /// publish's id (a full outbox too: its `publish failed` entry follows), or −1 for a room that
-    /// is not one, −2 for a body that is not JSON (or nests deeper than 64), −3 refused.
-    pub fn publish(
-        &mut self,
-        now: f64,
-        room: &str,
-        json: Option<String>,
-        bytes: Option<Vec<u8>>,
-    ) -> f64 {
-        let Ok(room) = RoomName::new(room) else { return -1.0 };
-        let body = match (json, bytes) {
-            (_, Some(bytes)) => Body::Bytes(bytes),
-            (Some(text), None) => match JsonText::new(text) {
-                Ok(text) => Body::Json(text),
-                Err(_) => return -2.0,
-            },
-            (None, None) => return -2.0,
-        };
-        match self.machine.publish(ms(now), room, body) {
-            Ok(id) | Err(ClientError::OutboxFull { id, .. }) => id as f64,
-            Err(_) => -3.0,
-        }
-    }
-
-    /// Why `room` is no room name (for the `invalid_room` error), empty when it is one.
-    pub fn room_error(room: &str) -> String {
-        RoomName::new(room).err().map(|e| e.message()).unwrap_or_default()
-    }
-
-    /// Takes every output of the machine up to its next wait, and the errors of [`received`]:
-    /// the record described above.
-    pub fn drive(&mut self) -> Vec<u8> {
-        let handle = self;
-        let mut out = Vec::new();
-        loop {
-            match handle.machine.poll_output() {
-                Output::Connect => out.push(0),
-                Output::Transmit(frame) => {
-                    out.push(1);
-                    bytes(&mut out, &wire::encode(&frame));
+        let Some(core) = &mut self.core else { return -3.0 };
+        let request = |id: u64| id as f64;
+        match kind {
+            kind::CONNECT => core.connect(now),
+            kind::CLOSE => core.close(now),
+            kind::TIMEOUT => core.handle_timeout(now),
+            kind::OPENED => core.handle_connected(now),
+            kind::CLOSED => core.handle_disconnected(now),
+            kind::REFRESH => core.refresh(now, args.text().unwrap_or_default()),
+            kind::RECEIVED => {
+                let decoded = match args.bytes() {
+                    Some(bytes) => wire::decode(&bytes),
+                    None => vec![Err("a text (JSON) message; this client reads binary ones")],
+                };
+                for item in decoded {
+                    match item {
+                        Ok(frame) => core.handle_frame(now, frame),
+                        Err(error) => {
+                            let text = enchufe_core::text::concat(&[
+                                "a frame from the server could not be decoded: ",
+                                error,
+                            ]);
+                            self.errors.push(16);
+                            failure(&mut self.errors, ErrorCode::Malformed.code(), &text);
+                        }
+                    }
                 }
-                Output::Disconnect => out.push(2),
-                Output::Wait(deadline) => {
-                    out.push(3);
-                    num(&mut out, deadline.map_or(-1.0, |d| d as f64));
-                    break;
-                }
-                Output::Event(event) => event_entry(&handle.machine, &mut out, event),
+            }
+            kind::TOKEN_EXPIRES => return core.token_expires().map_or(-1.0, |e| e as f64),
+            _ => {
+                let room = match args.room() {
+                    Ok(room) => room,
+                    Err(why) => return self.why(&why),
+                };
+                return match kind {
+                    kind::JOIN => request(core.join(now, room, args.opt())),
+                    kind::LEAVE => request(core.leave(now, room)),
+                    kind::HISTORY => {
+                        let since = args.opt();
+                        let limit = args.opt().map(|l| u32::try_from(l).unwrap_or(u32::MAX));
+                        request(core.history(now, room, since, limit))
+                    }
+                    kind::PUBLISH => {
+                        let body = match (args.text(), args.bytes()) {
+                            (_, Some(bytes)) => Body::Bytes(bytes),
+                            (Some(text), None) => match JsonText::new(text) {
+                                Ok(text) => Body::Json(text),
+                                Err(_) => return -2.0,
+                            },
+                            (None, None) => return -2.0,
+                        };
+                        match core.publish(now, room, body) {
+                            Ok(id) | Err(ClientError::OutboxFull { id, .. }) => request(id),
+                            Err(_) => -3.0,
+                        }
+                    }
+                    _ => -3.0,
+                };
             }
         }
-        out.append(&mut handle.errors);
-        out
+        0.0
+    }
+
+    /// Why a room name is none, as the output record (a string); −1.
+    fn why(&mut self, why: &str) -> f64 {
+        self.out.clear();
+        self.out.extend_from_slice(&[0; 4]);
+        text(&mut self.out, why);
+        self.finish();
+        -1.0
     }
 }
 
@@ -254,12 +308,12 @@ fn event_entry(machine: &Core, out: &mut Vec<u8>, event: Event) {
             num(out, id as f64);
             text(out, room.as_str());
             num(out, seq as f64);
-            out.push(recovered.into());
-            optional(out, machine.epoch(&room));
             num(out, members.len() as f64);
             for m in &members {
                 member(out, m);
             }
+            out.push(recovered.into());
+            optional(out, machine.epoch(&room));
         }
         Event::Left { id, .. } => {
             out.push(6);
