@@ -8,20 +8,75 @@
 // Internal state lives in closures (`start`), not in properties: a minifier renames local
 // names, never property names.
 
-import load, { initSync as loadSync, Machine } from "./glue.js";
+// The module's exports (checked by `cargo xtask pack`, xtask/src/imports.rs): `memory`, the
+// machine's `machine_new`, `machine_buf`, `machine_input`, `machine_drive`, `machine_out`,
+// `__wbg_machine_free` (each taking the machine's address first), `__wbindgen_start`.
+let wasm;
 
-// The module's memory, where the machine's inputs are written and its outputs read.
-let memory;
-const loaded = (exports) => ((memory = exports.memory), exports);
+const decoder = new TextDecoder();
+const bytesAt = (at, length) => new Uint8Array(wasm.memory.buffer, at, length);
 
-/** Instantiates the module (see enchufe.d.ts). */
-export default async function init(module) {
-  return loaded(await load(module));
+// What the module imports from wasm-bindgen's runtime, under the names the packer gives them.
+const imports = {
+  a: {
+    // Throws with the module's message (a bug: wasm-bindgen's own checks).
+    t(at, length) {
+      throw new Error(decoder.decode(bytesAt(at, length)));
+    },
+    // Fills the table slots wasm-bindgen reserves for constants.
+    x() {
+      const table = wasm.__wbindgen_externrefs;
+      table.set(0, undefined);
+      table.set(1024, undefined);
+      table.set(1025, null);
+      table.set(1026, true);
+      table.set(1027, false);
+    },
+  },
+};
+
+const started = (instance) => {
+  wasm = instance.exports;
+  wasm.__wbindgen_start();
+  return wasm;
+};
+
+// `{ [key]: value }` as wasm-bindgen's loaders take it, or the value itself.
+const given = (options, key) =>
+  options !== undefined && Object.getPrototypeOf(options) === Object.prototype
+    ? options[key]
+    : options;
+
+/**
+ * Instantiates the module: fetched from `module_or_path` (a URL, a `Response`, bytes, a compiled
+ * module), by default from `enchufe_bg.wasm` next to this file. Once only.
+ */
+export default async function init(options) {
+  if (wasm) return wasm;
+  let source = given(options, "module_or_path") ?? new URL("enchufe_bg.wasm", import.meta.url);
+  if (
+    typeof source === "string" ||
+    source instanceof URL ||
+    (typeof Request === "function" && source instanceof Request)
+  ) {
+    source = fetch(source);
+  }
+  source = await source;
+  if (typeof Response === "function" && source instanceof Response) {
+    if (!source.ok) throw new Error(`failed to fetch Wasm: ${source.status} fetching ${source.url}`);
+    // The bytes, not `instantiateStreaming`: that refuses a server's wrong MIME type.
+    source = await source.arrayBuffer();
+  }
+  const result = await WebAssembly.instantiate(source, imports);
+  return wasm ?? started(result.instance ?? result);
 }
 
-/** Instantiates the module at once (see enchufe.d.ts). */
-export function initSync(module) {
-  return loaded(loadSync(module));
+/** Instantiates the module at once from `module` (bytes or a compiled module). */
+export function initSync(options) {
+  if (wasm) return wasm;
+  let module = given(options, "module");
+  if (!(module instanceof WebAssembly.Module)) module = new WebAssembly.Module(module);
+  return started(new WebAssembly.Instance(module, imports));
 }
 
 // The machine's inputs (`kind` in wasm/src/machine.rs).
@@ -63,24 +118,21 @@ function input(machine, kind, now, ...args) {
     }
     return part;
   });
-  let at = machine.buf(parts.reduce((n, part) => n + part.length, 0));
+  let at = wasm.machine_buf(machine, parts.reduce((n, part) => n + part.length, 0)) >>> 0;
   for (const part of parts) {
-    new Uint8Array(memory.buffer).set(part, at);
+    new Uint8Array(wasm.memory.buffer).set(part, at);
     at += part.length;
   }
-  return machine.input(kind, now);
+  return wasm.machine_input(machine, kind, now);
 }
 
 /** A copy of the output record at `at` (its length first). */
 function output(at) {
-  const length = new DataView(memory.buffer).getUint32(at, true);
-  return new Uint8Array(memory.buffer, at + 4, length).slice();
+  return bytesAt(at + 4, new DataView(wasm.memory.buffer).getUint32(at, true)).slice();
 }
 
 const EVENTS = ["message", "presence", "gap", "reset", "state", "joined", "error"];
 const STATES = ["idle", "connecting", "online", "waiting", "closed"];
-const decoder = new TextDecoder();
-
 /** An `EnchufeError`: an `Error` with the protocol's `name` and `code` (and a publish's room). */
 function failure(code, name, message, room) {
   const error = new Error(message);
@@ -160,12 +212,12 @@ const random = (array) => crypto.getRandomValues(array);
 
 // Cleans up after a client the application let go of: its socket, timers, `online` listener.
 const finalizer =
-  typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop()) : null;
+  typeof FinalizationRegistry === "function" ? new FinalizationRegistry((release) => release()) : null;
 
 /**
  * Starts a client's driver: reads the options, makes the machine, connects. Returns what the
  * class calls. Its event handlers hold the client weakly (`ref`), so that a client the page
- * forgets is collected, and `finalizer` closes its socket.
+ * forgets is collected, and `finalizer` closes its socket and frees its machine.
  */
 function start(client, url, options) {
   const name = typed(options, "name", "string", "a string");
@@ -197,7 +249,7 @@ function start(client, url, options) {
   }
   const id = random(new Uint8Array(12)).reduce((s, b) => s + (b + 256).toString(16).slice(1), "w-");
   const [low, high] = random(new Uint32Array(2));
-  let machine = new Machine();
+  let machine = wasm.machine_new();
   input(machine, CREATE, 0, id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
 
   // The handlers hold the driver weakly (made outside this scope, whose variables they would
@@ -235,11 +287,14 @@ function start(client, url, options) {
       ws = null;
     }
   };
-  const stop = () => {
+  // Lets go of everything: the socket, the timers, the `online` listener, the machine.
+  const release = () => {
     closeSocket();
     machineTimer.cancel();
     tokenTimer.cancel();
     if (hasGlobalEvents) removeEventListener("online", online);
+    wasm.__wbg_machine_free(machine, 0);
+    machine = 0;
   };
   const push = (kind, payload) => queue.push([kind, payload]);
   const deliver = () => {
@@ -338,7 +393,7 @@ function start(client, url, options) {
   const drive = () => {
     const at = now();
     let buffer;
-    while ((buffer = output(machine.drive())).length) {
+    while ((buffer = output(wasm.machine_drive(machine) >>> 0)).length) {
       const view = new DataView(buffer.buffer);
       let p = 0;
       const byte = () => buffer[p++];
@@ -517,7 +572,7 @@ function start(client, url, options) {
   };
   // After −1 from `input`: the output record is why `room` is no room name.
   const invalidRoom = (room) => {
-    const why = output(machine.out());
+    const why = output(wasm.machine_out(machine) >>> 0);
     return failure(4002, "invalid_room", `"${room}": ${decoder.decode(why.subarray(4))}`);
   };
   const disposed = () =>
@@ -597,10 +652,8 @@ function start(client, url, options) {
     free() {
       if (!machine) return;
       command((at) => input(machine, CLOSE, at));
-      stop();
-      finalizer?.unregister(stop);
-      machine.free();
-      machine = null;
+      finalizer?.unregister(release);
+      release();
     },
     // The socket and timer handlers (through the client, held weakly).
     opened(socket) {
@@ -634,7 +687,7 @@ function start(client, url, options) {
     },
   });
 
-  finalizer?.register(client, stop, stop);
+  finalizer?.register(client, release, release);
   queueMicrotask(() => {
     delivering = false;
     deliver();
@@ -642,8 +695,7 @@ function start(client, url, options) {
   input(machine, CONNECT, now());
   drive();
   if (openError) {
-    stop();
-    machine.free();
+    release();
     throw openError;
   }
   return d;

@@ -5,7 +5,9 @@
 //!    `<script type="module">`).
 //! 2. binaryen's `wasm-opt -Oz` from npm shrinks the module (never Debian's binaryen: its
 //!    output breaks in the browser, see docs/TOOLCHAIN.md).
-//! 3. The imports get short names, in the module and in the glue (`imports.rs`).
+//! 3. The module's imports get the short names its loader gives them, and its imports and
+//!    exports are checked against what the loader (wasm/js/enchufe.js) provides and calls
+//!    (`imports.rs`). wasm-bindgen's own glue is not shipped.
 //! 4. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
 //!    are written here — name `enchufe`, the workspace's version, the entries in `exports` —
 //!    next to wasm/README.md, and `npm pack` makes the tarball.
@@ -42,10 +44,8 @@ pub(crate) fn run() -> Result<PathBuf> {
     wasm_pack_build("web", &web)?;
     let web_in_package = package.join("web");
     fs::create_dir_all(&web_in_package).map_err(io(&web_in_package))?;
-    // wasm-bindgen's glue loads the module and wraps its one class, `Machine`; the API is the
-    // hand-written `enchufe.js` around it (wasm/js, wasm/src/machine.rs).
-    let glue = web_in_package.join("glue.js");
-    copy(&web.join("enchufe.js"), &glue)?;
+    // The module only: the API and its loader are the hand-written `enchufe.js` (wasm/js,
+    // wasm/src/machine.rs), not wasm-bindgen's glue (imports.rs says why).
     let wasm = web_in_package.join("enchufe_bg.wasm");
     copy(&web.join("enchufe_bg.wasm"), &wasm)?;
     remove_dir(&web)?;
@@ -53,7 +53,7 @@ pub(crate) fn run() -> Result<PathBuf> {
         copy(&root().join("wasm/js").join(file), &web_in_package.join(file))?;
     }
     optimize(&wasm)?;
-    shorten_imports(&wasm, &glue)?;
+    bind(&wasm)?;
     for (file, text) in ENTRIES {
         let path = package.join(file);
         fs::write(&path, text).map_err(io(&path))?;
@@ -181,16 +181,12 @@ fn optimize(wasm: &Path) -> Result {
     step(opt)
 }
 
-/// Renames the module's imports (and hashed exports) short in it, in its glue and in the
-/// declarations of its exports (`imports.rs`).
-fn shorten_imports(wasm: &Path, glue: &Path) -> Result {
+/// Renames the module's imports for the loader, after checking its contract (`imports.rs`).
+fn bind(wasm: &Path) -> Result {
     let module = fs::read(wasm).map_err(io(wasm))?;
-    let text = fs::read_to_string(glue).map_err(io(glue))?;
-    let short = crate::imports::shorten(&module, &text)
-        .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
-    fs::write(wasm, short.wasm).map_err(io(wasm))?;
-    fs::write(glue, short.glue).map_err(io(glue))?;
-    Ok(())
+    let bound =
+        crate::imports::bind(&module).map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
+    fs::write(wasm, bound).map_err(io(wasm))
 }
 
 /// The package's manifest. `exports` maps `enchufe` to the browser entry (the `node`
@@ -238,11 +234,11 @@ fn package_json() -> String {
     )
 }
 
-/// Prints the module's and the glue's sizes, raw and gzipped (what a browser downloads), and
+/// Prints the module's and the JavaScript's sizes, raw and gzipped (what a browser downloads), and
 /// the tarball's.
 fn report_sizes(web: &Path, tarball: &Path) {
     let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or_default();
-    for file in ["enchufe_bg.wasm", "glue.js", "enchufe.js"] {
+    for file in ["enchufe_bg.wasm", "enchufe.js"] {
         let path = web.join(file);
         eprintln!("web/{file}: {} bytes, {} bytes gzipped (-9)", size(&path), gzipped(&path));
     }
