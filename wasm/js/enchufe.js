@@ -386,7 +386,7 @@ function start(client, url, options) {
       return;
     }
     ws = socket;
-    listen(socket, ref);
+    handle(socket, ref);
   };
 
   // Carries out every output of the machine, then delivers the events to the listeners.
@@ -575,6 +575,13 @@ function start(client, url, options) {
     const why = output(wasm.machine_out(machine) >>> 0);
     return failure(4002, "invalid_room", `"${room}": ${decoder.decode(why.subarray(4))}`);
   };
+  const listen = (type, listener, once) => {
+    if (!machine) throw disposed();
+    const kind = kindOf(type);
+    const list = listeners.get(kind);
+    if (!list.some(([l]) => l === listener)) list.push([listener, once]);
+    return () => off(kind, listener);
+  };
   const disposed = () =>
     closedError("the client was disposed (free() or the end of its `using` block)");
 
@@ -636,13 +643,8 @@ function start(client, url, options) {
         command((at) => input(machine, CONNECT, at));
       }
     },
-    listen(type, listener, once) {
-      if (!machine) throw disposed();
-      const kind = kindOf(type);
-      const list = listeners.get(kind);
-      if (!list.some(([l]) => l === listener)) list.push([listener, once]);
-      return () => off(kind, listener);
-    },
+    on: (type, listener) => listen(type, listener, false),
+    once: (type, listener) => listen(type, listener, true),
     off(type, listener) {
       if (!machine) throw disposed();
       off(kindOf(type), listener);
@@ -705,62 +707,32 @@ function start(client, url, options) {
 const weakly = (ref, method) => (...args) => ref.deref()?.[method](...args);
 
 /** Sets `socket`'s handlers, which call the driver behind `ref`. */
-function listen(socket, ref) {
+function handle(socket, ref) {
   socket.binaryType = "arraybuffer";
   socket.onopen = () => ref.deref()?.opened(socket);
   socket.onmessage = (event) => ref.deref()?.received(socket, event.data);
   socket.onclose = (event) => ref.deref()?.closed(socket, event.code, event.reason);
 }
 
-/**
- * A connection to an enchufe server that survives network failures (see enchufe.d.ts).
- */
+// Each client's driver (what `start` returns).
+const drivers = new WeakMap();
+
+/** A connection to an enchufe server that survives network failures (see enchufe.d.ts). */
 export class Client {
-  #d;
   constructor(url, options) {
-    this.#d = start(this, url, options);
-  }
-  refresh(token) {
-    this.#d.refresh(token);
-  }
-  join(room, options) {
-    return this.#d.join(room, options);
-  }
-  leave(room) {
-    return this.#d.leave(room);
-  }
-  publish(room, body) {
-    return this.#d.publish(room, body);
-  }
-  history(room, options) {
-    return this.#d.history(room, options);
-  }
-  close() {
-    this.#d.close();
-  }
-  connect() {
-    this.#d.connect();
-  }
-  reconnect() {
-    this.#d.reconnect();
+    drivers.set(this, start(this, url, options));
   }
   get state() {
-    return this.#d.state();
+    return drivers.get(this).state();
   }
   get session() {
-    return this.#d.session();
+    return drivers.get(this).session();
   }
-  on(type, listener) {
-    return this.#d.listen(type, listener, false);
-  }
-  once(type, listener) {
-    return this.#d.listen(type, listener, true);
-  }
-  off(type, listener) {
-    this.#d.off(type, listener);
-  }
-  free() {
-    this.#d.free();
-  }
+}
+// The methods, each the driver's.
+for (const name of "join leave publish history refresh close connect reconnect on once off free".split(" ")) {
+  Client.prototype[name] = function (...args) {
+    return drivers.get(this)[name](...args);
+  };
 }
 if (Symbol.dispose) Client.prototype[Symbol.dispose] = Client.prototype.free;

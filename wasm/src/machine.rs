@@ -224,22 +224,25 @@ impl Machine {
             kind::CLOSED => core.handle_disconnected(now),
             kind::REFRESH => core.refresh(now, args.text().unwrap_or_default()),
             kind::RECEIVED => {
-                let decoded = match args.bytes() {
-                    Some(bytes) => wire::decode(&bytes),
-                    None => vec![Err("a text (JSON) message; this client reads binary ones")],
+                let errors = &mut self.errors;
+                let mut failed = |error: &str| {
+                    let text = enchufe_core::text::concat(&[
+                        "a frame from the server could not be decoded: ",
+                        error,
+                    ]);
+                    errors.push(16);
+                    failure(errors, ErrorCode::Malformed.code(), &text);
                 };
-                for item in decoded {
-                    match item {
-                        Ok(frame) => core.handle_frame(now, frame),
-                        Err(error) => {
-                            let text = enchufe_core::text::concat(&[
-                                "a frame from the server could not be decoded: ",
-                                error,
-                            ]);
-                            self.errors.push(16);
-                            failure(&mut self.errors, ErrorCode::Malformed.code(), &text);
+                match args.next() {
+                    Some(bytes) => {
+                        for item in wire::decode(bytes) {
+                            match item {
+                                Ok(frame) => core.handle_frame(now, frame),
+                                Err(error) => failed(error),
+                            }
                         }
                     }
+                    None => failed("a text (JSON) message; this client reads binary ones"),
                 }
             }
             kind::TOKEN_EXPIRES => return core.token_expires().map_or(-1.0, |e| e as f64),

@@ -24,25 +24,25 @@ pub fn encode(frame: &ClientFrame) -> Vec<u8> {
     out
 }
 
-/// Decodes a binary message from the server: every frame of its batch, in order, each decoded
+/// Decodes a binary message from the server: every frame of its batch, in order (an iterator), each decoded
 /// or the name of the error code that says why not (a `&'static str`: no formatting code).
 ///
 /// A message before the server took the `hello` (which asks for batches) is one bare frame,
 /// as the refusal of a `hello` without the token a server requires: it starts with the version
 /// byte (1), where a batch starts with 0 (see [`MAX_FRAME`]).
-pub fn decode(message: &[u8]) -> Vec<Result<ServerFrame, &'static str>> {
-    if message.first() == Some(&enchufe_core::codec::binary::VERSION) {
-        return vec![ServerFrame::decode_binary(message).map_err(|e| e.code().name())];
-    }
-    batch::decode(message, Encoding::Binary, MAX_FRAME)
-        .map(|frame| {
+pub fn decode(message: &[u8]) -> impl Iterator<Item = Result<ServerFrame, &'static str>> + '_ {
+    let bare = message.first() == Some(&enchufe_core::codec::binary::VERSION);
+    let single = bare.then(|| ServerFrame::decode_binary(message).map_err(|e| e.code().name()));
+    let frames = (!bare).then(|| {
+        batch::decode(message, Encoding::Binary, MAX_FRAME).map(|frame| {
             frame.map_err(|e| match e {
                 batch::BatchError::Framing(e) => e.code().name(),
                 batch::BatchError::Decode(e) => e.code().name(),
                 _ => enchufe_core::ErrorCode::Malformed.name(),
             })
         })
-        .collect()
+    });
+    single.into_iter().chain(frames.into_iter().flatten())
 }
 
 #[cfg(test)]
@@ -70,6 +70,7 @@ mod tests {
         let mut bytes = Vec::new();
         enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
         enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
+        let decode = |bytes: &[u8]| decode(bytes).collect::<Vec<_>>();
         assert_eq!(decode(&bytes), vec![Ok(ack.clone()), Ok(ack.clone())]);
         let mut bare = Vec::new();
         ack.encode_binary(&mut bare);
