@@ -394,16 +394,17 @@ function start(client, url, options) {
     const at = now();
     let buffer;
     while ((buffer = output(wasm.machine_drive(machine) >>> 0)).length) {
-      const view = new DataView(buffer.buffer);
       let p = 0;
       const byte = () => buffer[p++];
+      // A LEB128 number (exact up to 2^53).
       const num = () => {
-        p += 8;
-        return view.getFloat64(p - 8, true);
+        let n = 0;
+        for (let scale = 1, b = 128; b > 127; scale *= 128) n += ((b = byte()) & 127) * scale;
+        return n;
       };
       const bytes = () => {
-        const n = view.getUint32(p, true);
-        p += 4 + n;
+        const n = num();
+        p += n;
         return buffer.subarray(p - n, p);
       };
       const text = () => decoder.decode(bytes());
@@ -460,7 +461,7 @@ function start(client, url, options) {
             break;
           case 3: {
             const deadline = num();
-            machineTimer.set(deadline < 0 ? null : deadline, at);
+            machineTimer.set(deadline ? deadline - 1 : null, at);
             break;
           }
           case 4: {

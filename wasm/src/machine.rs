@@ -173,7 +173,7 @@ impl Machine {
                     Output::Disconnect => out.push(2),
                     Output::Wait(deadline) => {
                         out.push(3);
-                        num(out, deadline.map_or(-1.0, |d| d as f64));
+                        num(out, deadline.map_or(0, |d| d + 1));
                         break;
                     }
                     Output::Event(event) => event_entry(core, out, event),
@@ -302,16 +302,16 @@ fn event_entry(machine: &Core, out: &mut Vec<u8>, event: Event) {
                 ConnState::Closed => (4, 0, 0, ""),
             };
             out.push(kind);
-            num(out, f64::from(attempt));
-            num(out, until as f64);
+            num(out, attempt.into());
+            num(out, until);
             text(out, session);
         }
         Event::Joined { id, room, seq, members, recovered } => {
             out.push(5);
-            num(out, id as f64);
+            num(out, id);
             text(out, room.as_str());
-            num(out, seq as f64);
-            num(out, members.len() as f64);
+            num(out, seq);
+            num(out, members.len() as u64);
             for m in &members {
                 member(out, m);
             }
@@ -320,7 +320,7 @@ fn event_entry(machine: &Core, out: &mut Vec<u8>, event: Event) {
         }
         Event::Left { id, .. } => {
             out.push(6);
-            num(out, id as f64);
+            num(out, id);
         }
         Event::Message(m) => {
             out.push(7);
@@ -329,8 +329,8 @@ fn event_entry(machine: &Core, out: &mut Vec<u8>, event: Event) {
         Event::Gap { room, from, to } => {
             out.push(8);
             text(out, room.as_str());
-            num(out, from as f64);
-            num(out, to as f64);
+            num(out, from);
+            num(out, to);
         }
         Event::Reset { room, epoch } => {
             out.push(9);
@@ -345,26 +345,26 @@ fn event_entry(machine: &Core, out: &mut Vec<u8>, event: Event) {
         }
         Event::Ack { id, seq, .. } => {
             out.push(11);
-            num(out, id as f64);
-            num(out, seq as f64);
+            num(out, id);
+            num(out, seq);
         }
         Event::PublishFailed { id, room, code, message } => {
             out.push(12);
-            num(out, id as f64);
+            num(out, id);
             text(out, room.as_str());
             failure(out, code, &message);
         }
         Event::History { id, messages, .. } => {
             out.push(13);
-            num(out, id as f64);
-            num(out, messages.len() as f64);
+            num(out, id);
+            num(out, messages.len() as u64);
             for m in &messages {
                 message(out, m);
             }
         }
         Event::RequestFailed { id, code, message } => {
             out.push(14);
-            num(out, id as f64);
+            num(out, id);
             failure(out, code, &message);
         }
         Event::Refreshed { .. } => out.push(15),
@@ -377,12 +377,21 @@ fn event_entry(machine: &Core, out: &mut Vec<u8>, event: Event) {
     }
 }
 
-fn num(out: &mut Vec<u8>, n: f64) {
-    out.extend_from_slice(&n.to_le_bytes());
+/// A number, in LEB128 (7 bits a byte, the low ones first).
+#[inline(never)]
+fn num(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 127) as u8;
+        n >>= 7;
+        if n == 0 {
+            return out.push(byte);
+        }
+        out.push(byte | 128);
+    }
 }
 
 fn bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    num(out, b.len() as u64);
     out.extend_from_slice(b);
 }
 
@@ -404,9 +413,9 @@ fn member(out: &mut Vec<u8>, m: &Member) {
 
 fn message(out: &mut Vec<u8>, m: &Message) {
     text(out, m.room.as_str());
-    num(out, m.seq as f64);
+    num(out, m.seq);
     text(out, &m.from);
-    num(out, m.ts as f64);
+    num(out, m.ts);
     match &m.body {
         Body::Json(json) => {
             out.push(0);
@@ -422,7 +431,7 @@ fn message(out: &mut Vec<u8>, m: &Message) {
 /// An error's code, its name in the core's table (`unknown` for a code newer than this
 /// package) and its text.
 fn failure(out: &mut Vec<u8>, code: u16, message: &str) {
-    num(out, f64::from(code));
+    num(out, code.into());
     text(out, ErrorCode::from_code(code).map_or("unknown", ErrorCode::name));
     text(out, message);
 }
