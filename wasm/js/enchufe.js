@@ -54,15 +54,11 @@ const given = (options, key) =>
 export default async function init(options) {
   if (wasm) return wasm;
   let source = given(options, "module_or_path") ?? new URL("enchufe_bg.wasm", import.meta.url);
-  if (
-    typeof source === "string" ||
-    source instanceof URL ||
-    (typeof Request === "function" && source instanceof Request)
-  ) {
+  if (typeof source === "string" || source instanceof URL || source instanceof Request) {
     source = fetch(source);
   }
   source = await source;
-  if (typeof Response === "function" && source instanceof Response) {
+  if (source instanceof Response) {
     if (!source.ok) throw new Error(`failed to fetch Wasm: ${source.status} fetching ${source.url}`);
     // The bytes, not `instantiateStreaming`: that refuses a server's wrong MIME type.
     source = await source.arrayBuffer();
@@ -79,21 +75,9 @@ export function initSync(options) {
   return started(new WebAssembly.Instance(module, imports));
 }
 
-// The machine's inputs (`kind` in wasm/src/machine.rs).
-const CREATE = 0;
-const CONNECT = 1;
-const CLOSE = 2;
-const TIMEOUT = 3;
-const OPENED = 4;
-const CLOSED = 5;
-const REFRESH = 6;
-const RECEIVED = 7;
-const JOIN = 8;
-const LEAVE = 9;
-const HISTORY = 10;
-const PUBLISH = 11;
-const ROOM = 12;
-const TOKEN_EXPIRES = 13;
+// The machine's inputs are numbered as `kind` in wasm/src/machine.rs says: 0 create,
+// 1 connect, 2 close, 3 timeout, 4 opened, 5 closed, 6 refresh, 7 received, 8 join, 9 leave,
+// 10 history, 11 publish, 12 room (check a room name), 13 token expires.
 
 const encoder = new TextEncoder();
 
@@ -159,12 +143,15 @@ function field(options, key) {
 
 const absent = (value) => value === undefined || value === null;
 
-/** An optional whole number ≥ 0 (a seq, a count or milliseconds); throws `make(message)`. */
-function whole(options, key, shown, make) {
+/**
+ * An optional whole number ≥ 0 (a seq, a count or milliseconds); throws `make(message)`,
+ * naming the option `prefix` + `key`.
+ */
+function whole(options, key, make, prefix = "") {
   const value = field(options, key);
   if (absent(value)) return undefined;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw make(`\`${shown}\` must be a whole number ≥ 0`);
+    throw make(`\`${prefix}${key}\` must be a whole number ≥ 0`);
   }
   return value;
 }
@@ -226,11 +213,11 @@ function start(client, url, options) {
   if (!absent(reconnect) && typeof reconnect !== "object") {
     throw typeError("`reconnect` must be an object { baseMs, capMs }");
   }
-  const base = whole(reconnect, "baseMs", "reconnect.baseMs", typeError) ?? 500;
-  const cap = whole(reconnect, "capMs", "reconnect.capMs", typeError) ?? 30000;
-  const outbox = whole(options, "outboxCapacity", "outboxCapacity", typeError) ?? 256;
-  const heartbeat = whole(options, "heartbeatMs", "heartbeatMs", typeError) ?? 15000;
-  const timeout = whole(options, "connectTimeoutMs", "connectTimeoutMs", typeError) ?? 10000;
+  const base = whole(reconnect, "baseMs", typeError, "reconnect.") ?? 500;
+  const cap = whole(reconnect, "capMs", typeError, "reconnect.") ?? 30000;
+  const outbox = whole(options, "outboxCapacity", typeError) ?? 256;
+  const heartbeat = whole(options, "heartbeatMs", typeError) ?? 15000;
+  const timeout = whole(options, "connectTimeoutMs", typeError) ?? 10000;
   const encoding = typed(options, "encoding", "string", "a string");
   if (encoding !== undefined && encoding !== "binary") throw typeError(ENCODING);
   const Socket =
@@ -250,7 +237,7 @@ function start(client, url, options) {
   const id = random(new Uint8Array(12)).reduce((s, b) => s + (b + 256).toString(16).slice(1), "w-");
   const [low, high] = random(new Uint32Array(2));
   let machine = wasm.machine_new();
-  input(machine, CREATE, 0, id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
+  input(machine, 0 /* create */, 0, id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
 
   // The handlers hold the driver weakly (made outside this scope, whose variables they would
   // otherwise keep); only the client holds it.
@@ -332,7 +319,7 @@ function start(client, url, options) {
     return waiting;
   };
 
-  const expires = () => input(machine, TOKEN_EXPIRES, 0);
+  const expires = () => input(machine, 13 /* token expires */, 0);
   const expired = (e) => e >= 0 && e * 1000 <= Date.now();
   const scheduleToken = (at) => {
     const e = expires();
@@ -358,7 +345,7 @@ function start(client, url, options) {
       fetching = false;
       if (!machine) return;
       if (typeof token === "string") {
-        input(machine, REFRESH, now(), token);
+        input(machine, 6 /* refresh */, now(), token);
         drive();
       } else {
         const message = "getToken() did not give a token (it rejected or returned no string)";
@@ -382,7 +369,7 @@ function start(client, url, options) {
       socket = Reflect.construct(Socket, [url]);
     } catch (error) {
       openError ??= error;
-      input(machine, CLOSED, at);
+      input(machine, 5 /* closed */, at);
       return;
     }
     ws = socket;
@@ -566,9 +553,10 @@ function start(client, url, options) {
     drive();
     return promise;
   };
-  const command = (run) => {
+  // Runs input `kind` now with `args`, then carries out the outputs.
+  const command = (kind, ...args) => {
     if (!machine) throw disposed();
-    run(now());
+    input(machine, kind, now(), ...args);
     drive();
   };
   // After −1 from `input`: the output record is why `room` is no room name.
@@ -590,22 +578,22 @@ function start(client, url, options) {
     join(room, options) {
       let since;
       try {
-        since = whole(options, "since", "since", invalidField);
+        since = whole(options, "since", invalidField);
       } catch (error) {
         return Promise.reject(error);
       }
-      return request(room, (at) => input(machine, JOIN, at, String(room), since));
+      return request(room, (at) => input(machine, 8 /* join */, at, String(room), since));
     },
-    leave: (room) => request(room, (at) => input(machine, LEAVE, at, String(room))),
+    leave: (room) => request(room, (at) => input(machine, 9 /* leave */, at, String(room))),
     history(room, options) {
       let since, limit;
       try {
-        since = whole(options, "since", "since", invalidField);
-        limit = whole(options, "limit", "limit", invalidField);
+        since = whole(options, "since", invalidField);
+        limit = whole(options, "limit", invalidField);
       } catch (error) {
         return Promise.reject(error);
       }
-      return request(room, (at) => input(machine, HISTORY, at, String(room), since, limit));
+      return request(room, (at) => input(machine, 10 /* history */, at, String(room), since, limit));
     },
     publish(room, body) {
       let json, data, bad;
@@ -627,21 +615,21 @@ function start(client, url, options) {
       }
       return request(room, (at) =>
         bad === undefined
-          ? input(machine, PUBLISH, at, String(room), json, data)
-          : input(machine, ROOM, at, String(room)) || Promise.reject(invalidField(bad)),
+          ? input(machine, 11 /* publish */, at, String(room), json, data)
+          : input(machine, 12 /* room */, at, String(room)) || Promise.reject(invalidField(bad)),
       );
     },
-    refresh: (value) => command((at) => input(machine, REFRESH, at, String(value))),
-    close: () => machine && command((at) => input(machine, CLOSE, at)),
-    connect: () => command((at) => input(machine, CONNECT, at)),
+    refresh: (value) => command(6 /* refresh */, String(value)),
+    close: () => machine && command(2 /* close */),
+    connect: () => command(1 /* connect */),
     reconnect() {
       if (!machine) throw disposed();
       const at = now();
       if (state.state === "waiting") {
         skew += Math.max(0, until - at);
-        command((at) => input(machine, TIMEOUT, at));
+        command(3 /* timeout */);
       } else if (state.state === "closed" || state.state === "idle") {
-        command((at) => input(machine, CONNECT, at));
+        command(1 /* connect */);
       }
     },
     on: (type, listener) => listen(type, listener, false),
@@ -654,7 +642,7 @@ function start(client, url, options) {
     session: () => (machine ? state.session : undefined),
     free() {
       if (!machine) return;
-      command((at) => input(machine, CLOSE, at));
+      command(2 /* close */);
       finalizer?.unregister(release);
       release();
     },
@@ -662,13 +650,13 @@ function start(client, url, options) {
     opened(socket) {
       if (socket === ws) {
         opened = true;
-        command((at) => input(machine, OPENED, at));
+        command(4 /* opened */);
       }
     },
     received(socket, data) {
       if (socket !== ws) return;
-      if (data instanceof ArrayBuffer) input(machine, RECEIVED, now(), new Uint8Array(data));
-      else if (typeof data === "string") input(machine, RECEIVED, now());
+      if (data instanceof ArrayBuffer) input(machine, 7 /* received */, now(), new Uint8Array(data));
+      else if (typeof data === "string") input(machine, 7 /* received */, now());
       else return;
       drive();
     },
@@ -682,9 +670,9 @@ function start(client, url, options) {
             ? "the connection was lost"
             : `could not connect to ${url} (refused, unreachable, or not a WebSocket endpoint)`),
       ];
-      command((at) => input(machine, CLOSED, at));
+      command(5 /* closed */);
     },
-    timer: () => command((at) => input(machine, TIMEOUT, at)),
+    timer: () => command(3 /* timeout */),
     token() {
       fetchToken(false);
     },
@@ -695,7 +683,7 @@ function start(client, url, options) {
     delivering = false;
     deliver();
   });
-  input(machine, CONNECT, now());
+  input(machine, 1 /* connect */, now());
   drive();
   if (openError) {
     release();
