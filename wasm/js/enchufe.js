@@ -77,7 +77,7 @@ export function initSync(options) {
 
 // The machine's inputs are numbered as `kind` in wasm/src/machine.rs says: 0 create,
 // 1 connect, 2 close, 3 timeout, 4 opened, 5 closed, 6 refresh, 7 received, 8 join, 9 leave,
-// 10 history, 11 publish, 12 room (check a room name), 13 token expires.
+// 10 history, 11 publish, 13 token expires.
 
 const encoder = new TextEncoder();
 
@@ -86,26 +86,22 @@ const encoder = new TextEncoder();
  * written into the module's memory as machine.rs's `Args` reads them.
  */
 function input(machine, kind, now, ...args) {
-  const parts = args.map((value) => {
-    if (value === undefined) return new Uint8Array(1);
-    const number = typeof value === "number";
-    const bytes = number ? null : typeof value === "string" ? encoder.encode(value) : value;
-    const part = new Uint8Array(number ? 9 : 5 + bytes.length);
-    const view = new DataView(part.buffer);
-    if (number) {
-      part[0] = 1;
-      view.setFloat64(1, value, true);
-    } else {
-      part[0] = 2;
-      view.setUint32(1, bytes.length, true);
-      part.set(bytes, 5);
+  args = args.map((value) => (typeof value === "string" ? encoder.encode(value) : value));
+  const size = (value) =>
+    value === undefined ? 1 : typeof value === "number" ? 9 : 5 + value.length;
+  let at = wasm.machine_buf(machine, args.reduce((n, value) => n + size(value), 0)) >>> 0;
+  const view = new DataView(wasm.memory.buffer);
+  for (const value of args) {
+    // The buffer comes zeroed: an absent value is its tag, 0.
+    if (typeof value === "number") {
+      view.setUint8(at, 1);
+      view.setFloat64(at + 1, value, true);
+    } else if (value !== undefined) {
+      view.setUint8(at, 2);
+      view.setUint32(at + 1, value.length, true);
+      new Uint8Array(view.buffer).set(value, at + 5);
     }
-    return part;
-  });
-  let at = wasm.machine_buf(machine, parts.reduce((n, part) => n + part.length, 0)) >>> 0;
-  for (const part of parts) {
-    new Uint8Array(wasm.memory.buffer).set(part, at);
-    at += part.length;
+    at += size(value);
   }
   return wasm.machine_input(machine, kind, now);
 }
@@ -126,7 +122,6 @@ function failure(code, name, message, room) {
   return error;
 }
 
-const closedError = (message) => failure(4018, "closed", message);
 const invalidField = (message) => failure(4008, "invalid_field", message);
 
 /** Whether `error` is an `EnchufeError`. */
@@ -198,8 +193,7 @@ function timer(fire) {
 const random = (array) => crypto.getRandomValues(array);
 
 // Cleans up after a client the application let go of: its socket, timers, `online` listener.
-const finalizer =
-  typeof FinalizationRegistry === "function" ? new FinalizationRegistry((release) => release()) : null;
+const finalizer = new FinalizationRegistry((release) => release());
 
 /**
  * Starts a client's driver: reads the options, makes the machine, connects. Returns what the
@@ -536,7 +530,7 @@ function start(client, url, options) {
 
   // A request: `run(now)` gives its id, or why not (−1 a room that is not one, −2 a body that
   // is not JSON, −3 refused, or a rejected promise).
-  const request = (room, run) => {
+  const request = (room, run, notJson = "the body is not JSON, or nests deeper than 64") => {
     if (!machine) return Promise.reject(disposed());
     const id = run(now());
     if (typeof id !== "number") return id;
@@ -545,7 +539,7 @@ function start(client, url, options) {
         id === -1
           ? invalidRoom(room)
           : id === -2
-            ? invalidField("the body is not JSON, or nests deeper than 64")
+            ? invalidField(notJson)
             : failure(4017, "internal", "the publish was refused"),
       );
     }
@@ -572,7 +566,7 @@ function start(client, url, options) {
     return () => off(kind, listener);
   };
   const disposed = () =>
-    closedError("the client was disposed (free() or the end of its `using` block)");
+    failure(4018, "closed", "the client was disposed (free() or the end of its `using` block)");
 
   Object.assign(d, {
     join(room, options) {
@@ -613,11 +607,8 @@ function start(client, url, options) {
           bad = `the body cannot be serialized as JSON: ${what}`;
         }
       }
-      return request(room, (at) =>
-        bad === undefined
-          ? input(machine, 11 /* publish */, at, String(room), json, data)
-          : input(machine, 12 /* room */, at, String(room)) || Promise.reject(invalidField(bad)),
-      );
+      // Without a body the machine checks the room only (−1), and answers −2 for the body.
+      return request(room, (at) => input(machine, 11 /* publish */, at, String(room), json, data), bad);
     },
     refresh: (value) => command(6 /* refresh */, String(value)),
     close: () => machine && command(2 /* close */),
@@ -643,7 +634,7 @@ function start(client, url, options) {
     free() {
       if (!machine) return;
       command(2 /* close */);
-      finalizer?.unregister(release);
+      finalizer.unregister(release);
       release();
     },
     // The socket and timer handlers (through the client, held weakly).
@@ -678,7 +669,7 @@ function start(client, url, options) {
     },
   });
 
-  finalizer?.register(client, release, release);
+  finalizer.register(client, release, release);
   queueMicrotask(() => {
     delivering = false;
     deliver();

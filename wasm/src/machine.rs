@@ -118,7 +118,6 @@ mod kind {
     pub(super) const LEAVE: u32 = 9;
     pub(super) const HISTORY: u32 = 10;
     pub(super) const PUBLISH: u32 = 11;
-    pub(super) const ROOM: u32 = 12;
     pub(super) const TOKEN_EXPIRES: u32 = 13;
 }
 
@@ -207,12 +206,6 @@ impl Machine {
             config.outbox_capacity = args.num() as usize;
             self.core = Some(Core::new(config, args.num() as u64));
             return 0.0;
-        }
-        if kind == kind::ROOM {
-            return match args.room() {
-                Ok(_) => 0.0,
-                Err(why) => self.why(&why),
-            };
         }
         let Some(core) = &mut self.core else { return -3.0 };
         let request = |id: u64| id as f64;
