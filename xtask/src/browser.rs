@@ -39,18 +39,21 @@ pub(crate) fn run() -> Result {
     )?;
     let auth_url = auth.ws_url();
 
+    // The package first: the wasm tests drive its JavaScript API on its own module.
+    let tarball = pack::run()?;
+    let module = pack::out_dir().join("enchufe/web/enchufe_bg.wasm");
     wasm_pack_test(
         "wasm",
         &[
             ("ENCHUFE_TEST_URL", &ws_url),
             ("ENCHUFE_TEST_CONTROL", &control.url()),
             ("ENCHUFE_TEST_AUTH_URL", &auth_url),
+            ("ENCHUFE_TEST_MODULE", &module.display().to_string()),
         ],
     )?;
     drop(auth);
     wasm_pack_test("core", &[])?;
 
-    let tarball = pack::run()?;
     let ws_url = lock(&server).ws_url();
     consumer(&tarball, &ws_url)?;
     bundlers(&tarball, &ws_url)
