@@ -28,8 +28,7 @@ async fn get_token_keeps_the_connection_across_expiries_without_losing_a_message
     ));
     let options = js(&format!(r#"{{"token":{first:?},"name":"ana"}}"#));
     Reflect::set(&options, &"getToken".into(), &get_token).expect("an options object");
-    let client = Client::new(auth_server_url(), Some(options))
-        .expect("starts");
+    let client = Client::new(auth_server_url(), Some(options)).expect("starts");
     let events = Recorder::attach(&client);
     events.online(1).await;
     let session = client.session().expect("online");

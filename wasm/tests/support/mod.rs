@@ -160,8 +160,7 @@ pub fn json(value: &JsValue) -> String {
 
 /// A new client of the live server with options given as JSON.
 pub fn client(options: &str) -> Client {
-    Client::new(server_url(), Some(js(options)))
-        .expect("the client starts")
+    Client::new(server_url(), Some(js(options))).expect("the client starts")
 }
 
 /// Resolves after `ms` milliseconds.
