@@ -9,7 +9,7 @@
 // names, never property names.
 
 // The module's exports (checked by `cargo xtask pack`, xtask/src/imports.rs): `memory`, the
-// machine's `machine_new`, `machine_buf`, `machine_input`, `machine_drive`, `machine_out`,
+// machine's `machine_new`, `machine_buf`, `machine_input`, `machine_drive`,
 // `__wbg_machine_free` (each taking the machine's address first), `__wbindgen_start`.
 let wasm;
 
@@ -553,11 +553,13 @@ function start(client, url, options) {
     input(machine, kind, now(), ...args);
     drive();
   };
-  // After −1 from `input`: the output record is why `room` is no room name.
-  const invalidRoom = (room) => {
-    const why = output(wasm.machine_out(machine) >>> 0);
-    return failure(4002, "invalid_room", `"${room}": ${decoder.decode(why.subarray(4))}`);
-  };
+  // After −1 from `input`: the next output record is why `room` is no room name.
+  const invalidRoom = (room) =>
+    failure(
+      4002,
+      "invalid_room",
+      `"${room}": ${decoder.decode(output(wasm.machine_drive(machine) >>> 0))}`,
+    );
   const listen = (type, listener, once) => {
     if (!machine) throw disposed();
     const kind = kindOf(type);

@@ -54,6 +54,8 @@ pub struct Machine {
     input: Vec<u8>,
     out: Vec<u8>,
     errors: Vec<u8>,
+    /// Whether `out` holds why a room name is none, for the next `drive`.
+    why: bool,
 }
 
 fn ms(now: f64) -> u64 {
@@ -138,8 +140,8 @@ impl Machine {
     }
 
     /// Runs input `kind` (the `kind` module) at `now` with the arguments in the input buffer.
-    /// A command gives its request's id; −1 a room name that is not one (why, as a string, is
-    /// then the output record, see [`drive`](Machine::drive)), −2 a body that is not JSON (or
+    /// A command gives its request's id; −1 a room name that is not one (the next
+    /// [`drive`](Machine::drive) then gives why, its UTF-8 alone, and nothing else), −2 a body that is not JSON (or
     /// nests deeper than 64), −3 a publish refused. `TOKEN_EXPIRES` gives when the token in use
     /// expires, in Unix seconds (−1: it does not, or there is none).
     pub fn input(&mut self, kind: u32, now: f64) -> f64 {
@@ -150,14 +152,12 @@ impl Machine {
         result
     }
 
-    /// The address of the last output record (after −1 from `input`: why the room is none).
-    pub fn out(&self) -> u32 {
-        self.out.as_ptr() as u32
-    }
-
     /// Takes every output of the machine up to its next wait, and the errors of `RECEIVED`:
     /// the address of the output record, its length (a `u32`) first.
     pub fn drive(&mut self) -> u32 {
+        if core::mem::take(&mut self.why) {
+            return self.out.as_ptr() as u32;
+        }
         let out = &mut self.out;
         out.clear();
         out.extend_from_slice(&[0; 4]);
@@ -273,12 +273,13 @@ impl Machine {
         0.0
     }
 
-    /// Why a room name is none, as the output record (a string); −1.
+    /// −1, and why a room name is none as what the next `drive` gives (its UTF-8 alone).
     fn why(&mut self, why: &str) -> f64 {
         self.out.clear();
         self.out.extend_from_slice(&[0; 4]);
-        text(&mut self.out, why);
+        self.out.extend_from_slice(why.as_bytes());
         self.finish();
+        self.why = true;
         -1.0
     }
 }

@@ -23,7 +23,6 @@ pub(crate) const EXPORTS: &[&str] = &[
     "machine_buf",
     "machine_input",
     "machine_drive",
-    "machine_out",
     "__wbg_machine_free",
     "__wbindgen_start",
     "__wbindgen_externrefs",
