@@ -1,25 +1,34 @@
-//! The module's whole interface: the core's client state machine behind a handful of exports
-//! with primitive arguments (numbers, strings, bytes). The JavaScript API (`js/enchufe.js`:
-//! the `Client` class, options, listeners, promises, the WebSocket, timers, tokens, errors)
-//! drives it: it feeds inputs with `now`, runs commands, and takes the machine's outputs from
-//! [`drive`] as one compact byte record (the format below), which it reads with a `DataView`
-//! and a `TextDecoder`.
+//! The module's whole interface: the core's client state machine behind one exported class,
+//! [`Machine`], whose methods take and give numbers only (wasm-bindgen's `machine_new`,
+//! `machine_buf`, `machine_input`, `machine_drive`, `__wbg_machine_free`). The JavaScript API
+//! (`js/enchufe.js`: the `Client` class, options, listeners, promises, the WebSocket, timers,
+//! tokens, errors) drives it: it writes an input's arguments into the buffer
+//! [`buf`](Machine::buf) lends, runs the input with `now` ([`input`](Machine::input)), and takes
+//! the machine's outputs from [`drive`](Machine::drive) as one byte record (the format below),
+//! which it reads with a `TextDecoder` and a few lines. Nothing crosses as a JavaScript value:
+//! the package needs none of wasm-bindgen's glue (wasm/README.md, "Size").
 //!
-//! A machine is an instance of the exported class [`Machine`] (its only export).
+//! ## The inputs
+//! `kind` (the `kind` module) and its arguments, each tagged (`Args`): 0 create (client id,
+//! name?, token?, backoff base, backoff cap, heartbeat, connect timeout, outbox capacity, seed),
+//! 1 connect, 2 close, 3 timeout, 4 opened, 5 closed, 6 refresh (token), 7 received (bytes, or
+//! absent for a text message), 8 join (room, since?), 9 leave (room), 10 history (room, since?,
+//! limit?), 11 publish (room, JSON text?, bytes?), 13 token expires.
 //!
 //! ## The output record
-//! A sequence of entries, each a kind byte and its fields. A number is an `f64`, little-endian
-//! (seqs, ids and timestamps are exact up to 2^53); a string is its UTF-8 length (`u32`,
-//! little-endian) and its bytes; a flag is a byte; `?x` is a flag then `x` when it is 1.
+//! Its length (a `u32`, little-endian), then a sequence of entries, each a kind byte and its
+//! fields. A number is LEB128 (7 bits a byte, the low ones first; seqs, ids and timestamps are
+//! exact up to 2^53 in JavaScript); a string is its UTF-8 length (a number) and its bytes; a
+//! flag is a byte; `?x` is a flag then `x` when it is 1.
 //!
 //! | kind | output | fields |
 //! |---|---|---|
 //! | 0 | open a WebSocket | |
 //! | 1 | send | bytes (as a string's) |
 //! | 2 | close the socket | |
-//! | 3 | set the timer | deadline (−1: none) |
+//! | 3 | set the timer | deadline + 1 (0: none) |
 //! | 4 | state | name index (idle, connecting, online, waiting, closed), attempt, until, session |
-//! | 5 | joined | id, room, seq, recovered flag, ?epoch, members |
+//! | 5 | joined | id, room, seq, members, recovered flag, ?epoch |
 //! | 6 | left | id |
 //! | 7 | message | message |
 //! | 8 | gap | room, from, to |
@@ -33,7 +42,8 @@
 //! | 16 | error | code, name, text |
 //!
 //! A member is its session and `?name`; members are a count then each; a message is room, seq,
-//! from, ts, a flag (1: bytes, 0: JSON text) and the body as a string.
+//! from, ts, a flag (1: bytes, 0: JSON text) and the body as a string. After an input answered
+//! −1 (a room name that is none), the next record is that reason's UTF-8 alone.
 
 use crate::prelude::*;
 use enchufe_core::client::{ClientConfig, ClientError, ConnState, Event, Output};
