@@ -3,7 +3,7 @@
 // wasm module's state machine (`Machine`, wasm/src/machine.rs). The protocol exists once, in
 // Rust: frames are encoded and decoded, and reconnects, recovery and the outbox run, only in
 // the module. This file carries the machine's outputs out in the runtime and turns them into
-// the API's objects. The types are in enchufe.d.ts (the same file's declarations).
+// the API's objects. The types are in enchufe.d.ts, written by hand next to this file.
 //
 // Internal state lives in closures (`start`), not in properties: a minifier renames local
 // names, never property names.
@@ -192,12 +192,13 @@ function timer(fire) {
 /** The random bytes of `array` (crypto.getRandomValues). */
 const random = (array) => crypto.getRandomValues(array);
 
-// Cleans up after a client the application let go of: its socket, timers, `online` listener.
+// Cleans up after a client the application let go of: its socket, timers, `online` listener
+// and machine.
 const finalizer = new FinalizationRegistry((release) => release());
 
 /**
  * Starts a client's driver: reads the options, makes the machine, connects. Returns what the
- * class calls. Its event handlers hold the client weakly (`ref`), so that a client the page
+ * class calls. Its event handlers hold the driver weakly (`ref`), so that a client the page
  * forgets is collected, and `finalizer` closes its socket and frees its machine.
  */
 function start(client, url, options) {
@@ -639,7 +640,7 @@ function start(client, url, options) {
       finalizer.unregister(release);
       release();
     },
-    // The socket and timer handlers (through the client, held weakly).
+    // The socket's, the timers' and the `online` event's handlers (called through `ref`).
     opened(socket) {
       if (socket === ws) {
         opened = true;
