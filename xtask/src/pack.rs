@@ -122,9 +122,10 @@ const ENTRIES: &[(&str, &str)] = &[
     (
         "enchufe.js",
         "// The entry for browsers and bundlers: the web build, instantiated before the first import\n\
-         // of `enchufe` resolves (a top-level await; bundlers emit the .wasm as an asset).\n\
+         // of `enchufe` resolves (a top-level await; bundlers emit the .wasm as an asset: the\n\
+         // loader's default, `new URL(\"enchufe_bg.wasm\", import.meta.url)`).\n\
          import init from \"./web/enchufe.js\";\n\
-         await init({ module_or_path: new URL(\"./web/enchufe_bg.wasm\", import.meta.url) });\n\
+         await init();\n\
          export * from \"./web/enchufe.js\";\n",
     ),
     (
