@@ -8,13 +8,14 @@
 // Internal state lives in closures (`start`), not in properties: a minifier renames local
 // names, never property names.
 
-// The module's exports (checked by `cargo xtask pack`, xtask/src/imports.rs): `memory`, the
-// machine's `machine_new`, `machine_buf`, `machine_input`, `machine_drive`,
-// `__wbg_machine_free` (each taking the machine's address first), `__wbindgen_start`.
+// The module's exports, under the short names `cargo xtask pack` gives them
+// (xtask/src/imports.rs): `m` its memory; the machine's `n` new, `b` buf, `i` input, `d` drive,
+// `f` free (each but `n` taking the machine's address first, as machine.rs's `machine_*`);
+// wasm-bindgen's `s` start and `e` externref table.
 let wasm;
 
 const decoder = new TextDecoder();
-const bytesAt = (at, length) => new Uint8Array(wasm.memory.buffer, at, length);
+const bytesAt = (at, length) => new Uint8Array(wasm.m.buffer, at, length);
 
 // What the module imports from wasm-bindgen's runtime, under the names the packer gives them.
 const imports = {
@@ -25,7 +26,7 @@ const imports = {
     },
     // Fills the table slots wasm-bindgen reserves for constants.
     x() {
-      const table = wasm.__wbindgen_externrefs;
+      const table = wasm.e;
       table.set(0, undefined);
       table.set(1024, undefined);
       table.set(1025, null);
@@ -37,7 +38,7 @@ const imports = {
 
 const started = (instance) => {
   wasm = instance.exports;
-  wasm.__wbindgen_start();
+  wasm.s();
   return wasm;
 };
 
@@ -47,11 +48,18 @@ const given = (options, key) =>
     ? options[key]
     : options;
 
+// The last `init()`'s promise: clients made before it resolves wait for it (`start`).
+let loading;
+
 /**
  * Instantiates the module: fetched from `module_or_path` (a URL, a `Response`, bytes, a compiled
  * module), by default from `enchufe_bg.wasm` next to this file. Once only.
  */
-export default async function init(options) {
+export default function init(options) {
+  return (loading = load(options));
+}
+
+async function load(options) {
   if (wasm) return wasm;
   let source = given(options, "module_or_path") ?? new URL("enchufe_bg.wasm", import.meta.url);
   if (typeof source === "string" || source instanceof URL || source instanceof Request) {
@@ -89,8 +97,8 @@ function input(machine, kind, now, ...args) {
   args = args.map((value) => (typeof value === "string" ? encoder.encode(value) : value));
   const size = (value) =>
     value === undefined ? 1 : typeof value === "number" ? 9 : 5 + value.length;
-  let at = wasm.machine_buf(machine, args.reduce((n, value) => n + size(value), 0)) >>> 0;
-  const view = new DataView(wasm.memory.buffer);
+  let at = wasm.b(machine, args.reduce((n, value) => n + size(value), 0)) >>> 0;
+  const view = new DataView(wasm.m.buffer);
   for (const value of args) {
     // The buffer comes zeroed: an absent value is its tag, 0.
     if (typeof value === "number") {
@@ -103,12 +111,12 @@ function input(machine, kind, now, ...args) {
     }
     at += size(value);
   }
-  return wasm.machine_input(machine, kind, now);
+  return wasm.i(machine, kind, now);
 }
 
 /** A copy of the output record at `at` (its length first). */
 function output(at) {
-  return bytesAt(at + 4, new DataView(wasm.memory.buffer).getUint32(at, true)).slice();
+  return bytesAt(at + 4, new DataView(wasm.m.buffer).getUint32(at, true)).slice();
 }
 
 const EVENTS = ["message", "presence", "gap", "reset", "state", "joined", "error"];
@@ -231,8 +239,13 @@ function start(client, url, options) {
   }
   const id = random(new Uint8Array(12)).reduce((s, b) => s + (b + 256).toString(16).slice(1), "w-");
   const [low, high] = random(new Uint32Array(2));
-  let machine = wasm.machine_new();
-  input(machine, 0 /* create */, 0, id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
+  // The machine: −1 until the module is ready (`begin`), 0 once released.
+  let machine = -1;
+  // Until the module is ready, what needs the machine waits here, in order (then null).
+  let early = [];
+  // Whether the first socket was opened before the module was ready, for the machine's first
+  // "open" to take.
+  let adopt = false;
 
   // The handlers hold the driver weakly (made outside this scope, whose variables they would
   // otherwise keep); only the client holds it.
@@ -275,8 +288,9 @@ function start(client, url, options) {
     machineTimer.cancel();
     tokenTimer.cancel();
     if (hasGlobalEvents) removeEventListener("online", online);
-    wasm.__wbg_machine_free(machine, 0);
+    if (machine > 0 && !early) wasm.f(machine, 0);
     machine = 0;
+    early = null;
   };
   const push = (kind, payload) => queue.push([kind, payload]);
   const deliver = () => {
@@ -356,26 +370,24 @@ function start(client, url, options) {
     return true;
   };
 
+  const construct = () => handle((ws = Reflect.construct(Socket, [url])), ref);
   const openSocket = (at) => {
+    if (adopt) return (adopt = false);
     closeSocket();
     opened = false;
-    let socket;
     try {
-      socket = Reflect.construct(Socket, [url]);
+      construct();
     } catch (error) {
       openError ??= error;
       input(machine, 5 /* closed */, at);
-      return;
     }
-    ws = socket;
-    handle(socket, ref);
   };
 
   // Carries out every output of the machine, then delivers the events to the listeners.
   const drive = () => {
     const at = now();
     let buffer;
-    while ((buffer = output(wasm.machine_drive(machine) >>> 0)).length) {
+    while ((buffer = output(wasm.d(machine) >>> 0)).length) {
       let p = 0;
       const byte = () => buffer[p++];
       // A LEB128 number (exact up to 2^53).
@@ -420,7 +432,11 @@ function start(client, url, options) {
         switch (byte()) {
           case 0: {
             // A token that expired while offline would be refused (4009): get one first.
-            if (expired(expires()) && fetchToken(true)) break;
+            if (expired(expires()) && fetchToken(true)) {
+              if (adopt) closeSocket();
+              adopt = false;
+              break;
+            }
             openSocket(at);
             again = true;
             break;
@@ -533,6 +549,7 @@ function start(client, url, options) {
   // is not JSON, −3 refused, or a rejected promise).
   const request = (room, run, notJson = "the body is not JSON, or nests deeper than 64") => {
     if (!machine) return Promise.reject(disposed());
+    if (early) return new Promise((resolve) => early.push(() => resolve(request(room, run, notJson))));
     const id = run(now());
     if (typeof id !== "number") return id;
     if (id < 0) {
@@ -551,6 +568,7 @@ function start(client, url, options) {
   // Runs input `kind` now with `args`, then carries out the outputs.
   const command = (kind, ...args) => {
     if (!machine) throw disposed();
+    if (early) return void early.push(() => command(kind, ...args));
     input(machine, kind, now(), ...args);
     drive();
   };
@@ -559,7 +577,7 @@ function start(client, url, options) {
     failure(
       4002,
       "invalid_room",
-      `"${room}": ${decoder.decode(output(wasm.machine_drive(machine) >>> 0))}`,
+      `"${room}": ${decoder.decode(output(wasm.d(machine) >>> 0))}`,
     );
   const listen = (type, listener, once) => {
     if (!machine) throw disposed();
@@ -649,10 +667,8 @@ function start(client, url, options) {
     },
     received(socket, data) {
       if (socket !== ws) return;
-      if (data instanceof ArrayBuffer) input(machine, 7 /* received */, now(), new Uint8Array(data));
-      else if (typeof data === "string") input(machine, 7 /* received */, now());
-      else return;
-      drive();
+      if (data instanceof ArrayBuffer) command(7 /* received */, new Uint8Array(data));
+      else if (typeof data === "string") command(7 /* received */);
     },
     closed(socket, code, reason) {
       if (socket !== ws) return;
@@ -670,6 +686,17 @@ function start(client, url, options) {
     token() {
       fetchToken(false);
     },
+    // Makes the machine and connects, once the module is ready; then runs what waited.
+    begin() {
+      if (!machine) return;
+      machine = wasm.n();
+      input(machine, 0 /* create */, 0, id, name, token, base, cap, heartbeat, timeout, outbox, high * 2 ** 32 + low);
+      const waited = early;
+      early = null;
+      input(machine, 1 /* connect */, now());
+      drive();
+      for (const run of waited) run();
+    },
   });
 
   finalizer.register(client, release, release);
@@ -677,8 +704,18 @@ function start(client, url, options) {
     delivering = false;
     deliver();
   });
-  input(machine, 1 /* connect */, now());
-  drive();
+  if (wasm) d.begin();
+  else {
+    // The module is still loading (the package's entries start it at import): the socket
+    // opens now (what `new WebSocket(url)` throws, the constructor throws), the machine then.
+    loading.then(weakly(ref, "begin"));
+    adopt = true;
+    try {
+      construct();
+    } catch (error) {
+      openError = error;
+    }
+  }
   if (openError) {
     release();
     throw openError;

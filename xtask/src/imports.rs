@@ -6,7 +6,11 @@
 //! than the API's own code. That loader provides the module's imports and calls its exports by
 //! name, so [`bind`] checks both here, failing the build when wasm-bindgen's output changes:
 //! every import must be one the loader provides ([`IMPORTS`]), renamed to its short name (and
-//! the module `"a"`), and every export the loader calls ([`EXPORTS`]) must be there.
+//! the module `"a"`), and every export the loader calls ([`EXPORTS`]) must be there, renamed
+//! to its short name too; the exports it does not call go (wasm-bindgen's `__abort_handler`
+//! and `__instance_terminated`, for its own glue), and `wasm-opt` then drops what only they
+//! used. Short names are bytes saved twice: in the module and in every bundle's JavaScript
+//! (a minifier renames variables, never property names).
 
 /// The module name wasm-bindgen gives the glue's imports.
 const MODULE: &str = "./enchufe_bg.js";
@@ -16,19 +20,20 @@ const MODULE: &str = "./enchufe_bg.js";
 const IMPORTS: &[(&str, &str)] =
     &[("__wbg___wbindgen_throw_", "t"), ("__wbindgen_init_externref_table", "x")];
 
-/// The exports the loader calls.
-pub(crate) const EXPORTS: &[&str] = &[
-    "memory",
-    "machine_new",
-    "machine_buf",
-    "machine_input",
-    "machine_drive",
-    "__wbg_machine_free",
-    "__wbindgen_start",
-    "__wbindgen_externrefs",
+/// The exports the loader calls, and its names for them.
+pub(crate) const EXPORTS: &[(&str, &str)] = &[
+    ("memory", "m"),
+    ("machine_new", "n"),
+    ("machine_buf", "b"),
+    ("machine_input", "i"),
+    ("machine_drive", "d"),
+    ("__wbg_machine_free", "f"),
+    ("__wbindgen_start", "s"),
+    ("__wbindgen_externrefs", "e"),
 ];
 
-/// `wasm` with its imports renamed for the loader, after checking its imports and exports.
+/// `wasm` with its imports and exports renamed for the loader (and the exports it does not
+/// call removed), after checking its imports and exports.
 pub(crate) fn bind(wasm: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = wasm.get(..8).ok_or("not a wasm module")?.to_vec();
     let mut exports = Vec::new();
@@ -39,19 +44,21 @@ pub(crate) fn bind(wasm: &[u8]) -> Result<Vec<u8>, String> {
         let end = body + size as usize;
         let section = wasm.get(body..end).ok_or("a section runs past the end")?;
         out.push(id);
-        if id == 2 {
-            let renamed = import_section(section)?;
+        if id == 2 || id == 7 {
+            let renamed = if id == 2 {
+                import_section(section)?
+            } else {
+                exports = export_names(section)?;
+                export_section(section)?
+            };
             put_leb(&mut out, renamed.len() as u32);
             out.extend(renamed);
         } else {
-            if id == 7 {
-                exports = export_names(section)?;
-            }
             out.extend(&wasm[at + 1..end]);
         }
         at = end;
     }
-    match EXPORTS.iter().find(|name| !exports.iter().any(|e| e == *name)) {
+    match EXPORTS.iter().map(|(name, _)| name).find(|name| !exports.iter().any(|e| e == *name)) {
         Some(missing) => {
             Err(format!("the module does not export {missing}, which the loader calls"))
         }
@@ -69,6 +76,27 @@ fn export_names(section: &[u8]) -> Result<Vec<String>, String> {
         at = leb(section, next + 1)?.1; // the kind byte, then the index
     }
     Ok(names)
+}
+
+/// The export section with only [`EXPORTS`], under the loader's names.
+fn export_section(section: &[u8]) -> Result<Vec<u8>, String> {
+    let (count, mut at) = leb(section, 0)?;
+    let mut kept = Vec::new();
+    let mut n = 0;
+    for _ in 0..count {
+        let (field, next) = name(section, at)?;
+        let end = leb(section, next + 1)?.1; // the kind byte, then the index
+        if let Some((_, short)) = EXPORTS.iter().find(|(long, _)| *long == field) {
+            put_name(&mut kept, short);
+            kept.extend(&section[next..end]);
+            n += 1;
+        }
+        at = end;
+    }
+    let mut out = Vec::with_capacity(kept.len() + 5);
+    put_leb(&mut out, n);
+    out.extend(kept);
+    Ok(out)
 }
 
 /// The import section with [`MODULE`]'s imports renamed as [`IMPORTS`] says.
@@ -163,6 +191,14 @@ fn put_leb(out: &mut Vec<u8>, mut value: u32) {
 mod tests {
     use super::*;
 
+    /// The loader's exports under wasm-bindgen's names, or under the loader's.
+    fn long() -> Vec<&'static str> {
+        EXPORTS.iter().map(|(long, _)| *long).collect()
+    }
+    fn short() -> Vec<&'static str> {
+        EXPORTS.iter().map(|(_, short)| *short).collect()
+    }
+
     /// A module importing `imports` and exporting `exports` (functions).
     fn module(imports: &[(&str, &str)], exports: &[&str]) -> Vec<u8> {
         let mut section = Vec::new();
@@ -193,17 +229,19 @@ mod tests {
     const TABLE: (&str, &str) = (MODULE, "__wbindgen_init_externref_table");
 
     #[test]
-    fn renames_the_imports_for_the_loader() {
-        let wasm = bind(&module(&[THROW, TABLE], EXPORTS)).unwrap();
-        assert_eq!(wasm, module(&[("a", "t"), ("a", "x")], EXPORTS));
+    fn renames_the_imports_and_exports_for_the_loader() {
+        let mut exports = long();
+        exports.push("__abort_handler");
+        let wasm = bind(&module(&[THROW, TABLE], &exports)).unwrap();
+        assert_eq!(wasm, module(&[("a", "t"), ("a", "x")], &short()));
     }
 
     #[test]
     fn refuses_an_import_the_loader_does_not_provide_or_a_missing_export() {
         let other = (MODULE, "__wbg_now_0123456789abcdef");
-        assert!(bind(&module(&[THROW, other], EXPORTS)).unwrap_err().contains("__wbg_now_"));
-        assert!(bind(&module(&[("env", "x")], EXPORTS)).is_err());
-        let fewer = &EXPORTS[1..];
+        assert!(bind(&module(&[THROW, other], &long())).unwrap_err().contains("__wbg_now_"));
+        assert!(bind(&module(&[("env", "x")], &long())).is_err());
+        let fewer = &long()[1..];
         assert!(bind(&module(&[THROW], fewer)).unwrap_err().contains("memory"));
     }
 }

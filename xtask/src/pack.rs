@@ -52,8 +52,9 @@ pub(crate) fn run() -> Result<PathBuf> {
     for file in ["enchufe.js", "enchufe.d.ts"] {
         copy(&root().join("wasm/js").join(file), &web_in_package.join(file))?;
     }
-    optimize(&wasm)?;
+    // Bound first: wasm-opt then removes what only the exports the loader does not call used.
     bind(&wasm)?;
+    optimize(&wasm)?;
     for (file, text) in ENTRIES {
         let path = package.join(file);
         fs::write(&path, text).map_err(io(&path))?;
@@ -88,7 +89,7 @@ fn dev_entry(module: &[u8]) -> String {
         "// The entry for development servers: the module inlined (see the package's README).\n\
          import init from \"./web/enchufe.js\";\n\
          const module = \"{}\";\n\
-         await init({{ module_or_path: Uint8Array.from(atob(module), (c) => c.charCodeAt(0)) }});\n\
+         init({{ module_or_path: Uint8Array.from(atob(module), (c) => c.charCodeAt(0)) }});\n\
          export * from \"./web/enchufe.js\";\n",
         base64(module)
     )
@@ -121,11 +122,11 @@ fn base64(bytes: &[u8]) -> String {
 const ENTRIES: &[(&str, &str)] = &[
     (
         "enchufe.js",
-        "// The entry for browsers and bundlers: the web build, instantiated before the first import\n\
-         // of `enchufe` resolves (a top-level await; bundlers emit the .wasm as an asset: the\n\
-         // loader's default, `new URL(\"enchufe_bg.wasm\", import.meta.url)`).\n\
+        "// The entry for browsers and bundlers: the web build, its instantiation started at import\n\
+         // (no top-level await: clients made before it is done wait for it). Bundlers emit the\n\
+         // .wasm as an asset: the loader's default, `new URL(\"enchufe_bg.wasm\", import.meta.url)`.\n\
          import init from \"./web/enchufe.js\";\n\
-         await init();\n\
+         init();\n\
          export * from \"./web/enchufe.js\";\n",
     ),
     (
