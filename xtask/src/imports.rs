@@ -8,8 +8,8 @@
 //! every import must be one the loader provides ([`IMPORTS`]), renamed to its short name (and
 //! the module `"a"`), and every export the loader calls ([`EXPORTS`]) must be there, renamed
 //! to its short name too; the exports it does not call go (wasm-bindgen's `__abort_handler`
-//! and `__instance_terminated`, for its own glue), and `wasm-opt` then drops what only they
-//! used. Short names are bytes saved twice: in the module and in every bundle's JavaScript
+//! and `__instance_terminated`, for its own glue, and its unused externref table: see
+//! [`check_no_table`]), and `wasm-opt` then drops what only they used. Short names are bytes saved twice: in the module and in every bundle's JavaScript
 //! (a minifier renames variables, never property names).
 
 /// The module name wasm-bindgen gives the glue's imports.
@@ -29,8 +29,27 @@ pub(crate) const EXPORTS: &[(&str, &str)] = &[
     ("machine_drive", "d"),
     ("__wbg_machine_free", "f"),
     ("__wbindgen_start", "s"),
-    ("__wbindgen_externrefs", "e"),
 ];
+
+/// Checks that the optimized module has no table: wasm-bindgen's externref table (its slots
+/// for JavaScript values) is unused while nothing crossing the boundary is a JavaScript value,
+/// so the loader does not export or fill it, and `wasm-opt` removes it. A module that uses it
+/// again (a JavaScript value through the interface) would need the loader to fill it: this
+/// fails the build instead of the page.
+pub(crate) fn check_no_table(wasm: &[u8]) -> Result<(), String> {
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        let (size, body) = leb(wasm, at + 1)?;
+        if id == 4 {
+            return Err("the module has a table (wasm-bindgen's externref table in use?), which \
+                        the loader (wasm/js/enchufe.js) does not fill"
+                .into());
+        }
+        at = body + size as usize;
+    }
+    Ok(())
+}
 
 /// `wasm` with its imports and exports renamed for the loader (and the exports it does not
 /// call removed), after checking its imports and exports.
@@ -234,6 +253,14 @@ mod tests {
         exports.push("__abort_handler");
         let wasm = bind(&module(&[THROW, TABLE], &exports)).unwrap();
         assert_eq!(wasm, module(&[("a", "t"), ("a", "x")], &short()));
+    }
+
+    #[test]
+    fn refuses_a_module_with_a_table() {
+        assert!(check_no_table(&module(&[THROW], &long())).is_ok());
+        let mut wasm = module(&[THROW], &long());
+        wasm.extend([4, 4, 1, 0x6f, 0, 1]); // one externref table of at least 1
+        assert!(check_no_table(&wasm).unwrap_err().contains("table"));
     }
 
     #[test]

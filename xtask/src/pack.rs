@@ -55,6 +55,9 @@ pub(crate) fn run() -> Result<PathBuf> {
     // Bound first: wasm-opt then removes what only the exports the loader does not call used.
     bind(&wasm)?;
     optimize(&wasm)?;
+    let optimized = fs::read(&wasm).map_err(io(&wasm))?;
+    crate::imports::check_no_table(&optimized)
+        .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
     for (file, text) in ENTRIES {
         let path = package.join(file);
         fs::write(&path, text).map_err(io(&path))?;
