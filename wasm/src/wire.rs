@@ -32,17 +32,14 @@ pub fn encode(frame: &ClientFrame) -> Vec<u8> {
 /// byte (1), where a batch starts with 0 (see [`MAX_FRAME`]).
 pub fn decode(message: &[u8]) -> impl Iterator<Item = Result<ServerFrame, &'static str>> + '_ {
     let bare = message.first() == Some(&enchufe_core::codec::binary::VERSION);
-    let single = bare.then(|| ServerFrame::decode_binary(message).map_err(|e| e.code().name()));
-    let frames = (!bare).then(|| {
-        batch::decode(message, Encoding::Binary, MAX_FRAME).map(|frame| {
-            frame.map_err(|e| match e {
-                batch::BatchError::Framing(e) => e.code().name(),
-                batch::BatchError::Decode(e) => e.code().name(),
-                _ => enchufe_core::ErrorCode::Malformed.name(),
-            })
-        })
-    });
-    single.into_iter().chain(frames.into_iter().flatten())
+    // The frames' bytes (the message itself when bare), each decoded at one place.
+    let single = bare.then_some(Ok(message));
+    let batched = if bare { &[][..] } else { message };
+    let frames = batch::frames(batched, Encoding::Binary, MAX_FRAME)
+        .map(|frame| frame.map_err(|e| e.code().name()));
+    single.into_iter().chain(frames).map(|frame| {
+        ServerFrame::decode_binary(frame?).map_err(|e| e.code().name())
+    })
 }
 
 #[cfg(test)]
