@@ -317,7 +317,10 @@ export class Client {
     leave(room: string): Promise<void>;
     /**
      * Creates a client for the server's WebSocket endpoint `url` (e.g.
-     * `"ws://127.0.0.1:8480/ws"`; `wss:` behind TLS) and starts connecting.
+     * `"ws://127.0.0.1:8480/ws"`; `wss:` behind TLS) and starts connecting. Made while the
+     * package's module is still loading (the entries start loading it at import), the client
+     * opens its WebSocket at once and does the rest, and what is asked of it meanwhile, once the
+     * module is ready; its `state` is `"idle"` until then.
      *
      * Throws a `TypeError` for an option of the wrong type, and what `new WebSocket(url)`
      * throws for a URL the browser refuses (a `SyntaxError`).

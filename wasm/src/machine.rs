@@ -1,6 +1,7 @@
 //! The module's whole interface: the core's client state machine behind one exported class,
 //! [`Machine`], whose methods take and give numbers only (wasm-bindgen's `machine_new`,
-//! `machine_buf`, `machine_input`, `machine_drive`, `__wbg_machine_free`). The JavaScript API
+//! `machine_buf`, `machine_input`, `machine_drive`, `__wbg_machine_free`, which `cargo xtask
+//! pack` renames `n`, `b`, `i`, `d`, `f`: xtask/src/imports.rs). The JavaScript API
 //! (`js/enchufe.js`: the `Client` class, options, listeners, promises, the WebSocket, timers,
 //! tokens, errors) drives it: it writes an input's arguments into the buffer
 //! [`buf`](Machine::buf) lends, runs the input with `now` ([`input`](Machine::input)), and takes
