@@ -37,9 +37,10 @@ pub fn decode(message: &[u8]) -> impl Iterator<Item = Result<ServerFrame, &'stat
     let batched = if bare { &[][..] } else { message };
     let frames = batch::frames(batched, Encoding::Binary, MAX_FRAME)
         .map(|frame| frame.map_err(|e| e.code().name()));
-    single.into_iter().chain(frames).map(|frame| {
-        ServerFrame::decode_binary(frame?).map_err(|e| e.code().name())
-    })
+    single
+        .into_iter()
+        .chain(frames)
+        .map(|frame| ServerFrame::decode_binary(frame?).map_err(|e| e.code().name()))
 }
 
 #[cfg(test)]
