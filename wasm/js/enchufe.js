@@ -726,6 +726,9 @@ function handle(socket, ref) {
   socket.onopen = () => ref.deref()?.opened(socket);
   socket.onmessage = (event) => ref.deref()?.received(socket, event.data);
   socket.onclose = (event) => ref.deref()?.closed(socket, event.code, event.reason);
+  // An error is followed by `close`, which is what counts. A listener keeps the `ws` package
+  // (an EventEmitter) from throwing it, e.g. for a socket closed while still connecting.
+  socket.onerror = () => {};
 }
 
 // Each client's driver (what `start` returns).
