@@ -212,7 +212,7 @@ export interface ClientEventMap {
   state: ConnectionState;
   /** A join was confirmed: after {@link Client.join}, and again after every reconnect. */
   joined: JoinInfo;
-  /** A server error not tied to a request (e.g. `kicked`, `slow_consumer`, `unauthorized`). */
+  /** A server error not tied to a request (e.g. `kicked`, `slow_consumer`, `unauthorized`), or the package's module failing to load (`closed`). */
   error: EnchufeError;
 }
 
@@ -320,7 +320,9 @@ export class Client {
      * `"ws://127.0.0.1:8480/ws"`; `wss:` behind TLS) and starts connecting. Made while the
      * package's module is still loading (the entries start loading it at import), the client
      * opens its WebSocket at once and does the rest, and what is asked of it meanwhile, once the
-     * module is ready; its `state` is `"idle"` until then.
+     * module is ready; its `state` is `"idle"` until then. If the module cannot be loaded, the
+     * client emits an `error` (`closed`) saying why, then the state `closed`, and what was
+     * asked of it rejects with that error.
      *
      * Throws a `TypeError` for an option of the wrong type, and what `new WebSocket(url)`
      * throws for a URL the browser refuses (a `SyntaxError`).

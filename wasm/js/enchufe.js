@@ -126,6 +126,9 @@ function failure(code, name, message, room) {
 
 const invalidField = (message) => failure(4008, "invalid_field", message);
 
+/** What a thrown value says: an `Error`'s message, or the value itself. */
+const what = (thrown) => thrown?.message ?? thrown;
+
 /** Whether `error` is an `EnchufeError`. */
 export function isEnchufeError(error) {
   return error instanceof Error && typeof error.code === "number";
@@ -237,6 +240,8 @@ function start(client, url, options) {
   let machine = -1;
   // Until the module is ready, what needs the machine waits here, in order (then null).
   let early = [];
+  // Why the client cannot run (its module failed to load), for every call after it.
+  let unusable = null;
   // Whether the first socket was opened before the module was ready, for the machine's first
   // "open" to take.
   let adopt = false;
@@ -581,6 +586,7 @@ function start(client, url, options) {
     return () => off(kind, listener);
   };
   const disposed = () =>
+    unusable ??
     failure(4018, "closed", "the client was disposed (free() or the end of its `using` block)");
 
   Object.assign(d, {
@@ -613,13 +619,7 @@ function start(client, url, options) {
           json = JSON.stringify(body);
           if (typeof json !== "string") bad = "the body must be a JSON value or a Uint8Array";
         } catch (error) {
-          const what =
-            error instanceof Error
-              ? error.message
-              : typeof error === "string"
-                ? error
-                : "a thrown value that is neither an Error nor a string";
-          bad = `the body cannot be serialized as JSON: ${what}`;
+          bad = `the body cannot be serialized as JSON: ${what(error)}`;
         }
       }
       // Without a body the machine checks the room only (−1), and answers −2 for the body.
@@ -680,6 +680,25 @@ function start(client, url, options) {
     token() {
       fetchToken(false);
     },
+    // The module could not be loaded (a 404, a network error, a bad file): the client cannot
+    // run. It says so (an `error` event, then the state `closed`), lets go of its socket, and
+    // what waited — and every later call — fails with that error.
+    unloaded(error) {
+      if (!machine) return;
+      const why = `the client's wasm module could not be loaded: ${what(error)}`;
+      unusable = failure(4018, "closed", why);
+      const waited = early;
+      release();
+      push("error", unusable);
+      push("state", (state = { state: "closed" }));
+      deliver();
+      // A waiting request rejects with `unusable`; a waiting command throws it, to no one.
+      for (const run of waited) {
+        try {
+          run();
+        } catch {}
+      }
+    },
     // Makes the machine and connects, once the module is ready; then runs what waited.
     begin() {
       if (!machine) return;
@@ -702,7 +721,7 @@ function start(client, url, options) {
   else {
     // The module is still loading (the package's entries start it at import): the socket
     // opens now (what `new WebSocket(url)` throws, the constructor throws), the machine then.
-    loading.then(weakly(ref, "begin"));
+    loading.then(weakly(ref, "begin"), weakly(ref, "unloaded"));
     adopt = true;
     try {
       construct();
