@@ -156,15 +156,16 @@ function whole(options, key, make, prefix = "") {
   return value;
 }
 
-/** An optional field of `typeof` `type`; `what` says what it must be. */
-function typed(options, key, type, what) {
+const typeError = (message) => new TypeError(message);
+
+/** An optional field of `typeof` `type`; `expected` says what it must be. */
+function typed(options, key, type, expected) {
   const value = field(options, key);
   if (absent(value)) return undefined;
-  if (typeof value !== type) throw new TypeError(`\`${key}\` must be ${what}`);
+  if (typeof value !== type) throw typeError(`\`${key}\` must be ${expected}`);
   return value;
 }
 
-const typeError = (message) => new TypeError(message);
 const ENCODING =
   '`encoding` can only be "binary": the browser client speaks the binary encoding (JSON bodies stay JSON)';
 
