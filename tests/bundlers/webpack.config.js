@@ -1,6 +1,6 @@
-// The webpack 5 build of the fixture app: nothing for `enchufe` (webpack 5 supports the
-// package's top-level await by default and emits its .wasm as an asset). Production mode
-// (minified), as the size test weighs it.
+// The webpack 5 build of the fixture app: nothing for `enchufe` (webpack 5 emits its .wasm as
+// an asset, which the package instantiates itself). Production mode (minified), as the size
+// test weighs it.
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,6 +1,6 @@
 // The consumer app's bundle: a webpack 5 config with nothing for `enchufe` (the package's
-// entry instantiates its .wasm itself with a top-level await, which webpack 5 supports by
-// default, and webpack emits the .wasm as an asset).
+// entry instantiates its .wasm itself, started at import, and webpack emits the .wasm as an
+// asset).
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,27 +1,27 @@
 //! # enchufe-wasm
 //!
-//! The enchufe browser client, published to npm as `enchufe`: the core's sans-IO client state
-//! machine ([`enchufe_core::client::Client`]) driven by the browser's WebSocket, `setTimeout`
-//! and `performance.now()`, behind an idiomatic JavaScript/TypeScript API (README.md).
+//! The wasm module of the enchufe browser client, published to npm as `enchufe`: the core's
+//! sans-IO client state machine ([`enchufe_core::client::Client`]) behind a numbers-only
+//! interface, driven by the package's hand-written JavaScript (`js/enchufe.js`: the `Client`
+//! class, options, listeners, promises, the WebSocket, timers, tokens, errors; README.md,
+//! "Size", says why the split).
 //!
-//! There is one implementation of the protocol, reconnects and recovery: the core's. This
-//! crate only carries the machine's outputs out in the browser and converts values.
+//! There is one implementation of the protocol, reconnects and recovery: the core's. Frames
+//! are encoded and decoded only here.
 //!
-//! - `client.rs`: the exported JavaScript class `Client` (promises, listeners, argument checks).
-//! - `driver.rs`: the drive loop — inputs with `now`, outputs carried out.
-//! - `socket.rs`, `platform.rs`: the WebSocket; clock, timer, randomness.
+//! - `machine.rs`: the exported class `Machine`: inputs and commands in (their arguments
+//!   written into the module's memory), outputs and events out as one byte record.
 //! - `wire.rs`: frames ↔ binary WebSocket messages (pure; tested natively).
-//! - `convert.rs`, `options.rs`, `error.rs`: JavaScript values in and out.
-//! - `pending.rs`, `listeners.rs`: promises by request id; ordered event delivery.
-//! - `typescript.rs`: the `.d.ts` declarations of the options, results and events.
+//! - `typescript.rs`: a test of `js/enchufe.d.ts` against the core's error-code table.
 //!
 //! Natively the crate holds only its pure parts, so the workspace's `cargo test` and `clippy`
 //! build it without browser dependencies; the browser parts build for `wasm32` only.
 //!
 //! ## Panic policy
 //! A panic is a bug (and aborts: the package is built with `panic = "abort"`). No server frame
-//! and no JavaScript argument panics: frames that do not decode are reported as `error`
-//! events, and bad arguments throw a `TypeError` or reject with an `EnchufeError`.
+//! and no input panics: frames that do not decode are reported as `error` events, and
+//! arguments that are not what an input takes read as absent (the JavaScript checks the API's
+//! arguments, throwing a `TypeError` or rejecting with an `EnchufeError`).
 
 // `no_std` (with `alloc`), as is every crate of the npm build (enchufe-core and wasm-bindgen
 // without their `std` features): without std's panic handler, which formats the panic's
@@ -46,31 +46,7 @@ mod typescript;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
-mod client;
-#[cfg(target_arch = "wasm32")]
-mod convert;
-#[cfg(target_arch = "wasm32")]
-mod driver;
-#[cfg(target_arch = "wasm32")]
-mod error;
-#[cfg(target_arch = "wasm32")]
-mod listeners;
-#[cfg(target_arch = "wasm32")]
-mod options;
-#[cfg(target_arch = "wasm32")]
-mod pending;
-#[cfg(target_arch = "wasm32")]
-mod platform;
-#[cfg(target_arch = "wasm32")]
-mod socket;
-#[cfg(target_arch = "wasm32")]
-mod tokens;
-
-#[cfg(target_arch = "wasm32")]
-pub use client::{
-    Client, ClientOptionsArg, HistoryOptionsArg, HistoryPromise, JoinOptionsArg, JoinPromise,
-    LeavePromise, PublishPromise, StateName, is_enchufe_error,
-};
+mod machine;
 
 /// The npm build's panic handler (a panic is a bug, and aborts): a trap, without formatting the
 /// message or keeping the panic locations. Without the feature std's handler is linked, as the
@@ -83,4 +59,5 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: talc::cell::TalcSyncCell<talc::wasm::WasmGrowAndClaim, talc::wasm::WasmBinning> =
+    talc::cell::TalcSyncCell::new_wasm(talc::wasm::WasmGrowAndClaim);

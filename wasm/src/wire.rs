@@ -24,25 +24,23 @@ pub fn encode(frame: &ClientFrame) -> Vec<u8> {
     out
 }
 
-/// Decodes a binary message from the server: every frame of its batch, in order, each decoded
+/// Decodes a binary message from the server: every frame of its batch, in order (an iterator), each decoded
 /// or the name of the error code that says why not (a `&'static str`: no formatting code).
 ///
 /// A message before the server took the `hello` (which asks for batches) is one bare frame,
 /// as the refusal of a `hello` without the token a server requires: it starts with the version
 /// byte (1), where a batch starts with 0 (see [`MAX_FRAME`]).
-pub fn decode(message: &[u8]) -> Vec<Result<ServerFrame, &'static str>> {
-    if message.first() == Some(&enchufe_core::codec::binary::VERSION) {
-        return vec![ServerFrame::decode_binary(message).map_err(|e| e.code().name())];
-    }
-    batch::decode(message, Encoding::Binary, MAX_FRAME)
-        .map(|frame| {
-            frame.map_err(|e| match e {
-                batch::BatchError::Framing(e) => e.code().name(),
-                batch::BatchError::Decode(e) => e.code().name(),
-                _ => enchufe_core::ErrorCode::Malformed.name(),
-            })
-        })
-        .collect()
+pub fn decode(message: &[u8]) -> impl Iterator<Item = Result<ServerFrame, &'static str>> + '_ {
+    let bare = message.first() == Some(&enchufe_core::codec::binary::VERSION);
+    // The frames' bytes (the message itself when bare), each decoded at one place.
+    let single = bare.then_some(Ok(message));
+    let batched = if bare { &[][..] } else { message };
+    let frames = batch::frames(batched, Encoding::Binary, MAX_FRAME)
+        .map(|frame| frame.map_err(|e| e.code().name()));
+    single
+        .into_iter()
+        .chain(frames)
+        .map(|frame| ServerFrame::decode_binary(frame?).map_err(|e| e.code().name()))
 }
 
 #[cfg(test)]
@@ -70,6 +68,7 @@ mod tests {
         let mut bytes = Vec::new();
         enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
         enchufe_core::codec::binary::encode_prefixed(&ack, &mut bytes).unwrap();
+        let decode = |bytes: &[u8]| decode(bytes).collect::<Vec<_>>();
         assert_eq!(decode(&bytes), vec![Ok(ack.clone()), Ok(ack.clone())]);
         let mut bare = Vec::new();
         ack.encode_binary(&mut bare);

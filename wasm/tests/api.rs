@@ -7,9 +7,7 @@
 
 mod support;
 
-use enchufe_wasm::{Client, ClientOptionsArg};
 use support::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -17,7 +15,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 const SECOND: f64 = 1000.0;
 
 fn client_at(url: &str, options: &str) -> Client {
-    Client::new(url, Some(js(options).unchecked_into::<ClientOptionsArg>())).expect("starts")
+    Client::new(url, Some(js(options))).expect("starts")
 }
 
 /// The first `waiting` state's `code` and `reason`.

@@ -4,7 +4,6 @@
 
 mod support;
 
-use enchufe_wasm::{Client, JoinOptionsArg};
 use js_sys::{Function, Promise, Uint8Array};
 use support::*;
 use wasm_bindgen::prelude::*;
@@ -23,9 +22,9 @@ async fn connects_joins_publishes_and_receives_its_own_message() {
     let room = fresh_room("basic");
     let client = client(r#"{"name":"ana"}"#);
     let events = Recorder::attach(&client);
-    assert_eq!(JsValue::from(client.state()), JsValue::from_str("connecting"));
+    assert_eq!(client.state(), JsValue::from_str("connecting"));
     events.online(1).await;
-    assert_eq!(JsValue::from(client.state()), JsValue::from_str("online"));
+    assert_eq!(client.state(), JsValue::from_str("online"));
     // Listeners added right after the constructor see its first event too.
     assert_eq!(events.states(), ["connecting", "online"]);
     let session = client.session().expect("a session while online");
@@ -50,7 +49,7 @@ async fn connects_joins_publishes_and_receives_its_own_message() {
     assert_eq!(json(&get(message, "body")), json(&body));
     assert!(num(message, "ts") > 1.6e12, "ts is ms since the epoch: {}", json(message));
     client.close();
-    assert_eq!(JsValue::from(client.state()), JsValue::from_str("closed"));
+    assert_eq!(client.state(), JsValue::from_str("closed"));
 }
 
 #[wasm_bindgen_test]

@@ -7,10 +7,9 @@
 
 mod support;
 
-use enchufe_wasm::{Client, ClientOptionsArg};
 use js_sys::{Function, Reflect};
 use support::*;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -29,8 +28,7 @@ async fn get_token_keeps_the_connection_across_expiries_without_losing_a_message
     ));
     let options = js(&format!(r#"{{"token":{first:?},"name":"ana"}}"#));
     Reflect::set(&options, &"getToken".into(), &get_token).expect("an options object");
-    let client = Client::new(auth_server_url(), Some(options.unchecked_into::<ClientOptionsArg>()))
-        .expect("starts");
+    let client = Client::new(auth_server_url(), Some(options)).expect("starts");
     let events = Recorder::attach(&client);
     events.online(1).await;
     let session = client.session().expect("online");

@@ -1,26 +1,60 @@
-//! Short import names for the npm package's module (`cargo xtask pack`).
+//! The module's contract with its loader (`cargo xtask pack`).
 //!
-//! wasm-bindgen names each import the module takes from its glue `__wbg_<name>_<16 hex
-//! digits>` (or `__wbindgen_…`), from the module `"./enchufe_bg.js"`, and spells every name
-//! twice: in the module's import section and as a key of the glue's imports object, which no
-//! minifier renames. The hashes do not compress: ~100 imports cost about 1.5 KB gzipped.
-//! [`shorten`] renames them `a`, `b`, … (and the module `"a"`) on both sides, and likewise the
-//! exports that carry a hash, the closures' `wasm_bindgen__convert__closures_____invoke__h…`
-//! (`i0`, `i1`, …), which the glue calls as `wasm.<name>(`.
+//! The package loads the module with its own few lines (wasm/js/enchufe.js), not wasm-bindgen's
+//! glue: the module exports one class of numbers-only methods (wasm/src/machine.rs), and
+//! wasm-bindgen's JavaScript for it (a loader, string passing, a class wrapper) weighed more
+//! than the API's own code. That loader provides the module's imports and calls its exports by
+//! name, so [`bind`] checks both here, failing the build when wasm-bindgen's output changes:
+//! every import must be one the loader provides ([`IMPORTS`]), renamed to its short name (and
+//! the module `"a"`), and every export the loader calls ([`EXPORTS`]) must be there, renamed
+//! to its short name too; the exports it does not call go (wasm-bindgen's `__abort_handler`
+//! and `__instance_terminated`, for its own glue, and its unused externref table: see
+//! [`check_no_table`]), and `wasm-opt` then drops what only they used. Short names are bytes saved twice: in the module and in every bundle's JavaScript
+//! (a minifier renames variables, never property names).
 
-/// The module name wasm-bindgen's `web` target gives the glue's imports.
+/// The module name wasm-bindgen gives the glue's imports.
 const MODULE: &str = "./enchufe_bg.js";
 
-/// How the exports [`shorten`] renames begin.
-const INVOKE: &str = "wasm_bindgen__convert__closures_____invoke__";
+/// wasm-bindgen's imports the loader provides: how the name begins (a hash may follow), and
+/// the loader's name for it.
+const IMPORTS: &[(&str, &str)] =
+    &[("__wbg___wbindgen_throw_", "t"), ("__wbindgen_init_externref_table", "x")];
 
-/// `wasm` and `glue` with every import of [`MODULE`] renamed (the n-th import `short(n)`, the
-/// module `"a"`) and every [`INVOKE`] export (`i0`, `i1`, …); also the renamed exports, old
-/// name and new, for the declarations. Fails, changing nothing, on a module it cannot read or
-/// a glue where a name is not exactly one object key or one call.
-pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<Shortened, String> {
+/// The exports the loader calls, and its names for them.
+pub(crate) const EXPORTS: &[(&str, &str)] = &[
+    ("memory", "m"),
+    ("machine_new", "n"),
+    ("machine_buf", "b"),
+    ("machine_input", "i"),
+    ("machine_drive", "d"),
+    ("__wbg_machine_free", "f"),
+    ("__wbindgen_start", "s"),
+];
+
+/// Checks that the optimized module has no table: wasm-bindgen's externref table (its slots
+/// for JavaScript values) is unused while nothing crossing the boundary is a JavaScript value,
+/// so the loader does not export or fill it, and `wasm-opt` removes it. A module that uses it
+/// again (a JavaScript value through the interface) would need the loader to fill it: this
+/// fails the build instead of the page.
+pub(crate) fn check_no_table(wasm: &[u8]) -> Result<(), String> {
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        let (size, body) = leb(wasm, at + 1)?;
+        if id == 4 {
+            return Err("the module has a table (wasm-bindgen's externref table in use?), which \
+                        the loader (wasm/js/enchufe.js) does not fill"
+                .into());
+        }
+        at = body + size as usize;
+    }
+    Ok(())
+}
+
+/// `wasm` with its imports and exports renamed for the loader (and the exports it does not
+/// call removed), after checking its imports and exports.
+pub(crate) fn bind(wasm: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = wasm.get(..8).ok_or("not a wasm module")?.to_vec();
-    let mut glue = glue.to_owned();
     let mut exports = Vec::new();
     let mut at = 8;
     while at < wasm.len() {
@@ -31,9 +65,10 @@ pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<Shortened, String> {
         out.push(id);
         if id == 2 || id == 7 {
             let renamed = if id == 2 {
-                import_section(section, &mut glue)?
+                import_section(section)?
             } else {
-                export_section(section, &mut glue, &mut exports)?
+                exports = export_names(section)?;
+                export_section(section)?
             };
             put_leb(&mut out, renamed.len() as u32);
             out.extend(renamed);
@@ -42,76 +77,68 @@ pub(crate) fn shorten(wasm: &[u8], glue: &str) -> Result<Shortened, String> {
         }
         at = end;
     }
-    let key = format!("\"{MODULE}\":");
-    if glue.matches(&key).count() != 1 {
-        return Err(format!("the glue does not name the module {MODULE} once"));
+    match EXPORTS.iter().map(|(name, _)| name).find(|name| !exports.iter().any(|e| e == *name)) {
+        Some(missing) => {
+            Err(format!("the module does not export {missing}, which the loader calls"))
+        }
+        None => Ok(out),
     }
-    Ok(Shortened { wasm: out, glue: glue.replacen(&key, "a:", 1), exports })
 }
 
-/// What [`shorten`] made.
-pub(crate) struct Shortened {
-    pub(crate) wasm: Vec<u8>,
-    pub(crate) glue: String,
-    /// Each renamed export: its old name and its new one.
-    pub(crate) exports: Vec<(String, String)>,
+/// The names of the export section's exports.
+fn export_names(section: &[u8]) -> Result<Vec<String>, String> {
+    let (count, mut at) = leb(section, 0)?;
+    let mut names = Vec::new();
+    for _ in 0..count {
+        let (field, next) = name(section, at)?;
+        names.push(field.to_owned());
+        at = leb(section, next + 1)?.1; // the kind byte, then the index
+    }
+    Ok(names)
 }
 
-/// The export section with the [`INVOKE`] exports renamed in it and in `glue`.
-fn export_section(
-    section: &[u8],
-    glue: &mut String,
-    renamed: &mut Vec<(String, String)>,
-) -> Result<Vec<u8>, String> {
+/// The export section with only [`EXPORTS`], under the loader's names.
+fn export_section(section: &[u8]) -> Result<Vec<u8>, String> {
+    let (count, mut at) = leb(section, 0)?;
+    let mut kept = Vec::new();
+    let mut n = 0;
+    for _ in 0..count {
+        let (field, next) = name(section, at)?;
+        let end = leb(section, next + 1)?.1; // the kind byte, then the index
+        if let Some((_, short)) = EXPORTS.iter().find(|(long, _)| *long == field) {
+            put_name(&mut kept, short);
+            kept.extend(&section[next..end]);
+            n += 1;
+        }
+        at = end;
+    }
+    let mut out = Vec::with_capacity(kept.len() + 5);
+    put_leb(&mut out, n);
+    out.extend(kept);
+    Ok(out)
+}
+
+/// The import section with [`MODULE`]'s imports renamed as [`IMPORTS`] says.
+fn import_section(section: &[u8]) -> Result<Vec<u8>, String> {
     let (count, mut at) = leb(section, 0)?;
     let mut out = Vec::with_capacity(section.len());
     put_leb(&mut out, count);
     for _ in 0..count {
-        let (field, next) = name(section, at)?;
-        let (_, end) = leb(section, next + 1)?; // the kind byte, then the index
-        if field.starts_with(INVOKE) {
-            let short = format!("i{}", renamed.len());
-            let call = format!("wasm.{field}(");
-            if glue.matches(&call).count() != 1 {
-                return Err(format!("the export {field} is not called once in the glue"));
-            }
-            *glue = glue.replacen(&call, &format!("wasm.{short}("), 1);
-            put_name(&mut out, &short);
-            renamed.push((field.to_owned(), short));
-        } else {
-            put_name(&mut out, field);
-        }
-        out.extend(&section[next..end]);
-        at = end;
-    }
-    if at != section.len() {
-        return Err("the export section has bytes after its exports".into());
-    }
-    Ok(out)
-}
-
-/// The import section with the names of [`MODULE`]'s imports replaced in it and in `glue`.
-fn import_section(section: &[u8], glue: &mut String) -> Result<Vec<u8>, String> {
-    let (count, mut at) = leb(section, 0)?;
-    let mut out = Vec::with_capacity(section.len());
-    put_leb(&mut out, count);
-    for n in 0..count {
         let (module, next) = name(section, at)?;
         let (field, next) = name(section, next)?;
         let desc_end = import_desc_end(section, next)?;
-        if module == MODULE {
-            let short = short(n);
-            let key = format!("{field}:");
-            let old = format!("\n        {key}");
-            if glue.matches(&key).count() != 1 || glue.matches(&old).count() != 1 {
-                return Err(format!("the import {field} is not one key of the glue"));
+        let short = IMPORTS.iter().find(|(prefix, _)| field.starts_with(prefix));
+        match short {
+            Some((_, short)) if module == MODULE => {
+                put_name(&mut out, "a");
+                put_name(&mut out, short);
             }
-            *glue = glue.replacen(&old, &format!("\n        {short}:"), 1);
-            put_name(&mut out, "a");
-            put_name(&mut out, &short);
-        } else {
-            put_name(&mut out, module);
-            put_name(&mut out, field);
+            _ => {
+                return Err(format!(
+                    "the module imports {module} {field}, which the loader (wasm/js/enchufe.js) \
+                     does not provide"
+                ));
+            }
         }
         out.extend(&section[next..desc_end]);
         at = desc_end;
@@ -138,13 +165,6 @@ fn import_desc_end(bytes: &[u8], at: usize) -> Result<usize, String> {
         4 => Ok(leb(bytes, at + 2)?.1), // tag: attribute, type index
         kind => Err(format!("an import of unknown kind {kind}")),
     }
-}
-
-/// The n-th short name: `a`…`z`, `A`…`Z`, then two letters.
-fn short(n: u32) -> String {
-    const LETTERS: &[u8; 52] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let letter = |i: u32| char::from(LETTERS[i as usize % 52]);
-    if n < 52 { letter(n).into() } else { [letter(n / 52 - 1), letter(n % 52)].iter().collect() }
 }
 
 /// The name (length-prefixed UTF-8) at `at`, and where it ends.
@@ -190,79 +210,65 @@ fn put_leb(out: &mut Vec<u8>, mut value: u32) {
 mod tests {
     use super::*;
 
-    /// A module importing two functions from the glue and a memory from elsewhere.
-    fn module() -> Vec<u8> {
-        let mut imports = Vec::new();
-        put_leb(&mut imports, 3);
-        for (module, field, desc) in [
-            (MODULE, "__wbg_now_0123456789abcdef", &[0u8, 0][..]),
-            ("env", "memory", &[2, 1, 1, 2][..]),
-            (MODULE, "__wbindgen_init_externref_table", &[0, 1][..]),
-        ] {
-            put_name(&mut imports, module);
-            put_name(&mut imports, field);
-            imports.extend(desc);
+    /// The loader's exports under wasm-bindgen's names, or under the loader's.
+    fn long() -> Vec<&'static str> {
+        EXPORTS.iter().map(|(long, _)| *long).collect()
+    }
+    fn short() -> Vec<&'static str> {
+        EXPORTS.iter().map(|(_, short)| *short).collect()
+    }
+
+    /// A module importing `imports` and exporting `exports` (functions).
+    fn module(imports: &[(&str, &str)], exports: &[&str]) -> Vec<u8> {
+        let mut section = Vec::new();
+        put_leb(&mut section, imports.len() as u32);
+        for (module, field) in imports {
+            put_name(&mut section, module);
+            put_name(&mut section, field);
+            section.extend([0, 0]);
         }
-        let mut exports = Vec::new();
-        put_leb(&mut exports, 2);
-        put_name(&mut exports, "client_new");
-        exports.extend([0, 2]);
-        put_name(&mut exports, &format!("{INVOKE}h0123456789abcdef_18"));
-        exports.extend([0, 3]);
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         wasm.extend([1, 4, 1, 0x60, 0, 0]); // a type section
         wasm.push(2);
-        put_leb(&mut wasm, imports.len() as u32);
-        wasm.extend(imports);
+        put_leb(&mut wasm, section.len() as u32);
+        wasm.extend(section);
+        let mut section = Vec::new();
+        put_leb(&mut section, exports.len() as u32);
+        for export in exports {
+            put_name(&mut section, export);
+            section.extend([0, 0]);
+        }
         wasm.push(7);
-        put_leb(&mut wasm, exports.len() as u32);
-        wasm.extend(exports);
+        put_leb(&mut wasm, section.len() as u32);
+        wasm.extend(section);
         wasm
     }
 
-    const GLUE: &str = "const import0 = {\n        __wbg_now_0123456789abcdef: function() {},\n        __wbindgen_init_externref_table: function() {},\n    };\n    return { \"./enchufe_bg.js\": import0 };\n    wasm.wasm_bindgen__convert__closures_____invoke__h0123456789abcdef_18(a, b);\n";
+    const THROW: (&str, &str) = (MODULE, "__wbg___wbindgen_throw_0123456789abcdef");
+    const TABLE: (&str, &str) = (MODULE, "__wbindgen_init_externref_table");
 
     #[test]
-    fn renames_the_glues_imports_on_both_sides() {
-        let Shortened { wasm, glue, exports } = shorten(&module(), GLUE).unwrap();
-        assert_eq!(
-            glue,
-            "const import0 = {\n        a: function() {},\n        c: function() {},\n    };\n    return { a: import0 };\n    wasm.i0(a, b);\n"
-        );
-        assert_eq!(exports, [(format!("{INVOKE}h0123456789abcdef_18"), "i0".to_owned())]);
-        assert_eq!(wasm[14], 2, "the import section");
-        let (size, body) = leb(&wasm, 15).unwrap();
-        let (count, mut at) = leb(&wasm, body).unwrap();
-        let mut names = Vec::new();
-        for _ in 0..count {
-            let (module, next) = name(&wasm, at).unwrap();
-            let (field, next) = name(&wasm, next).unwrap();
-            names.push((module, field));
-            at = import_desc_end(&wasm, next).unwrap();
-        }
-        assert_eq!(names, [("a", "a"), ("env", "memory"), ("a", "c")]);
-        assert_eq!(at, body + size as usize, "the section's size");
-        assert_eq!(wasm[at], 7, "the export section");
-        let (size, body) = leb(&wasm, at + 1).unwrap();
-        assert_eq!(body + size as usize, wasm.len(), "its size");
-        let (count, at) = leb(&wasm, body).unwrap();
-        assert_eq!(count, 2);
-        let (first, at) = name(&wasm, at).unwrap();
-        let (second, at) = name(&wasm, at + 2).unwrap();
-        assert_eq!((first, second), ("client_new", "i0"));
-        assert_eq!(&wasm[at..], [0, 3]);
+    fn renames_the_imports_and_exports_for_the_loader() {
+        let mut exports = long();
+        exports.push("__abort_handler");
+        let wasm = bind(&module(&[THROW, TABLE], &exports)).unwrap();
+        assert_eq!(wasm, module(&[("a", "t"), ("a", "x")], &short()));
     }
 
     #[test]
-    fn refuses_a_glue_that_does_not_name_an_import_once() {
-        let twice = GLUE.replace("return", "__wbg_now_0123456789abcdef: 1, return");
-        assert!(shorten(&module(), &twice).is_err());
-        assert!(shorten(&module(), &GLUE.replace("./enchufe_bg.js", "x")).is_err());
+    fn refuses_a_module_with_a_table() {
+        assert!(check_no_table(&module(&[THROW], &long())).is_ok());
+        let mut wasm = module(&[THROW], &long());
+        wasm.extend([4, 4, 1, 0x6f, 0, 1]); // one externref table of at least 1
+        assert!(check_no_table(&wasm).unwrap_err().contains("table"));
     }
 
     #[test]
-    fn short_names_are_letters() {
-        assert_eq!([short(0), short(25), short(26), short(51)], ["a", "z", "A", "Z"]);
-        assert_eq!([short(52), short(53), short(104)], ["aa", "ab", "ba"]);
+    fn refuses_an_import_the_loader_does_not_provide_or_a_missing_export() {
+        let other = (MODULE, "__wbg_now_0123456789abcdef");
+        assert!(bind(&module(&[THROW, other], &long())).unwrap_err().contains("__wbg_now_"));
+        assert!(bind(&module(&[("env", "x")], &long())).is_err());
+        let fewer = &long()[1..];
+        assert!(bind(&module(&[THROW], fewer)).unwrap_err().contains("memory"));
     }
 }

@@ -5,7 +5,9 @@
 //!    `<script type="module">`).
 //! 2. binaryen's `wasm-opt -Oz` from npm shrinks the module (never Debian's binaryen: its
 //!    output breaks in the browser, see docs/TOOLCHAIN.md).
-//! 3. The imports get short names, in the module and in the glue (`imports.rs`).
+//! 3. The module's imports get the short names its loader gives them, and its imports and
+//!    exports are checked against what the loader (wasm/js/enchufe.js) provides and calls
+//!    (`imports.rs`). wasm-bindgen's own glue is not shipped.
 //! 4. The entries around it ([`ENTRIES`]: browsers and bundlers, Node) and the package.json
 //!    are written here — name `enchufe`, the workspace's version, the entries in `exports` —
 //!    next to wasm/README.md, and `npm pack` makes the tarball.
@@ -42,17 +44,20 @@ pub(crate) fn run() -> Result<PathBuf> {
     wasm_pack_build("web", &web)?;
     let web_in_package = package.join("web");
     fs::create_dir_all(&web_in_package).map_err(io(&web_in_package))?;
-    for file in ["enchufe.js", "enchufe.d.ts", "enchufe_bg.wasm", "enchufe_bg.wasm.d.ts"] {
-        copy(&web.join(file), &web_in_package.join(file))?;
-    }
-    remove_dir(&web)?;
-    let glue = web_in_package.join("enchufe.js");
-    let mut text = fs::read_to_string(&glue).map_err(io(&glue))?;
-    text.push_str(DISPOSED);
-    fs::write(&glue, text).map_err(io(&glue))?;
+    // The module only: the API and its loader are the hand-written `enchufe.js` (wasm/js,
+    // wasm/src/machine.rs), not wasm-bindgen's glue (imports.rs says why).
     let wasm = web_in_package.join("enchufe_bg.wasm");
+    copy(&web.join("enchufe_bg.wasm"), &wasm)?;
+    remove_dir(&web)?;
+    for file in ["enchufe.js", "enchufe.d.ts"] {
+        copy(&root().join("wasm/js").join(file), &web_in_package.join(file))?;
+    }
+    // Bound first: wasm-opt then removes what only the exports the loader does not call used.
+    bind(&wasm)?;
     optimize(&wasm)?;
-    shorten_imports(&wasm, &glue)?;
+    let optimized = fs::read(&wasm).map_err(io(&wasm))?;
+    crate::imports::check_no_table(&optimized)
+        .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
     for (file, text) in ENTRIES {
         let path = package.join(file);
         fs::write(&path, text).map_err(io(&path))?;
@@ -76,44 +81,6 @@ pub(crate) fn run() -> Result<PathBuf> {
     Ok(tarball)
 }
 
-/// Appended to wasm-bindgen's glue: a client used after `free()` (or after its `using` block)
-/// answers with a `closed` error (4018, "the client was disposed") instead of wasm-bindgen's
-/// `null pointer passed to rust`: its promise methods reject, `close()` does nothing, `state`
-/// is `"closed"`, and anything else throws. (Rust cannot do this: after `free()` the generated
-/// glue passes a null pointer and the call fails before any of the crate's code runs.)
-const DISPOSED: &str = r#"
-function disposedError() {
-    const error = new Error("the client was disposed (free() or the end of its `using` block)");
-    error.name = "closed";
-    error.code = 4018;
-    return error;
-}
-for (const key of Reflect.ownKeys(Client.prototype)) {
-    const descriptor = Object.getOwnPropertyDescriptor(Client.prototype, key);
-    if (key === "constructor" || key === "__destroy_into_raw") continue;
-    if (descriptor.get) {
-        const get = descriptor.get;
-        descriptor.get = function () {
-            if (this.__wbg_ptr !== 0) return get.call(this);
-            return key === "state" ? "closed" : undefined;
-        };
-    } else if (typeof descriptor.value === "function") {
-        const method = descriptor.value;
-        const promised = ["join", "leave", "publish", "history"].includes(key);
-        const quiet = key === "close" || key === "free" || key === Symbol.dispose;
-        descriptor.value = function (...args) {
-            if (this.__wbg_ptr !== 0) return method.apply(this, args);
-            if (quiet) return undefined;
-            if (promised) return Promise.reject(disposedError());
-            throw disposedError();
-        };
-    } else {
-        continue;
-    }
-    Object.defineProperty(Client.prototype, key, descriptor);
-}
-"#;
-
 /// The entry for development builds (the `development` condition: Vite's dev server, webpack's
 /// development mode): the module inlined as base64. Vite 7's dev server pre-bundles
 /// dependencies into `node_modules/.vite/deps/` with esbuild, which leaves
@@ -125,7 +92,7 @@ fn dev_entry(module: &[u8]) -> String {
         "// The entry for development servers: the module inlined (see the package's README).\n\
          import init from \"./web/enchufe.js\";\n\
          const module = \"{}\";\n\
-         await init({{ module_or_path: Uint8Array.from(atob(module), (c) => c.charCodeAt(0)) }});\n\
+         init({{ module_or_path: Uint8Array.from(atob(module), (c) => c.charCodeAt(0)) }});\n\
          export * from \"./web/enchufe.js\";\n",
         base64(module)
     )
@@ -153,15 +120,17 @@ fn base64(bytes: &[u8]) -> String {
 /// integration" proposal), which Vite 7 cannot build, Vite 8's dev server mis-bundles and
 /// webpack needs `experiments.asyncWebAssembly` for; the `web` target fetches
 /// `new URL("enchufe_bg.wasm", import.meta.url)`, which every bundler turns into an asset. So
-/// the browser entry is the web build instantiated with a top-level `await`, and Node (which
+/// the browser entry is the web build, its instantiation started at import (no top-level
+/// `await`, whose runtime webpack adds to every app: ~560 B gzipped), and Node (which
 /// cannot `fetch` a `file:` URL) reads the same module from disk and instantiates it at once.
 const ENTRIES: &[(&str, &str)] = &[
     (
         "enchufe.js",
-        "// The entry for browsers and bundlers: the web build, instantiated before the first import\n\
-         // of `enchufe` resolves (a top-level await; bundlers emit the .wasm as an asset).\n\
+        "// The entry for browsers and bundlers: the web build, its instantiation started at import\n\
+         // (no top-level await: clients made before it is done wait for it). Bundlers emit the\n\
+         // .wasm as an asset: the loader's default, `new URL(\"enchufe_bg.wasm\", import.meta.url)`.\n\
          import init from \"./web/enchufe.js\";\n\
-         await init({ module_or_path: new URL(\"./web/enchufe_bg.wasm\", import.meta.url) });\n\
+         init();\n\
          export * from \"./web/enchufe.js\";\n",
     ),
     (
@@ -218,25 +187,12 @@ fn optimize(wasm: &Path) -> Result {
     step(opt)
 }
 
-/// Renames the module's imports (and hashed exports) short in it, in its glue and in the
-/// declarations of its exports (`imports.rs`).
-fn shorten_imports(wasm: &Path, glue: &Path) -> Result {
+/// Renames the module's imports for the loader, after checking its contract (`imports.rs`).
+fn bind(wasm: &Path) -> Result {
     let module = fs::read(wasm).map_err(io(wasm))?;
-    let text = fs::read_to_string(glue).map_err(io(glue))?;
-    let short = crate::imports::shorten(&module, &text)
-        .map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
-    fs::write(wasm, short.wasm).map_err(io(wasm))?;
-    fs::write(glue, short.glue).map_err(io(glue))?;
-    let dir = glue.parent().unwrap_or(Path::new("."));
-    for file in ["enchufe.d.ts", "enchufe_bg.wasm.d.ts"] {
-        let path = dir.join(file);
-        let mut text = fs::read_to_string(&path).map_err(io(&path))?;
-        for (old, new) in &short.exports {
-            text = text.replace(&format!(" {old}:"), &format!(" {new}:"));
-        }
-        fs::write(&path, text).map_err(io(&path))?;
-    }
-    Ok(())
+    let bound =
+        crate::imports::bind(&module).map_err(|e| Failed(format!("{}: {e}", wasm.display())))?;
+    fs::write(wasm, bound).map_err(io(wasm))
 }
 
 /// The package's manifest. `exports` maps `enchufe` to the browser entry (the `node`
@@ -284,7 +240,7 @@ fn package_json() -> String {
     )
 }
 
-/// Prints the module's and the glue's sizes, raw and gzipped (what a browser downloads), and
+/// Prints the module's and the JavaScript's sizes, raw and gzipped (what a browser downloads), and
 /// the tarball's.
 fn report_sizes(web: &Path, tarball: &Path) {
     let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or_default();

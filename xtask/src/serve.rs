@@ -54,13 +54,12 @@ pub(crate) fn dist() -> PathBuf {
     root().join("www/dist")
 }
 
-/// `npm ci`, then the production webpack build: wasm-pack (through its webpack plugin) builds
-/// the `enchufe` package from wasm/ into www/pkg, webpack bundles the app into www/dist.
+/// The `enchufe` package (`cargo xtask pack`, into target/npm/enchufe), `npm ci`, then the
+/// production webpack build, which bundles the app with that package into www/dist.
 pub(crate) fn build_www() -> Result {
+    crate::pack::run()?;
     step(npm(&["ci", "--no-audit", "--no-fund"]))?;
-    let mut build = npm(&["run", "build"]);
-    build.env("WASM_PACK_CACHE", crate::pack::wasm_pack_cache()?);
-    step(build)
+    step(npm(&["run", "build"]))
 }
 
 /// An npm command in www/.

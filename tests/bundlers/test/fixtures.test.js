@@ -3,8 +3,9 @@
 // their dev server and their production build, and a webpack 5 production build, in headless
 // Chromium; and Node through the package's `exports` (with the `ws` package's WebSocket on a
 // Node without a global one). Each runs app/flow.js against the live server at
-// ENCHUFE_TEST_URL. The production builds' JavaScript and wasm are also weighed, gzipped,
-// against ENCHUFE_SIZE_BUDGET.
+// ENCHUFE_TEST_URL; app/loading.mjs makes clients while the module is still loading, and
+// app/unloadable.mjs one whose module cannot be loaded. The production builds' JavaScript and
+// wasm are also weighed, gzipped, against ENCHUFE_SIZE_BUDGET.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -179,6 +180,41 @@ test("Node imports the package through its exports and runs the flow", () => {
   });
   assert.equal(ran.status, 0, `node failed (${process.version}):\n${ran.stdout}${ran.stderr}`);
   checkOutcome(JSON.parse(ran.stdout), room);
+});
+
+test("clients made while the module is loading wait for it (and a bad URL still throws)", () => {
+  const room = `fixture-${randomUUID().slice(0, 8)}`;
+  const ran = spawnSync(process.execPath, [path.join(here, "app/loading.mjs"), server, room], {
+    cwd: here,
+    encoding: "utf8",
+    timeout: TIMEOUT_MS,
+  });
+  assert.equal(ran.status, 0, `node failed (${process.version}):\n${ran.stdout}${ran.stderr}`);
+  const outcome = JSON.parse(ran.stdout);
+  assert.equal(outcome.badUrl, "SyntaxError");
+  assert.equal(outcome.stateBefore, "idle");
+  assert.equal(outcome.joined, room);
+  assert.equal(typeof outcome.seq, "number");
+  assert.deepEqual(outcome.states.slice(0, 2), ["connecting", "online"]);
+  assert.equal(outcome.stateAfter, "online");
+  assert.equal(outcome.freed, "closed");
+});
+
+test("a client whose module cannot be loaded says so, and what it was asked rejects", () => {
+  const room = `fixture-${randomUUID().slice(0, 8)}`;
+  const ran = spawnSync(process.execPath, [path.join(here, "app/unloadable.mjs"), server, room], {
+    cwd: here,
+    encoding: "utf8",
+    timeout: TIMEOUT_MS,
+  });
+  assert.equal(ran.status, 0, `node failed (${process.version}):\n${ran.stdout}${ran.stderr}`);
+  const outcome = JSON.parse(ran.stdout);
+  assert.equal(outcome.seen.length, 2, JSON.stringify(outcome.seen));
+  assert.match(outcome.seen[0], /^error closed: the client's wasm module could not be loaded: /);
+  assert.equal(outcome.seen[1], "state closed");
+  assert.equal(outcome.joined, "closed");
+  assert.equal(outcome.later, "closed");
+  assert.equal(outcome.state, "closed");
 });
 
 test("Node without a WebSocket is told to pass one", () => {

@@ -1,5 +1,6 @@
-//! What the browser tests share: the live server's address, the harness's control endpoint,
-//! an event recorder, and bounded waits.
+//! What the browser tests share: the package's JavaScript `Client` (wasm/js/enchufe.js, bound
+//! below) on the package's own module (the one `cargo xtask pack` built, embedded), the live
+//! server's address, the harness's control endpoint, an event recorder, and bounded waits.
 //!
 //! `cargo xtask test` (xtask/src/browser.rs) starts `enchufe serve` on a free port and a small
 //! control endpoint, and passes both at compile time: `ENCHUFE_TEST_URL` (the server's
@@ -13,10 +14,74 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use enchufe_wasm::{Client, ClientOptionsArg};
 use js_sys::{Function, JSON, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+/// The options of a client, of `join` and of `history`: plain objects.
+pub type ClientOptionsArg = JsValue;
+pub type JoinOptionsArg = JsValue;
+pub type HistoryOptionsArg = JsValue;
+
+// The package's API: the JavaScript class around the module's machine, as an application
+// calls it.
+#[wasm_bindgen(module = "/js/enchufe.js")]
+extern "C" {
+    /// The package's `Client`.
+    pub type Client;
+    #[wasm_bindgen(constructor, catch)]
+    fn construct(url: &str, options: Option<ClientOptionsArg>) -> Result<Client, JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn join(this: &Client, room: &str, options: Option<JoinOptionsArg>) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn leave(this: &Client, room: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn publish(this: &Client, room: &str, body: JsValue) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn history(this: &Client, room: &str, options: Option<HistoryOptionsArg>) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn refresh(this: &Client, token: &str);
+    #[wasm_bindgen(method)]
+    pub fn close(this: &Client);
+    #[wasm_bindgen(method)]
+    pub fn connect(this: &Client);
+    #[wasm_bindgen(method)]
+    pub fn reconnect(this: &Client);
+    #[wasm_bindgen(method)]
+    pub fn free(this: &Client);
+    #[wasm_bindgen(method, getter)]
+    pub fn state(this: &Client) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    pub fn session(this: &Client) -> Option<String>;
+    #[wasm_bindgen(method, catch)]
+    pub fn on(this: &Client, kind: &str, listener: Function) -> Result<Function, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn once(this: &Client, kind: &str, listener: Function) -> Result<Function, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn off(this: &Client, kind: &str, listener: Function) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = isEnchufeError)]
+    pub fn is_enchufe_error(value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = initSync)]
+    fn init_sync(options: &JsValue) -> JsValue;
+}
+
+/// The package's module, as `cargo xtask pack` built it (optimized, its imports bound to the
+/// package's loader): the tests run the shipped module and the shipped JavaScript.
+const MODULE: &[u8] = include_bytes!(env!(
+    "ENCHUFE_TEST_MODULE",
+    "the browser tests run the packed module: run them with `cargo xtask browser`"
+));
+
+impl Client {
+    /// `new Client(url, options)`, after instantiating the package's module (once).
+    pub fn new(url: &str, options: Option<ClientOptionsArg>) -> Result<Client, JsValue> {
+        let init = js_sys::Object::new();
+        let module = js_sys::Uint8Array::from(MODULE);
+        Reflect::set(&init, &"module".into(), &module).expect("plain object");
+        init_sync(&init);
+        Client::construct(url, options)
+    }
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -95,8 +160,7 @@ pub fn json(value: &JsValue) -> String {
 
 /// A new client of the live server with options given as JSON.
 pub fn client(options: &str) -> Client {
-    Client::new(server_url(), Some(js(options).unchecked_into::<ClientOptionsArg>()))
-        .expect("the client starts")
+    Client::new(server_url(), Some(js(options))).expect("the client starts")
 }
 
 /// Resolves after `ms` milliseconds.
