@@ -2,17 +2,14 @@
 //! JavaScript API they describe (`js/enchufe.js`). A native unit test keeps their `ErrorName`
 //! in step with the core's error-code table.
 
-/// The package's declarations.
-#[allow(dead_code)] // read by the test
-const TYPES: &str = include_str!("../js/enchufe.d.ts");
-
 #[cfg(test)]
 mod tests {
     use enchufe_core::ErrorCode;
 
     use crate::prelude::*;
 
-    use super::TYPES;
+    /// The package's declarations.
+    const TYPES: &str = include_str!("../js/enchufe.d.ts");
 
     /// The `ErrorName` union lists exactly the core's error names, in its order.
     #[test]
