@@ -152,8 +152,8 @@ impl Machine {
 
     /// Runs input `kind` (the `kind` module) at `now` with the arguments in the input buffer.
     /// A command gives its request's id; −1 a room name that is not one (the next
-    /// [`drive`](Machine::drive) then gives why, its UTF-8 alone, and nothing else), −2 a body that is not JSON (or
-    /// nests deeper than 64), −3 a publish refused. `TOKEN_EXPIRES` gives when the token in use
+    /// [`drive`](Machine::drive) then gives why, its UTF-8 alone, and nothing else), −2 a body
+    /// that is not JSON (or nests deeper than 64), −3 a publish refused. `TOKEN_EXPIRES` gives when the token in use
     /// expires, in Unix seconds (−1: it does not, or there is none).
     pub fn input(&mut self, kind: u32, now: f64) -> f64 {
         let input = core::mem::take(&mut self.input);

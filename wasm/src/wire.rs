@@ -24,8 +24,9 @@ pub fn encode(frame: &ClientFrame) -> Vec<u8> {
     out
 }
 
-/// Decodes a binary message from the server: every frame of its batch, in order (an iterator), each decoded
-/// or the name of the error code that says why not (a `&'static str`: no formatting code).
+/// Decodes a binary message from the server: every frame of its batch, in order (an iterator),
+/// each decoded or the name of the error code that says why not (a `&'static str`: no
+/// formatting code).
 ///
 /// A message before the server took the `hello` (which asks for batches) is one bare frame,
 /// as the refusal of a `hello` without the token a server requires: it starts with the version

@@ -9,8 +9,9 @@
 //! the module `"a"`), and every export the loader calls ([`EXPORTS`]) must be there, renamed
 //! to its short name too; the exports it does not call go (wasm-bindgen's `__abort_handler`
 //! and `__instance_terminated`, for its own glue, and its unused externref table: see
-//! [`check_no_table`]), and `wasm-opt` then drops what only they used. Short names are bytes saved twice: in the module and in every bundle's JavaScript
-//! (a minifier renames variables, never property names).
+//! [`check_no_table`]), and `wasm-opt` then drops what only they used. Short names are bytes
+//! saved twice: in the module and in every bundle's JavaScript (a minifier renames variables,
+//! never property names).
 
 /// The module name wasm-bindgen gives the glue's imports.
 const MODULE: &str = "./enchufe_bg.js";
