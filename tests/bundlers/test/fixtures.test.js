@@ -171,26 +171,24 @@ test("webpack 5 build (no configuration for enchufe) runs in Chromium", async ()
   await weighAndRun("webpack", outDir);
 });
 
-test("Node imports the package through its exports and runs the flow", () => {
+/** Runs app/`script` in Node against the live server and a fresh room; its JSON and the room. */
+function runInNode(script) {
   const room = `fixture-${randomUUID().slice(0, 8)}`;
-  const ran = spawnSync(process.execPath, [path.join(here, "app/node.mjs"), server, room], {
+  const ran = spawnSync(process.execPath, [path.join(here, "app", script), server, room], {
     cwd: here,
     encoding: "utf8",
     timeout: TIMEOUT_MS,
   });
   assert.equal(ran.status, 0, `node failed (${process.version}):\n${ran.stdout}${ran.stderr}`);
-  checkOutcome(JSON.parse(ran.stdout), room);
+  return [JSON.parse(ran.stdout), room];
+}
+
+test("Node imports the package through its exports and runs the flow", () => {
+  checkOutcome(...runInNode("node.mjs"));
 });
 
 test("clients made while the module is loading wait for it (and a bad URL still throws)", () => {
-  const room = `fixture-${randomUUID().slice(0, 8)}`;
-  const ran = spawnSync(process.execPath, [path.join(here, "app/loading.mjs"), server, room], {
-    cwd: here,
-    encoding: "utf8",
-    timeout: TIMEOUT_MS,
-  });
-  assert.equal(ran.status, 0, `node failed (${process.version}):\n${ran.stdout}${ran.stderr}`);
-  const outcome = JSON.parse(ran.stdout);
+  const [outcome, room] = runInNode("loading.mjs");
   assert.equal(outcome.badUrl, "SyntaxError");
   assert.equal(outcome.stateBefore, "idle");
   assert.equal(outcome.joined, room);
@@ -201,14 +199,7 @@ test("clients made while the module is loading wait for it (and a bad URL still 
 });
 
 test("a client whose module cannot be loaded says so, and what it was asked rejects", () => {
-  const room = `fixture-${randomUUID().slice(0, 8)}`;
-  const ran = spawnSync(process.execPath, [path.join(here, "app/unloadable.mjs"), server, room], {
-    cwd: here,
-    encoding: "utf8",
-    timeout: TIMEOUT_MS,
-  });
-  assert.equal(ran.status, 0, `node failed (${process.version}):\n${ran.stdout}${ran.stderr}`);
-  const outcome = JSON.parse(ran.stdout);
+  const [outcome] = runInNode("unloadable.mjs");
   assert.equal(outcome.seen.length, 2, JSON.stringify(outcome.seen));
   assert.match(outcome.seen[0], /^error closed: the client's wasm module could not be loaded: /);
   assert.equal(outcome.seen[1], "state closed");
