@@ -106,14 +106,8 @@ fn subscribers_see_one_order_and_the_publisher_gets_acks() {
     assert_eq!(seqs(&drain(&a)), vec![1, 2, 3, 4, 5]);
     let frames = drain(&b);
     assert_eq!(seqs(&frames), vec![1, 2, 3, 4, 5]);
-    let acks: Vec<u64> = frames
-        .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Ack(a) => Some(a.seq),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(acks, vec![1, 2, 3, 4, 5]);
+    let acked: Vec<u64> = acks(&frames).into_iter().map(|(_, seq)| seq).collect();
+    assert_eq!(acked, vec![1, 2, 3, 4, 5]);
 }
 
 fn acks(frames: &[ServerFrame]) -> Vec<(u64, u64)> {
