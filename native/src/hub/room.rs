@@ -201,7 +201,6 @@ impl Room {
             return None;
         }
         state.history.expire(self.cutoff(now), &self.budget);
-        let live = state.members.iter().filter(|s| s.live).count();
         let mut published = Vec::with_capacity(run.len());
         let mut fresh = Vec::with_capacity(run.len());
         for (body, key) in run.drain(..) {
@@ -227,19 +226,19 @@ impl Room {
                 state.history.push(seq, message.clone(), now.ms, key, len, &self.budget);
             }
             fresh.push(message);
-            published.push(Published {
-                seq,
-                duplicate: false,
-                reused: false,
-                epoch,
-                delivered: live,
-            });
+            published.push(Published { seq, duplicate: false, reused: false, epoch, delivered: 0 });
         }
         if !fresh.is_empty() {
+            let mut live = 0;
             for sub in state.members.iter().filter(|s| s.live) {
+                live += 1;
                 if let Push::Overflow { dropped } = sub.queue.push_all(&fresh) {
                     overflowed.push((sub.member.session.as_str().into(), dropped));
                 }
+            }
+            // Each new message went to every live subscriber (counted in the one pass over them).
+            for p in published.iter_mut().filter(|p| !p.duplicate) {
+                p.delivered = live;
             }
         }
         Some(published)
